@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * tcptrace: what the kernel module and its readers agree on.
+ *
+ * /dev/tcptrace is a text interface; this header names the pieces of
+ * that text so that neither side spells them on its own. The format itself
+ * is specified in Documentation/tcptrace.rst.
+ */
+#ifndef _UAPI_LINUX_TCPTRACE_H
+#define _UAPI_LINUX_TCPTRACE_H
+
+#define TCPTRACE_DEVICE		"/dev/tcptrace"
+
+/*
+ * Bumped only for changes an existing reader would misread. New key=value
+ * fields, record kinds and step flags may appear without a bump: readers
+ * ignore what they do not know.
+ */
+#define TCPTRACE_FORMAT_VERSION	1
+
+/* No record line, newline included, is longer than this. */
+#define TCPTRACE_LINE_MAX	1024
+
+/* First field of a record line. */
+#define TCPTRACE_KIND_DONE	"done"	/* the socket reached CLOSE */
+#define TCPTRACE_KIND_LIVE	"live"	/* still open when the snapshot was taken */
+
+/* The header line starts with this; comment lines with '#'. */
+#define TCPTRACE_HEADER_TAG	"# tcptrace"
+
+/*
+ * A history holds at most this many steps; further ones are counted in
+ * the record's dropped= field and in the drop_steps_full counter.
+ */
+#define TCPTRACE_MAX_STEPS	10
+
+/* Letters that may follow a step's time in path=. */
+#define TCPTRACE_STEP_SOFTIRQ	's'	/* ran in softirq context */
+
+/*
+ * State names in path=, indexed by the kernel's TCP state number
+ * (include/net/tcp_states.h): the tracepoint's names without "TCP_".
+ */
+#define TCPTRACE_STATE_NAMES {					\
+	"UNKNOWN", "ESTABLISHED", "SYN_SENT", "SYN_RECV",	\
+	"FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",		\
+	"CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",		\
+	"NEW_SYN_RECV", "BOUND_INACTIVE",			\
+}
+#define TCPTRACE_NR_STATES	14
+
+/* Commands written to the device, one per write(), trailing newline allowed. */
+#define TCPTRACE_CMD_CLEAR	"clear"	/* forget all completed histories */
+
+#endif /* _UAPI_LINUX_TCPTRACE_H */

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcptrace: per-socket TCP state histories in /dev/tcptrace.
+ *
+ * The module attaches one probe to the sock:inet_sock_set_state tracepoint.
+ * The tracepoint is not exported to modules, so it is found by name with
+ * for_each_kernel_tracepoint().
+ */
+
+#include <linux/errno.h>
+#include <linux/in.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/string.h>
+#include <linux/tracepoint.h>
+#include <net/sock.h>
+#include <trace/events/sock.h>
+
+#include "tcptrace.h"
+
+/* Wide enough for a busy test VM; each slot costs one history's memory. */
+#define TCPTRACE_BOUND_MAX	(1U << 22)
+
+/*
+ * Out-of-range bounds fail insmod with -EINVAL; the kernel logs
+ * "`0' invalid for parameter `max_live'".
+ */
+static int tcptrace_param_set_bound(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, TCPTRACE_BOUND_MAX);
+}
+
+static const struct kernel_param_ops tcptrace_bound_ops = {
+	.set = tcptrace_param_set_bound,
+	.get = param_get_uint,
+};
+
+/*
+ * How many sockets may be open and traced at once. A table bound, not a
+ * guess at the workload: sockets beyond it are counted as drop_table_full.
+ */
+static unsigned int max_live = 16384;
+module_param_cb(max_live, &tcptrace_bound_ops, &max_live, 0444);
+MODULE_PARM_DESC(max_live, "live histories the table holds (1-4194304, default 16384)");
+
+/*
+ * How many done histories stay readable. The ring overwrites the oldest
+ * when full, counted as ring_overwritten.
+ */
+static unsigned int ring_size = 8192;
+module_param_cb(ring_size, &tcptrace_bound_ops, &ring_size, 0444);
+MODULE_PARM_DESC(ring_size, "done histories the ring keeps (1-4194304, default 8192)");
+
+static struct tracepoint *tcptrace_tp;
+
+static void tcptrace_probe(void *data, const struct sock *sk,
+			   const int oldstate, const int newstate)
+{
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return;
+	tcptrace_hist_record(sk, oldstate, newstate);
+}
+
+static void tcptrace_find_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "inet_sock_set_state"))
+		tcptrace_tp = tp;
+}
+
+static int __init tcptrace_init(void)
+{
+	int err;
+
+	/* Fails the build if the probe drifts from the tracepoint's prototype. */
+	check_trace_callback_type_inet_sock_set_state(tcptrace_probe);
+
+	for_each_kernel_tracepoint(tcptrace_find_tp, NULL);
+	if (!tcptrace_tp) {
+		pr_err("tracepoint inet_sock_set_state not found\n");
+		return -ENOENT;
+	}
+
+	err = tcptrace_hist_init(max_live, ring_size);
+	if (err)
+		return err;
+
+	err = tracepoint_probe_register(tcptrace_tp, tcptrace_probe, NULL);
+	if (err)
+		goto err_hist_exit;
+
+	/* Last: once the device exists, readers may come. */
+	err = tcptrace_dev_init();
+	if (err)
+		goto err_probe_unregister;
+
+	pr_info("tracing TCP state changes: max_live=%u ring_size=%u\n",
+		max_live, ring_size);
+	return 0;
+
+err_probe_unregister:
+	tracepoint_probe_unregister(tcptrace_tp, tcptrace_probe, NULL);
+	tracepoint_synchronize_unregister();
+err_hist_exit:
+	tcptrace_hist_exit();
+	return err;
+}
+
+static void __exit tcptrace_exit(void)
+{
+	tcptrace_dev_exit();
+	tracepoint_probe_unregister(tcptrace_tp, tcptrace_probe, NULL);
+	/* No probe may still be running when the tables go away. */
+	tracepoint_synchronize_unregister();
+	tcptrace_hist_exit();
+}
+
+module_init(tcptrace_init);
+module_exit(tcptrace_exit);
+
+MODULE_DESCRIPTION("Per-socket TCP state histories in /dev/tcptrace");
+MODULE_AUTHOR("The tcptrace developers");
+MODULE_LICENSE("GPL");

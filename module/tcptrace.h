@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tcptrace: per-socket TCP state histories, shared by the module's files.
+ */
+#ifndef _TCPTRACE_H
+#define _TCPTRACE_H
+
+#include <linux/in6.h>
+#include <linux/list.h>
+#include <linux/types.h>
+#include <linux/tcptrace.h>
+
+struct sock;
+
+/* One transition as the tracepoint reported it. */
+struct tcptrace_step {
+	u8 oldstate;
+	u8 newstate;
+	u8 flags;		/* TCPTRACE_STEPF_* */
+};
+
+#define TCPTRACE_STEPF_SOFTIRQ	BIT(0)
+
+union tcptrace_addr {
+	__be32 v4;
+	struct in6_addr v6;
+};
+
+/*
+ * The life of one socket. Live histories are chained in the table's
+ * buckets; done ones are copied into the ring, where @node and @sk mean
+ * nothing and @seq is the ring position.
+ */
+struct tcptrace_hist {
+	struct hlist_node node;
+	const struct sock *sk;	/* lookup key only: never shown, never dereferenced */
+	u64 cookie;		/* the socket cookie; 0 until known */
+	u64 seq;
+	union tcptrace_addr saddr;
+	union tcptrace_addr daddr;
+	__be16 sport;
+	__be16 dport;
+	u8 family;
+	u8 nsteps;
+	u16 dropped;		/* steps that did not fit, saturating */
+	u64 ts[TCPTRACE_MAX_STEPS];	/* CLOCK_MONOTONIC ns of each step */
+	struct tcptrace_step steps[TCPTRACE_MAX_STEPS];
+};
+
+/* Counters for the header line; see Documentation/tcptrace.rst. */
+struct tcptrace_stats {
+	u64 events;
+	u64 created;
+	u64 completed;
+	u64 drop_table_full;
+	u64 drop_steps_full;
+	u64 ring_overwritten;
+	u64 live;
+	u64 live_max;
+	u64 done;
+	u64 ring_size;
+	u64 mem_bytes;
+};
+
+/* hist.c */
+int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size);
+void tcptrace_hist_exit(void);
+void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate);
+void tcptrace_hist_stats(struct tcptrace_stats *stats);
+bool tcptrace_hist_copy_done(u64 *seq, u64 end, struct tcptrace_hist *out);
+u64 tcptrace_hist_done_end(void);
+bool tcptrace_hist_copy_live(unsigned int *bucket, unsigned int *index,
+			     struct tcptrace_hist *out);
+void tcptrace_hist_clear(void);
+
+/* dev.c */
+int tcptrace_dev_init(void);
+void tcptrace_dev_exit(void);
+
+#endif /* _TCPTRACE_H */
