@@ -123,6 +123,8 @@ static int tcptrace_dev_open(struct inode *inode, struct file *file)
 	struct tcptrace_stats s;
 
 	tcptrace_hist_stats(&s);
+	/* misc_open() left the miscdevice here; seq_open() wants it empty. */
+	file->private_data = NULL;
 	return single_open_size(file, tcptrace_dev_show, NULL,
 				(s.live + s.done + 1) * TCPTRACE_AVG_LINE);
 }
