@@ -14,7 +14,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	  $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1))
 KSRC ?= /usr/src/linux-source-6.1
 
-MODULE_SRCS := $(wildcard module/*.c module/*.h include/uapi/linux/*.h)
+MODULE_SRCS := $(filter-out %.mod.c,$(wildcard module/*.c module/*.h include/uapi/linux/*.h))
 
 all: module reader
 

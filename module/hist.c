@@ -79,8 +79,6 @@ static struct {
 static struct tcptrace_pcpu_stats __percpu *tcptrace_pcpu;
 static u64 tcptrace_mem_bytes;
 
-#define tcptrace_count(field) this_cpu_inc(tcptrace_pcpu->field)
-
 static struct tcptrace_bucket *tcptrace_bucket_of(const struct sock *sk)
 {
 	return &tcptrace_buckets[hash_ptr(sk, tcptrace_bucket_bits)];
@@ -193,7 +191,7 @@ static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
 	if (h->nsteps == TCPTRACE_MAX_STEPS) {
 		if (h->dropped < U16_MAX)
 			h->dropped++;
-		tcptrace_count(drop_steps_full);
+		this_cpu_inc(tcptrace_pcpu->drop_steps_full);
 		return;
 	}
 	step = &h->steps[h->nsteps];
@@ -220,7 +218,7 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 	unsigned long flags;
 	bool done;
 
-	tcptrace_count(events);
+	this_cpu_inc(tcptrace_pcpu->events);
 
 	raw_spin_lock_irqsave(&b->lock, flags);
 	h = tcptrace_lookup(b, sk);
@@ -238,12 +236,12 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 		h = tcptrace_slot_get();
 		if (!h) {
 			raw_spin_unlock_irqrestore(&b->lock, flags);
-			tcptrace_count(drop_table_full);
+			this_cpu_inc(tcptrace_pcpu->drop_table_full);
 			goto out_stale;
 		}
 		tcptrace_hist_start(h, sk);
 		hlist_add_head(&h->node, &b->head);
-		tcptrace_count(created);
+		this_cpu_inc(tcptrace_pcpu->created);
 	}
 	tcptrace_add_step(h, oldstate, newstate, now);
 	tcptrace_update_ids(h, sk, oldstate, newstate);
@@ -255,13 +253,13 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 	if (done) {
 		tcptrace_ring_push(h);
 		tcptrace_slot_put(h);
-		tcptrace_count(completed);
+		this_cpu_inc(tcptrace_pcpu->completed);
 	}
 out_stale:
 	if (stale) {
 		tcptrace_ring_push(stale);
 		tcptrace_slot_put(stale);
-		tcptrace_count(completed);
+		this_cpu_inc(tcptrace_pcpu->completed);
 	}
 }
 

@@ -19,7 +19,7 @@
 #include "tcptrace.h"
 
 /* Wide enough for a busy test VM; each slot costs one history's memory. */
-#define TCPTRACE_BOUND_MAX	(1U << 22)
+#define TCPTRACE_BOUND_MAX	BIT(22)
 
 /*
  * Out-of-range bounds fail insmod with -EINVAL; the kernel logs

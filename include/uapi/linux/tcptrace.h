@@ -47,6 +47,7 @@
 	"CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",		\
 	"NEW_SYN_RECV", "BOUND_INACTIVE",			\
 }
+
 #define TCPTRACE_NR_STATES	14
 
 /* Commands written to the device, one per write(), trailing newline allowed. */
