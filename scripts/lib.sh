@@ -38,6 +38,6 @@ tcptrace_build_module()
 	rm -rf "$dir" && mkdir -p "$dir" &&
 		cp -r Kbuild module include "$dir"/ &&
 		rm -f "$dir"/module/*.o "$dir"/module/*.ko "$dir"/module/.*.cmd &&
-		make -s -C "/lib/modules/$kver/build" M="$PWD/$dir" W=1 modules >&2 &&
+		make -s -C "/lib/modules/$kver/build" M="$PWD/$dir" W=1 KCFLAGS=-Werror modules >&2 &&
 		echo "$dir/module/tcptrace.ko"
 }
