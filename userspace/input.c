@@ -25,7 +25,7 @@ int tt_input_next(struct tt_input *in)
 
 	while ((c = getc(in->file)) != EOF) {
 		if (len < sizeof(in->line))
-			in->line[len++] = c;
+			in->line[len++] = (char)c;
 		if (c == '\n')
 			break;
 	}

@@ -215,8 +215,10 @@ static int show_records(struct tt_input *in, const struct options *opt)
 				tt_print_table_heading(stdout);
 			heading_printed = true;
 			break;
-		default:
-			break;	/* blank, comment, unknown kind */
+		case TT_LINE_BLANK:
+		case TT_LINE_COMMENT:
+		case TT_LINE_UNKNOWN_KIND:
+			break;
 		}
 		if (ferror(stdout))
 			break;	/* reported by close_stdout() */

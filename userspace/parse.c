@@ -55,9 +55,9 @@ static bool span_is(struct span sp, const char *str)
 	return sp.len == strlen(str) && memcmp(sp.s, str, sp.len) == 0;
 }
 
-/* Write a message to @err; returns false so callers can "return error()". */
+/* Write a message to @err; returns false so callers can "return set_error()". */
 __attribute__((format(printf, 2, 3)))
-static bool error(char err[TT_ERR_MAX], const char *fmt, ...)
+static bool set_error(char err[TT_ERR_MAX], const char *fmt, ...)
 {
 	va_list ap;
 
@@ -113,9 +113,9 @@ static bool parse_value(const char *prefix, const char *name,
 	case NUMBER_OK:
 		return true;
 	case NUMBER_OVERFLOW:
-		return error(err, "%s%s: number overflows u64", prefix, name);
+		return set_error(err, "%s%s: number overflows u64", prefix, name);
 	default:
-		return error(err, "%s%s: expected a decimal number, got '%.*s'",
+		return set_error(err, "%s%s: expected a decimal number, got '%.*s'",
 			     prefix, name, QUOTED(value));
 	}
 }
@@ -156,7 +156,7 @@ static bool next_field(struct fields *fs, struct span *field)
 static bool empty_field_error(const struct fields *fs, const char *prefix,
 			      char err[TT_ERR_MAX])
 {
-	return error(err, "%sfield %d: empty (fields are separated by one space)",
+	return set_error(err, "%sfield %d: empty (fields are separated by one space)",
 		     prefix, fs->index);
 }
 
@@ -186,7 +186,7 @@ static bool lookup_state(struct span name, uint8_t *state)
 
 	for (i = 0; i < TCPTRACE_NR_STATES; i++) {
 		if (span_is(name, state_names[i])) {
-			*state = i;
+			*state = (uint8_t)i;	/* i < TCPTRACE_NR_STATES */
 			return true;
 		}
 	}
@@ -227,9 +227,9 @@ static bool parse_state(struct cursor *c, const char *where, uint8_t *state,
 		c->pos++;
 	name->len = c->pos - name->s;
 	if (name->len == 0)
-		return error(err, "bad path: expected a state %s", where);
+		return set_error(err, "bad path: expected a state %s", where);
 	if (!lookup_state(*name, state))
-		return error(err, "unknown state '%.*s'", QUOTED(*name));
+		return set_error(err, "unknown state '%.*s'", QUOTED(*name));
 	return true;
 }
 
@@ -240,7 +240,7 @@ static bool parse_step_time(struct cursor *c, struct span name,
 	struct span digits = { c->pos, 0 };
 
 	if (!take(c, '@'))
-		return error(err, "bad path: expected '@' after state '%.*s'",
+		return set_error(err, "bad path: expected '@' after state '%.*s'",
 			     QUOTED(name));
 	digits.s = c->pos;
 	while (!at_end(c) && is_digit(*c->pos))
@@ -250,10 +250,10 @@ static bool parse_step_time(struct cursor *c, struct span name,
 	case NUMBER_OK:
 		break;
 	case NUMBER_OVERFLOW:
-		return error(err, "bad path: time of state '%.*s' overflows u64",
+		return set_error(err, "bad path: time of state '%.*s' overflows u64",
 			     QUOTED(name));
 	default:
-		return error(err, "bad path: expected a time after '%.*s@'",
+		return set_error(err, "bad path: expected a time after '%.*s@'",
 			     QUOTED(name));
 	}
 	/* Flags are lowercase letters; the extension rule says skip unknown. */
@@ -263,7 +263,7 @@ static bool parse_step_time(struct cursor *c, struct span name,
 		c->pos++;
 	}
 	if (!at_end(c) && *c->pos != '/' && *c->pos != '>')
-		return error(err, "bad path: unexpected '%c' after the time of state '%.*s'",
+		return set_error(err, "bad path: unexpected '%c' after the time of state '%.*s'",
 			     *c->pos, QUOTED(name));
 	return true;
 }
@@ -284,7 +284,7 @@ static bool parse_path(struct span value, struct tt_record *r,
 		struct tt_step step = { .old_state = prev_state };
 
 		if (r->nr_steps == TCPTRACE_MAX_STEPS)
-			return error(err, "bad path: more than %d steps",
+			return set_error(err, "bad path: more than %d steps",
 				     TCPTRACE_MAX_STEPS);
 		if (take(&c, '/')) {
 			step.gap = true;
@@ -293,7 +293,7 @@ static bool parse_path(struct span value, struct tt_record *r,
 				return false;
 		}
 		if (!take(&c, '>'))
-			return error(err, "bad path: expected '>' after state '%.*s'",
+			return set_error(err, "bad path: expected '>' after state '%.*s'",
 				     QUOTED(name));
 		if (!parse_state(&c, "after '>'", &step.new_state, &name, err) ||
 		    !parse_step_time(&c, name, &step, err))
@@ -324,7 +324,7 @@ static bool positional_field(struct fields *fs, const char *what,
 			     struct span *field, char err[TT_ERR_MAX])
 {
 	if (!next_field(fs, field))
-		return error(err, "field %d: missing %s", fs->index + 1, what);
+		return set_error(err, "field %d: missing %s", fs->index + 1, what);
 	if (field->len == 0)
 		return empty_field_error(fs, "", err);
 	return true;
@@ -336,7 +336,7 @@ static bool parse_port(struct span sp, uint16_t *port)
 
 	if (parse_u64(sp, &value) != NUMBER_OK || value > UINT16_MAX)
 		return false;
-	*port = value;
+	*port = (uint16_t)value;
 	return true;
 }
 
@@ -360,29 +360,29 @@ static bool parse_endpoint(struct span field, int index, enum tt_family family,
 		}
 	}
 	if (!colon)
-		return error(err, "field %d: expected %s, got '%.*s'", index,
+		return set_error(err, "field %d: expected %s, got '%.*s'", index,
 			     expected, QUOTED(field));
 	addr = (struct span){ field.s, colon - field.s };
 	port = (struct span){ colon + 1, field.s + field.len - (colon + 1) };
 
 	if (family == TT_FAMILY_IPV6) {
 		if (addr.len < 2 || addr.s[0] != '[' || addr.s[addr.len - 1] != ']')
-			return error(err, "field %d: expected %s, got '%.*s'",
+			return set_error(err, "field %d: expected %s, got '%.*s'",
 				     index, expected, QUOTED(field));
 		addr.s++;
 		addr.len -= 2;
 	}
 	if (addr.len >= sizeof(ep->addr))
-		return error(err, "field %d: bad %s address '%.*s'", index,
+		return set_error(err, "field %d: bad %s address '%.*s'", index,
 			     family == TT_FAMILY_IPV4 ? "IPv4" : "IPv6", QUOTED(addr));
 	memcpy(ep->addr, addr.s, addr.len);
 	ep->addr[addr.len] = '\0';
 	if (inet_pton(family == TT_FAMILY_IPV4 ? AF_INET : AF_INET6,
 		      ep->addr, binary) != 1)
-		return error(err, "field %d: bad %s address '%.*s'", index,
+		return set_error(err, "field %d: bad %s address '%.*s'", index,
 			     family == TT_FAMILY_IPV4 ? "IPv4" : "IPv6", QUOTED(addr));
 	if (!parse_port(port, &ep->port))
-		return error(err, "field %d: bad port '%.*s'", index, QUOTED(port));
+		return set_error(err, "field %d: bad port '%.*s'", index, QUOTED(port));
 	return true;
 }
 
@@ -398,9 +398,9 @@ static bool parse_positional(struct fields *fs, struct tt_record *r,
 	case NUMBER_OK:
 		break;
 	case NUMBER_OVERFLOW:
-		return error(err, "field 2: socket id overflows u64");
+		return set_error(err, "field 2: socket id overflows u64");
 	default:
-		return error(err, "field 2: expected a decimal socket id, got '%.*s'",
+		return set_error(err, "field 2: expected a decimal socket id, got '%.*s'",
 			     QUOTED(f));
 	}
 
@@ -411,7 +411,7 @@ static bool parse_positional(struct fields *fs, struct tt_record *r,
 	else if (span_is(f, "ipv6"))
 		r->family = TT_FAMILY_IPV6;
 	else
-		return error(err, "field 3: expected ipv4 or ipv6, got '%.*s'",
+		return set_error(err, "field 3: expected ipv4 or ipv6, got '%.*s'",
 			     QUOTED(f));
 
 	if (!positional_field(fs, "local address", &f, err) ||
@@ -428,7 +428,7 @@ static bool parse_key_once(const char *name, struct span value, bool *seen,
 			   uint64_t *out, char err[TT_ERR_MAX])
 {
 	if (*seen)
-		return error(err, "duplicate key '%s'", name);
+		return set_error(err, "duplicate key '%s'", name);
 	*seen = true;
 	return parse_value("", name, value, out, err);
 }
@@ -446,7 +446,7 @@ static bool parse_record_keys(struct fields *fs, struct tt_record *r,
 		if (f.len == 0)
 			return empty_field_error(fs, "", err);
 		if (!split_key_value(f, &key, &value))
-			return error(err, "field %d: expected key=value, got '%.*s'",
+			return set_error(err, "field %d: expected key=value, got '%.*s'",
 				     fs->index, QUOTED(f));
 
 		if (span_is(key, "seq")) {
@@ -458,7 +458,7 @@ static bool parse_record_keys(struct fields *fs, struct tt_record *r,
 					    &r->dropped, err);
 		} else if (span_is(key, "path")) {
 			if (seen_path)
-				return error(err, "duplicate key 'path'");
+				return set_error(err, "duplicate key 'path'");
 			seen_path = true;
 			ok = parse_path(value, r, err);
 		}
@@ -468,11 +468,11 @@ static bool parse_record_keys(struct fields *fs, struct tt_record *r,
 	}
 
 	if (!seen_path)
-		return error(err, "missing path=");
+		return set_error(err, "missing path=");
 	if (!seen_t0)
-		return error(err, "missing t0=");
+		return set_error(err, "missing t0=");
 	if (r->kind == TT_KIND_DONE && !r->has_seq)
-		return error(err, "missing seq= (required on done records)");
+		return set_error(err, "missing seq= (required on done records)");
 	return true;
 }
 
@@ -495,7 +495,7 @@ static enum tt_line_type parse_record(const char *start, const char *end,
 	} else if (is_kind_word(kind)) {
 		return TT_LINE_UNKNOWN_KIND;	/* a kind from a later version */
 	} else {
-		error(err, "field 1: bad record kind '%.*s'", QUOTED(kind));
+		set_error(err, "field 1: bad record kind '%.*s'", QUOTED(kind));
 		return TT_LINE_ERROR;
 	}
 
@@ -526,7 +526,7 @@ static enum tt_line_type check_header_format(const char *start, const char *end,
 {
 	struct fields fs = fields_of(start, end);
 	struct span f, key, value;
-	uint64_t format;
+	uint64_t format = 0;	/* set by parse_value(); silences -O3 */
 
 	while (next_field(&fs, &f)) {
 		if (!split_key_value(f, &key, &value) || !span_is(key, "format"))
@@ -541,7 +541,7 @@ static enum tt_line_type check_header_format(const char *start, const char *end,
 		}
 		return TT_LINE_HEADER;
 	}
-	error(err, "header: missing format=");
+	set_error(err, "header: missing format=");
 	return TT_LINE_ERROR;
 }
 
@@ -556,26 +556,27 @@ static bool parse_header_keys(const char *start, const char *end,
 
 	while (next_field(&fs, &f)) {
 		const struct tt_header_key *known;
+		void *counter;
 
 		if (f.len == 0)
 			return empty_field_error(&fs, "header: ", err);
 		if (!split_key_value(f, &key, &value))
-			return error(err, "header: field %d: expected key=value, got '%.*s'",
+			return set_error(err, "header: field %d: expected key=value, got '%.*s'",
 				     fs.index, QUOTED(f));
 		known = lookup_header_key(key);
 		if (!known)
 			continue;	/* a counter from a later version */
 		i = known - tt_header_keys;
 		if (seen[i])
-			return error(err, "header: duplicate key '%s'", known->name);
+			return set_error(err, "header: duplicate key '%s'", known->name);
 		seen[i] = true;
-		if (!parse_value("header: ", known->name, value,
-				 (uint64_t *)((char *)h + known->offset), err))
+		counter = (char *)h + known->offset;
+		if (!parse_value("header: ", known->name, value, counter, err))
 			return false;
 	}
 	for (i = 0; i < tt_nr_header_keys; i++)
 		if (!seen[i])
-			return error(err, "header: missing %s=", tt_header_keys[i].name);
+			return set_error(err, "header: missing %s=", tt_header_keys[i].name);
 	return true;
 }
 
@@ -587,7 +588,7 @@ static enum tt_line_type parse_header(const char *start, const char *end,
 	memset(h, 0, sizeof(*h));
 	start += strlen(TCPTRACE_HEADER_TAG);
 	if (start == end) {
-		error(err, "header: missing format=");
+		set_error(err, "header: missing format=");
 		return TT_LINE_ERROR;
 	}
 	start++;		/* the space after the tag */
@@ -618,7 +619,7 @@ static bool check_printable(const char *start, const char *end,
 
 	for (p = start; p < end; p++)
 		if (*p < 0x20 || *p > 0x7e)
-			return error(err, "non-printable byte 0x%02x at column %zu",
+			return set_error(err, "non-printable byte 0x%02x at column %zu",
 				     (unsigned char)*p, (size_t)(p - start) + 1);
 	return true;
 }
@@ -630,11 +631,11 @@ static enum tt_line_type classify_and_parse(const char *line, size_t len,
 	const char *end;
 
 	if (len > TCPTRACE_LINE_MAX) {
-		error(err, "line too long (more than %d bytes)", TCPTRACE_LINE_MAX);
+		set_error(err, "line too long (more than %d bytes)", TCPTRACE_LINE_MAX);
 		return TT_LINE_ERROR;
 	}
 	if (len == 0 || line[len - 1] != '\n') {
-		error(err, "truncated line (no newline)");
+		set_error(err, "truncated line (no newline)");
 		return TT_LINE_ERROR;
 	}
 	end = line + len - 1;	/* at the '\n' */

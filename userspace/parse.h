@@ -89,7 +89,10 @@ extern const size_t tt_nr_header_keys;
 static inline uint64_t tt_header_value(const struct tt_header *h,
 				       const struct tt_header_key *key)
 {
-	return *(const uint64_t *)((const char *)h + key->offset);
+	/* Through void *: the offset is that of a uint64_t, so aligned. */
+	const void *value = (const char *)h + key->offset;
+
+	return *(const uint64_t *)value;
 }
 
 enum tt_line_type {
