@@ -1,0 +1,307 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host tests of the tcptrace reader, run by "make -C userspace test" once
+# tcptrace and tests/test_parse are built. Output is KTAP: the plan, then
+# one "ok N name" / "not ok N name" line per test, each preceded by "# "
+# lines saying what went wrong. Exit status 1 if any test failed.
+#
+# Golden tests: for each capture tests/data/NAME.txt, the hand-written
+# expected output NAME.table (default view), NAME.json (--json), NAME.stats
+# (--stats) and NAME.stats.json (--stats --json), whichever exist. If
+# NAME.err exists it is the expected stderr and the exit status must be 1;
+# otherwise stderr must be empty and the exit status 0.
+
+set -u
+
+cd "$(dirname "$0")/.." || exit 1
+TCPTRACE=$PWD/tcptrace
+TEST_PARSE=$PWD/tests/test_parse
+MAN_PAGE=$PWD/tcptrace.1
+DATA=$PWD/tests/data
+VALGRIND_SUPP=$PWD/tests/valgrind.supp
+
+TMP=$(mktemp -d) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+RESULTS=$TMP/results	# the numbered result lines, printed after the plan
+DETAILS=$TMP/details	# what went wrong in the current test
+: > "$RESULTS"
+: > "$DETAILS"
+count=0
+failures=0
+
+# ---- recording results ------------------------------------------------
+
+detail() {
+	printf '%s\n' "$*" >> "$DETAILS"
+}
+
+# Record the current test as passed if no detail was written, else failed.
+result() {
+	count=$((count + 1))
+	sed 's/^/# /' "$DETAILS" >> "$RESULTS"
+	if [ -s "$DETAILS" ]; then
+		failures=$((failures + 1))
+		echo "not ok $count $1" >> "$RESULTS"
+	else
+		echo "ok $count $1" >> "$RESULTS"
+	fi
+	: > "$DETAILS"
+}
+
+skip() {
+	count=$((count + 1))
+	echo "ok $count $1 # SKIP $2" >> "$RESULTS"
+}
+
+# ---- checks -----------------------------------------------------------
+
+# expect_run WANT_STDOUT WANT_STDERR WANT_STATUS COMMAND...
+# Run COMMAND (stdin from $STDIN, default /dev/null) and compare its stdout
+# and stderr with the files given, and its exit status.
+expect_run() {
+	want_out=$1 want_err=$2 want_status=$3
+	shift 3
+	"$@" < "${STDIN:-/dev/null}" > "$TMP/out" 2> "$TMP/err"
+	status=$?
+	[ "$status" -eq "$want_status" ] ||
+		detail "exit status $status, expected $want_status: $*"
+	if ! diff -u "$want_out" "$TMP/out" > "$TMP/diff"; then
+		detail "stdout differs from $(basename "$want_out"):"
+		cat "$TMP/diff" >> "$DETAILS"
+	fi
+	if ! diff -u "$want_err" "$TMP/err" > "$TMP/diff"; then
+		detail "stderr differs from $(basename "$want_err"):"
+		cat "$TMP/diff" >> "$DETAILS"
+	fi
+}
+
+# expect_message WANT_STATUS WANT_STDERR_LINE COMMAND...: no stdout.
+expect_message() {
+	want_status=$1
+	printf '%s\n' "$2" > "$TMP/want_err"
+	shift 2
+	expect_run /dev/null "$TMP/want_err" "$want_status" "$@"
+}
+
+# ---- parser unit tests ------------------------------------------------
+
+unit_tests() {
+	"$TEST_PARSE" > "$TMP/unit" 2> "$TMP/unit_err"
+	status=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*)		result "${line#ok }" ;;
+		"not ok "*)	detail "(see the lines above)"
+				result "${line#not ok }" ;;
+		*)		printf '%s\n' "${line#\# }" >> "$DETAILS" ;;
+		esac
+	done < "$TMP/unit"
+
+	# A crash or a sanitizer report would otherwise go unnoticed.
+	want=0
+	grep -q '^not ok ' "$TMP/unit" && want=1
+	[ "$status" -eq "$want" ] ||
+		detail "test_parse exited with status $status, expected $want"
+	[ -s "$TMP/unit_err" ] && { detail "test_parse wrote to stderr:"; cat "$TMP/unit_err" >> "$DETAILS"; }
+	result "test_parse ran to completion"
+}
+
+# ---- golden tests of the CLI ------------------------------------------
+
+golden_tests() {
+	cd "$DATA" || return
+	for capture in *.txt; do
+		name=${capture%.txt}
+		want_err=/dev/null want_status=0
+		if [ -f "$name.err" ]; then
+			want_err=$name.err want_status=1
+		fi
+		if [ -f "$name.table" ]; then
+			expect_run "$name.table" "$want_err" "$want_status" "$TCPTRACE" -r "$capture"
+			result "table: $capture"
+		fi
+		if [ -f "$name.json" ]; then
+			expect_run "$name.json" "$want_err" "$want_status" "$TCPTRACE" --json -r "$capture"
+			result "json: $capture"
+		fi
+		if [ -f "$name.stats" ]; then
+			expect_run "$name.stats" /dev/null 0 "$TCPTRACE" --stats -r "$capture"
+			result "stats: $capture"
+		fi
+		if [ -f "$name.stats.json" ]; then
+			expect_run "$name.stats.json" /dev/null 0 "$TCPTRACE" --stats --json -r "$capture"
+			result "stats json: $capture"
+		fi
+	done
+	cd - > /dev/null || return
+}
+
+# ---- the CLI beyond the captures --------------------------------------
+
+cli_tests() {
+	cd "$DATA" || return
+
+	tail -n +2 basic.table > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -H -r basic.txt
+	result "table: -H omits the heading row"
+
+	STDIN=basic.txt expect_run basic.table /dev/null 0 "$TCPTRACE" -r -
+	result "stdin: -r - reads standard input"
+
+	sed 's/^tcptrace: malformed.txt:/tcptrace: <stdin>:/' malformed.err > "$TMP/want_err"
+	STDIN=malformed.txt expect_run malformed.table "$TMP/want_err" 1 "$TCPTRACE" --read=-
+	result "stdin: malformed lines are reported as <stdin>:LINE"
+
+	expect_message 1 "tcptrace: format2.txt:1: unsupported format 2 (this tcptrace reads format 1)" \
+		"$TCPTRACE" --stats -r format2.txt
+	result "stats: a header of another format is refused"
+
+	expect_message 1 "tcptrace: noheader.txt:1: missing header line (the first line must be '# tcptrace format=...')" \
+		"$TCPTRACE" --stats -r noheader.txt
+	result "stats: input without header line"
+
+	expect_message 1 "tcptrace: no-such-file.txt: No such file or directory" \
+		"$TCPTRACE" -r no-such-file.txt
+	result "input that cannot be opened: exit 1"
+
+	if [ -e /dev/tcptrace ]; then
+		skip "default input: hint when /dev/tcptrace is missing" "/dev/tcptrace exists"
+	else
+		expect_message 1 "tcptrace: /dev/tcptrace: No such file or directory (is the module loaded?)" \
+			"$TCPTRACE"
+		result "default input: hint when /dev/tcptrace is missing"
+	fi
+
+	expect_message 2 "tcptrace: unknown option '--bogus' (try 'tcptrace --help')" \
+		"$TCPTRACE" --bogus
+	result "usage: unknown long option exits 2"
+	expect_message 2 "tcptrace: unknown option '-x' (try 'tcptrace --help')" \
+		"$TCPTRACE" -x
+	result "usage: unknown short option exits 2"
+	expect_message 2 "tcptrace: option '-r' needs an argument (try 'tcptrace --help')" \
+		"$TCPTRACE" -r
+	result "usage: -r without argument exits 2"
+	expect_message 2 "tcptrace: unexpected argument 'basic.txt' (try 'tcptrace --help')" \
+		"$TCPTRACE" basic.txt
+	result "usage: an argument that is not an option exits 2"
+
+	"$TCPTRACE" --help > "$TMP/out" 2>&1
+	status=$?
+	[ "$status" -eq 0 ] || detail "--help: exit status $status"
+	[ "$(head -n 1 "$TMP/out")" = "Usage: tcptrace [OPTION]..." ] ||
+		detail "--help: first line is '$(head -n 1 "$TMP/out")'"
+	result "--help prints the usage and exits 0"
+
+	printf 'tcptrace 1.0 (reads format 1)\n' > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -V
+	result "--version prints the version and exits 0"
+
+	if [ -w /dev/full ]; then
+		expect_message 1 "tcptrace: write error: No space left on device" \
+			sh -c "\"$TCPTRACE\" -r server.txt > /dev/full"
+		expect_message 1 "tcptrace: write error: No space left on device" \
+			sh -c "\"$TCPTRACE\" --help > /dev/full"
+		result "write error on stdout (/dev/full): exit 1"
+	else
+		skip "write error on stdout (/dev/full): exit 1" "no /dev/full"
+	fi
+
+	cd - > /dev/null || return
+}
+
+# ---- the man page -----------------------------------------------------
+
+man_tests() {
+	if ! command -v groff > /dev/null; then
+		skip "man page renders without warnings" "groff not installed"
+	else
+		LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$MAN_PAGE" > "$TMP/out" 2>&1 ||
+			detail "groff failed"
+		if [ -s "$TMP/out" ]; then
+			detail "groff -man -ww:"
+			cat "$TMP/out" >> "$DETAILS"
+		fi
+		result "man page renders without warnings"
+	fi
+
+	# In the roff source a long option is written \-\-name.
+	for option in $("$TCPTRACE" --help | grep -o -- '--[a-z-]*' | sort -u); do
+		roff=$(printf '%s' "$option" | sed 's/-/\\-/g')
+		grep -qF -- "$roff" "$MAN_PAGE" || detail "$option is not in tcptrace.1"
+	done
+	result "man page documents every option of --help"
+}
+
+# ---- valgrind ---------------------------------------------------------
+
+# valgrind_run COMMAND...: run under valgrind; detail anything it reports.
+valgrind_run() {
+	valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=all --suppressions="$VALGRIND_SUPP" \
+		"$@" > /dev/null 2> "$TMP/vg"
+	if [ $? -eq 99 ]; then
+		detail "valgrind: $*"
+		cat "$TMP/vg" >> "$DETAILS"
+	fi
+}
+
+# Total bytes allocated by COMMAND, from valgrind's heap summary.
+heap_bytes() {
+	valgrind "$@" 2>&1 > /dev/null |
+		sed -n 's/.*total heap usage:.* frees, \([0-9,]*\) bytes allocated/\1/p' |
+		tr -d ,
+}
+
+valgrind_tests() {
+	why=
+	if ! command -v valgrind > /dev/null; then
+		why="valgrind not installed"
+	elif nm "$TCPTRACE" 2> /dev/null | grep -q __asan_init; then
+		why="built with AddressSanitizer"
+	fi
+	if [ -n "$why" ]; then
+		skip "valgrind: test_parse" "$why"
+		skip "valgrind: tcptrace on every capture" "$why"
+		skip "memory does not grow with the input" "$why"
+		return
+	fi
+
+	valgrind_run "$TEST_PARSE"
+	result "valgrind: test_parse"
+
+	cd "$DATA" || return
+	for capture in *.txt; do
+		valgrind_run "$TCPTRACE" -r "$capture"
+		valgrind_run "$TCPTRACE" --json -r "$capture"
+		valgrind_run "$TCPTRACE" --stats -r "$capture"
+	done
+	cd - > /dev/null || return
+	result "valgrind: tcptrace on every capture"
+
+	# 1 record, then 20000: the heap use must be the same.
+	head -n 2 "$DATA/basic.txt" > "$TMP/small.txt"
+	{
+		head -n 1 "$DATA/basic.txt"
+		awk 'BEGIN { for (i = 0; i < 20000; i++)
+			print "done " i " ipv4 127.0.0.1:" 30000 + i % 30000 " 127.0.0.1:8080 seq=" i " t0=" i * 1000 " path=CLOSE>SYN_SENT@0>ESTABLISHED@71312s>FIN_WAIT1@1113021>FIN_WAIT2@1160284s>CLOSE@1160301s" }'
+	} > "$TMP/big.txt"
+	for view in "" --json; do
+		small=$(heap_bytes "$TCPTRACE" $view -r "$TMP/small.txt")
+		big=$(heap_bytes "$TCPTRACE" $view -r "$TMP/big.txt")
+		[ -n "$small" ] && [ "$small" = "$big" ] ||
+			detail "tcptrace $view: ${small:-?} bytes allocated for 1 record, ${big:-?} for 20000"
+	done
+	result "memory does not grow with the input"
+}
+
+unit_tests
+golden_tests
+cli_tests
+man_tests
+valgrind_tests
+
+echo "TAP version 13"
+echo "1..$count"
+cat "$RESULTS"
+[ "$failures" -eq 0 ]
