@@ -59,6 +59,26 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/*
+ * For "--name=value" where --name takes no argument, the length of
+ * "--name"; 0 for anything else.
+ */
+static size_t flag_given_a_value(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	const struct option *o;
+	size_t len;
+
+	if (strncmp(arg, "--", 2) != 0 || !eq)
+		return 0;
+	len = eq - (arg + 2);
+	for (o = long_options; o->name; o++)
+		if (o->has_arg == no_argument && strlen(o->name) == len &&
+		    strncmp(o->name, arg + 2, len) == 0)
+			return len + 2;
+	return 0;
+}
+
 /* The option getopt_long() just complained about, as the user wrote it. */
 static void name_bad_option(char *argv[], char buf[], size_t size)
 {
@@ -89,6 +109,7 @@ static int usage_error(const char *fmt, ...)
  */
 static int parse_options(int argc, char *argv[], struct options *opt)
 {
+	size_t flag_len;
 	char bad[64];
 	int c;
 
@@ -97,6 +118,8 @@ static int parse_options(int argc, char *argv[], struct options *opt)
 	while ((c = getopt_long(argc, argv, ":r:HjshV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'r':
+			if (!*optarg)
+				return usage_error("empty file name for --read");
 			opt->input = optarg;
 			break;
 		case 'H':
@@ -120,6 +143,10 @@ static int parse_options(int argc, char *argv[], struct options *opt)
 			return usage_error("option '%s' needs an argument", bad);
 		default:
 			name_bad_option(argv, bad, sizeof(bad));
+			flag_len = flag_given_a_value(bad);
+			if (flag_len)
+				return usage_error("option '%.*s' takes no argument",
+						   (int)flag_len, bad);
 			return usage_error("unknown option '%s'", bad);
 		}
 	}

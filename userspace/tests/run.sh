@@ -182,6 +182,9 @@ cli_tests() {
 	expect_message 2 "tcptrace: option '-r' needs an argument (try 'tcptrace --help')" \
 		"$TCPTRACE" -r
 	result "usage: -r without argument exits 2"
+	expect_message 2 "tcptrace: option '--json' takes no argument (try 'tcptrace --help')" \
+		"$TCPTRACE" --json=yes
+	result "usage: a value for an option without argument exits 2"
 	expect_message 2 "tcptrace: unexpected argument 'basic.txt' (try 'tcptrace --help')" \
 		"$TCPTRACE" basic.txt
 	result "usage: an argument that is not an option exits 2"
