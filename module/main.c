@@ -120,3 +120,4 @@ module_exit(tcptrace_exit);
 MODULE_DESCRIPTION("Per-socket TCP state histories in /dev/tcptrace");
 MODULE_AUTHOR("The tcptrace developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(TCPTRACE_VERSION);
