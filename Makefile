@@ -7,6 +7,13 @@
 #   make check           host tests, build, selftests in a VM per kernel
 #   make lint            checkpatch --strict, sparse, W=1, reader warnings
 #   make demo            a VM that loads the module and shows real histories
+#   make install         the module, the reader and its man page (below)
+#   make dkms-install    the module through dkms; make deb: Debian packages
+
+# KVER=<release> stands for KDIR=/lib/modules/<release>/build.
+ifneq ($(KVER),)
+KDIR ?= /lib/modules/$(KVER)/build
+endif
 
 # The running kernel's headers, else the newest installed ones (the host
 # of a test VM need not run the kernel it builds for).
@@ -45,3 +52,102 @@ clean:
 	$(MAKE) -C userspace clean
 
 .PHONY: all module reader check demo lint clean
+
+# ---- installing and packaging (Documentation/admin-guide.rst) -------------
+#
+#   make install   [KVER=<release>] [DESTDIR=<dir>] [PREFIX=/usr/local]
+#   make uninstall [KVER=<release>] [DESTDIR=<dir>] [PREFIX=/usr/local]
+#   make dkms-install [KVER=<release>]  add to dkms, build and install for KVER
+#   make dkms-uninstall                 remove this version from dkms
+#   make deb       tcptrace and tcptrace-dkms packages in build/deb/
+#   make version   the version modinfo, dkms and the packages show
+
+# The VERSION file of an exported tree (dkms, Debian build), else git
+# describe (module/Kbuild does the same for MODULE_VERSION). Worked out
+# once, on first use, so that one command never sees two versions.
+TCPTRACE_VERSION ?= $(eval TCPTRACE_VERSION := $(or $(shell cat VERSION 2>/dev/null),$(shell \
+	git describe --always --dirty 2>/dev/null),unknown))$(TCPTRACE_VERSION)
+
+KVER ?= $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+INSTALL_MOD_DIR ?= updates
+DEPMOD ?= depmod
+DKMS ?= dkms
+
+# Distribution headers carry no signing key: skip modules_install's signing
+# step (and its OpenSSL errors) unless the key is there.
+SIG_KEY = $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' \
+	    $(KDIR)/include/config/auto.conf 2>/dev/null)
+NO_SIGN = $(if $(SIG_KEY),$(if $(wildcard $(KDIR)/$(SIG_KEY) $(SIG_KEY)),,CONFIG_MODULE_SIG_ALL=))
+
+need-kver:
+	@test -n "$(KVER)" || { echo "cannot tell the kernel release: set KVER" >&2; exit 1; }
+
+# modules_install skips depmod without a System.map: run it here, unless
+# installing into a staging DESTDIR.
+install: need-kver module reader
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) $(NO_SIGN) modules_install
+	$(if $(DESTDIR),,$(DEPMOD) -a $(KVER))
+	$(MAKE) -C userspace install
+
+uninstall: need-kver
+	rm -f $(DESTDIR)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/module/tcptrace.ko*
+	-rmdir $(DESTDIR)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/module 2>/dev/null
+	$(if $(DESTDIR),,$(DEPMOD) -a $(KVER))
+	$(MAKE) -C userspace uninstall
+
+# The module's source as dkms builds it, in $(DESTDIR)/usr/src/tcptrace-<version>
+# (debian/rules uses this too).
+DKMS_SRC = $(DESTDIR)/usr/src/tcptrace-$(TCPTRACE_VERSION)
+DKMS_FILES = Kbuild module/Kbuild $(filter-out %.mod.c,$(wildcard module/*.[ch])) \
+	     $(wildcard include/uapi/linux/*.h)
+
+dkms-source:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp --parents $(DKMS_FILES) $(DKMS_SRC)/
+	echo '$(TCPTRACE_VERSION)' > $(DKMS_SRC)/VERSION
+	sed 's/#MODULE_VERSION#/$(TCPTRACE_VERSION)/' dkms.conf > $(DKMS_SRC)/dkms.conf
+
+dkms-install: need-kver
+	$(MAKE) --no-print-directory dkms-source DESTDIR= TCPTRACE_VERSION=$(TCPTRACE_VERSION)
+	$(DKMS) status -m tcptrace -v $(TCPTRACE_VERSION) | grep -q . || \
+		$(DKMS) add -m tcptrace -v $(TCPTRACE_VERSION)
+	$(DKMS) install --force -m tcptrace -v $(TCPTRACE_VERSION) -k $(KVER)
+
+dkms-uninstall:
+	if $(DKMS) status -m tcptrace -v $(TCPTRACE_VERSION) | grep -q .; then \
+		$(DKMS) remove -m tcptrace -v $(TCPTRACE_VERSION) --all; fi
+	rm -rf /usr/src/tcptrace-$(TCPTRACE_VERSION)
+
+# Build from a copy of the tracked files (as they are in the work tree) in
+# build/deb/src, versioned <debian/changelog's version>+git<commits>.<version>.
+DEB_DIR := build/deb
+
+deb:
+	@set -e; v='$(TCPTRACE_VERSION)'; d=$(DEB_DIR)/src/tcptrace-$$v; \
+	rm -rf $(DEB_DIR); mkdir -p $$d; \
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z | tar -c --null -T - --ignore-failed-read | tar -x -C $$d; \
+	else \
+		tar -c --exclude=./build --exclude=./.git . | tar -x -C $$d; \
+	fi; \
+	echo "$$v" > $$d/VERSION; \
+	base=$$(dpkg-parsechangelog -l debian/changelog -S Version); \
+	n=$$(git rev-list --count HEAD 2>/dev/null || echo 0); \
+	debv=$$base+git$$n.$$(echo "$$v" | tr -- - .); \
+	{ printf 'tcptrace (%s) UNRELEASED; urgency=medium\n\n' "$$debv"; \
+	  printf '  * Built by make deb from version %s.\n\n' "$$v"; \
+	  printf ' -- %s  %s\n\n' "$$(sed -n 's/^Maintainer: //p' debian/control)" "$$(date -R)"; \
+	  cat debian/changelog; } > $$d/debian/changelog; \
+	echo "make deb: tcptrace $$debv (module version $$v)"; \
+	(cd $$d && dpkg-buildpackage -b -us -uc); \
+	mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/src/*.buildinfo $(DEB_DIR)/src/*.changes $(DEB_DIR)/; \
+	mv $(DEB_DIR)/src/*.ddeb $(DEB_DIR)/ 2>/dev/null || true; \
+	rm -rf $(DEB_DIR)/src; \
+	ls -l $(DEB_DIR)
+
+version:
+	@echo '$(TCPTRACE_VERSION)'
+
+.PHONY: need-kver install uninstall dkms-source dkms-install dkms-uninstall deb version
