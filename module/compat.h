@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tcptrace: every difference between the kernels it builds for, in one
+ * place, so that the rest is written against the newest API.
+ */
+#ifndef _TCPTRACE_COMPAT_H
+#define _TCPTRACE_COMPAT_H
+
+#include <linux/version.h>
+
+/* 6.10 gave the tcp_send_reset tracepoint the reason for the reset. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define TCPTRACE_SEND_RESET_PROTO \
+	const struct sock *sk, const struct sk_buff *skb, const enum sk_rst_reason reason
+#else
+#define TCPTRACE_SEND_RESET_PROTO \
+	const struct sock *sk, const struct sk_buff *skb
+#endif
+
+#endif /* _TCPTRACE_COMPAT_H */
