@@ -6,10 +6,13 @@
 #ifndef _TCPTRACE_COMPAT_H
 #define _TCPTRACE_COMPAT_H
 
-#include <linux/version.h>
-
-/* 6.10 gave the tcp_send_reset tracepoint the reason for the reset. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+/*
+ * Test for features, not versions: distributions backport.
+ *
+ * 6.10 gave the tcp_send_reset tracepoint the reason for the reset,
+ * together with the header that defines the reasons.
+ */
+#if __has_include(<net/rstreason.h>)
 #define TCPTRACE_SEND_RESET_PROTO \
 	const struct sock *sk, const struct sk_buff *skb, const enum sk_rst_reason reason
 #else

@@ -168,7 +168,11 @@ static size_t tcptrace_format_header(char *buf, size_t size)
 
 	tcptrace_hist_stats(&s);
 	return scnprintf(buf, size,
-			 TCPTRACE_HEADER_TAG " format=%d now=%llu live=%llu live_max=%llu done=%llu ring_size=%llu events=%llu created=%llu completed=%llu drop_table_full=%llu drop_steps_full=%llu ring_overwritten=%llu unexpected=%llu mem_bytes=%llu\n",
+			 TCPTRACE_HEADER_TAG " format=%d now=%llu"
+			 " live=%llu live_max=%llu done=%llu ring_size=%llu"
+			 " events=%llu created=%llu completed=%llu"
+			 " drop_table_full=%llu drop_steps_full=%llu"
+			 " ring_overwritten=%llu unexpected=%llu mem_bytes=%llu\n",
 			 TCPTRACE_FORMAT_VERSION, ktime_get_ns(), s.live,
 			 s.live_max, s.done, s.ring_size, s.events, s.created,
 			 s.completed, s.drop_table_full, s.drop_steps_full,
