@@ -7,12 +7,12 @@
 #define _TCPTRACE_COMPAT_H
 
 /*
- * Test for features, not versions: distributions backport.
- *
- * 6.10 gave the tcp_send_reset tracepoint the reason for the reset,
- * together with the header that defines the reasons.
+ * Test for features, not versions: distributions backport. module/Kbuild
+ * defines TCPTRACE_HAVE_* from the kernel tree's headers.
  */
-#if __has_include(<net/rstreason.h>)
+
+/* 6.10 gave the tcp_send_reset tracepoint the reason for the reset. */
+#ifdef TCPTRACE_HAVE_RST_REASON
 #define TCPTRACE_SEND_RESET_PROTO \
 	const struct sock *sk, const struct sk_buff *skb, const enum sk_rst_reason reason
 #else

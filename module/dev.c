@@ -165,18 +165,20 @@ static size_t tcptrace_format_hist(char *buf, size_t size,
 static size_t tcptrace_format_header(char *buf, size_t size)
 {
 	struct tcptrace_stats s;
+	size_t len;
 
 	tcptrace_hist_stats(&s);
-	return scnprintf(buf, size,
-			 TCPTRACE_HEADER_TAG " format=%d now=%llu"
-			 " live=%llu live_max=%llu done=%llu ring_size=%llu"
-			 " events=%llu created=%llu completed=%llu"
-			 " drop_table_full=%llu drop_steps_full=%llu"
-			 " ring_overwritten=%llu unexpected=%llu mem_bytes=%llu\n",
-			 TCPTRACE_FORMAT_VERSION, ktime_get_ns(), s.live,
-			 s.live_max, s.done, s.ring_size, s.events, s.created,
-			 s.completed, s.drop_table_full, s.drop_steps_full,
-			 s.ring_overwritten, s.unexpected, s.mem_bytes);
+	len = tcptrace_append(buf, size, 0, "%s format=%d now=%llu",
+			      TCPTRACE_HEADER_TAG, TCPTRACE_FORMAT_VERSION, ktime_get_ns());
+	len = tcptrace_append(buf, size, len, " live=%llu live_max=%llu done=%llu ring_size=%llu",
+			      s.live, s.live_max, s.done, s.ring_size);
+	len = tcptrace_append(buf, size, len, " events=%llu created=%llu completed=%llu",
+			      s.events, s.created, s.completed);
+	len = tcptrace_append(buf, size, len, " drop_table_full=%llu drop_steps_full=%llu",
+			      s.drop_table_full, s.drop_steps_full);
+	len = tcptrace_append(buf, size, len, " ring_overwritten=%llu unexpected=%llu",
+			      s.ring_overwritten, s.unexpected);
+	return tcptrace_append(buf, size, len, " mem_bytes=%llu\n", s.mem_bytes);
 }
 
 static bool tcptrace_visible(const struct tcptrace_reader *r,
