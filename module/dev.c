@@ -2,21 +2,38 @@
 /*
  * tcptrace: /dev/tcptrace, the text interface.
  *
- * Each open file gets a seq_file. Its first read formats a snapshot of all
- * histories into the seq_file's buffer; later reads, lseek() and short reads
- * are served from that buffer, so a reader never sees half a record or a
- * mix of two snapshots. The format is specified in
- * Documentation/tcptrace.rst.
+ * Each open file is a reader in one of two modes:
+ *
+ * - snapshot (the default): the first read formats all histories into a
+ *   seq_file buffer; later reads, lseek() and short reads are served from
+ *   it, and the end of it is end of file. A reader never sees half a
+ *   record or a mix of two snapshots.
+ *
+ * - follow (after the "follow" command): like /dev/kmsg, the file has its
+ *   own 64-bit position over done histories; a read returns whole records
+ *   and blocks for new ones, O_NONBLOCK gives -EAGAIN, poll() works, and a
+ *   position that the ring overwrote gives -EPIPE once before reading
+ *   resumes at the oldest history held.
+ *
+ * A reader sees the histories of its own network namespace, or all of them
+ * after "all-netns" if it may. The format is in Documentation/tcptrace.rst.
  */
 
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/nsproxy.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/socket.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <net/net_namespace.h>
 
 #include "tcptrace.h"
 
@@ -24,9 +41,22 @@
 #define TCPTRACE_CMD_MAX	64
 
 /* A first guess at the text per history, so that one pass usually fits. */
-#define TCPTRACE_AVG_LINE	256
+#define TCPTRACE_AVG_LINE	320
+
+struct tcptrace_reader {
+	struct mutex lock;	/* serializes follow reads and commands */
+	u32 netns;		/* the opener's network namespace */
+	bool all_netns;
+	bool follow;
+	bool header_sent;	/* follow: the header line went out */
+	bool overrun;		/* follow: -EPIPE owed to the next read */
+	u64 seq;		/* follow: the next done history to return */
+	struct tcptrace_hist hist;
+	char line[TCPTRACE_LINE_MAX];
+};
 
 static const char * const tcptrace_state_names[] = TCPTRACE_STATE_NAMES;
+static const char * const tcptrace_end_names[] = TCPTRACE_END_NAMES;
 
 static const char *tcptrace_state_name(unsigned int state)
 {
@@ -35,61 +65,160 @@ static const char *tcptrace_state_name(unsigned int state)
 	return tcptrace_state_names[state];
 }
 
-static void tcptrace_show_addr(struct seq_file *m, u8 family,
-			       const union tcptrace_addr *addr, __be16 port)
+static const char *tcptrace_end_name(unsigned int end)
 {
-	if (family == AF_INET6)
-		seq_printf(m, " [%pI6c]:%u", &addr->v6, ntohs(port));
-	else
-		seq_printf(m, " %pI4:%u", &addr->v4, ntohs(port));
+	if (end >= ARRAY_SIZE(tcptrace_end_names))
+		end = 0;
+	return tcptrace_end_names[end];
 }
 
-static void tcptrace_show_path(struct seq_file *m, const struct tcptrace_hist *h)
+/* scnprintf() appending at @len, which never passes @size. */
+static __printf(4, 5) size_t tcptrace_append(char *buf, size_t size, size_t len,
+					     const char *fmt, ...)
 {
-	unsigned int i, prev;
+	va_list args;
 
-	seq_printf(m, " path=%s", tcptrace_state_name(h->steps[0].oldstate));
-	prev = h->steps[0].oldstate;
+	va_start(args, fmt);
+	len += vscnprintf(buf + len, size - len, fmt, args);
+	va_end(args);
+	return len;
+}
+
+static size_t tcptrace_format_addr(char *buf, size_t size, size_t len, u8 family,
+				   const union tcptrace_addr *addr, __be16 port)
+{
+	if (family == AF_INET6)
+		return tcptrace_append(buf, size, len, " [%pI6c]:%u", &addr->v6, ntohs(port));
+	return tcptrace_append(buf, size, len, " %pI4:%u", &addr->v4, ntohs(port));
+}
+
+/* comm is the task's to choose: escape what would split the field. */
+static size_t tcptrace_format_comm(char *buf, size_t size, size_t len,
+				   const char *comm)
+{
+	len = tcptrace_append(buf, size, len, " comm=");
+	for (; *comm; comm++) {
+		unsigned char c = *comm;
+
+		if (c > ' ' && c < 0x7f && c != '\\')
+			len = tcptrace_append(buf, size, len, "%c", c);
+		else
+			len = tcptrace_append(buf, size, len, "\\x%02x", c);
+	}
+	return len;
+}
+
+static size_t tcptrace_format_path(char *buf, size_t size, size_t len,
+				   const struct tcptrace_hist *h)
+{
+	unsigned int i, prev = h->steps[0].oldstate;
+
+	len = tcptrace_append(buf, size, len, " path=%s", tcptrace_state_name(prev));
 	for (i = 0; i < h->nsteps; i++) {
 		const struct tcptrace_step *step = &h->steps[i];
 
 		if (step->oldstate != prev)
-			seq_printf(m, "/%s", tcptrace_state_name(step->oldstate));
-		seq_printf(m, ">%s@%llu", tcptrace_state_name(step->newstate),
-			   h->ts[i] - h->ts[0]);
-		if (step->flags & TCPTRACE_STEPF_SOFTIRQ)
-			seq_putc(m, TCPTRACE_STEP_SOFTIRQ);
+			len = tcptrace_append(buf, size, len, "/%s",
+					      tcptrace_state_name(step->oldstate));
+		len = tcptrace_append(buf, size, len, ">%s@%llu%s%s",
+				      tcptrace_state_name(step->newstate),
+				      h->ts[i] - h->ts[0],
+				      step->flags & TCPTRACE_STEPF_SOFTIRQ ? "s" : "",
+				      step->flags & TCPTRACE_STEPF_UNEXPECTED ? "x" : "");
 		prev = step->newstate;
 	}
+	return len;
 }
 
-static void tcptrace_show_hist(struct seq_file *m, const struct tcptrace_hist *h,
-			       bool done)
+/* One record line, newline included; its length. */
+static size_t tcptrace_format_hist(char *buf, size_t size,
+				   const struct tcptrace_hist *h, bool done)
 {
-	seq_printf(m, "%s %llu %s", done ? TCPTRACE_KIND_DONE : TCPTRACE_KIND_LIVE,
-		   h->cookie, h->family == AF_INET6 ? "ipv6" : "ipv4");
-	tcptrace_show_addr(m, h->family, &h->saddr, h->sport);
-	tcptrace_show_addr(m, h->family, &h->daddr, h->dport);
+	size_t len;
+
+	len = tcptrace_append(buf, size, 0, "%s %llu %s",
+			      done ? TCPTRACE_KIND_DONE : TCPTRACE_KIND_LIVE,
+			      h->cookie, h->family == AF_INET6 ? "ipv6" : "ipv4");
+	len = tcptrace_format_addr(buf, size, len, h->family, &h->saddr, h->sport);
+	len = tcptrace_format_addr(buf, size, len, h->family, &h->daddr, h->dport);
 	if (done)
-		seq_printf(m, " seq=%llu", h->seq);
-	seq_printf(m, " t0=%llu", h->ts[0]);
+		len = tcptrace_append(buf, size, len, " seq=%llu", h->seq);
+	len = tcptrace_append(buf, size, len, " t0=%llu netns=%u uid=%u",
+			      h->ts[0], h->netns, h->uid);
+	if (h->flags & TCPTRACE_HISTF_OWNER) {
+		len = tcptrace_append(buf, size, len, " pid=%u tgid=%u", h->pid, h->tgid);
+		len = tcptrace_format_comm(buf, size, len, h->comm);
+	}
+	if (done)
+		len = tcptrace_append(buf, size, len,
+				      " end=%s bytes_acked=%llu bytes_received=%llu retrans=%u srtt_us=%u",
+				      tcptrace_end_name(h->end), h->bytes_acked,
+				      h->bytes_received, h->retrans, h->srtt_us);
+	if (h->unexpected)
+		len = tcptrace_append(buf, size, len, " unexpected=%u", h->unexpected);
 	if (h->dropped)
-		seq_printf(m, " dropped=%u", h->dropped);
-	tcptrace_show_path(m, h);
-	seq_putc(m, '\n');
+		len = tcptrace_append(buf, size, len, " dropped=%u", h->dropped);
+	len = tcptrace_format_path(buf, size, len, h);
+	return tcptrace_append(buf, size, len, "\n");
 }
 
-static void tcptrace_show_header(struct seq_file *m)
+static size_t tcptrace_format_header(char *buf, size_t size)
 {
 	struct tcptrace_stats s;
+	size_t len;
 
 	tcptrace_hist_stats(&s);
-	seq_printf(m, TCPTRACE_HEADER_TAG " format=%d now=%llu live=%llu live_max=%llu done=%llu ring_size=%llu",
-		   TCPTRACE_FORMAT_VERSION, ktime_get_ns(), s.live, s.live_max,
-		   s.done, s.ring_size);
-	seq_printf(m, " events=%llu created=%llu completed=%llu drop_table_full=%llu drop_steps_full=%llu ring_overwritten=%llu mem_bytes=%llu\n",
-		   s.events, s.created, s.completed, s.drop_table_full,
-		   s.drop_steps_full, s.ring_overwritten, s.mem_bytes);
+	len = tcptrace_append(buf, size, 0, "%s format=%d now=%llu",
+			      TCPTRACE_HEADER_TAG, TCPTRACE_FORMAT_VERSION, ktime_get_ns());
+	len = tcptrace_append(buf, size, len, " live=%llu live_max=%llu done=%llu ring_size=%llu",
+			      s.live, s.live_max, s.done, s.ring_size);
+	len = tcptrace_append(buf, size, len, " events=%llu created=%llu completed=%llu",
+			      s.events, s.created, s.completed);
+	len = tcptrace_append(buf, size, len, " drop_table_full=%llu drop_steps_full=%llu",
+			      s.drop_table_full, s.drop_steps_full);
+	len = tcptrace_append(buf, size, len, " ring_overwritten=%llu unexpected=%llu",
+			      s.ring_overwritten, s.unexpected);
+	return tcptrace_append(buf, size, len, " mem_bytes=%llu\n", s.mem_bytes);
+}
+
+static bool tcptrace_visible(const struct tcptrace_reader *r,
+			     const struct tcptrace_hist *h)
+{
+	return r->all_netns || h->netns == r->netns;
+}
+
+static struct tcptrace_reader *tcptrace_reader_of(struct file *file)
+{
+	return ((struct seq_file *)file->private_data)->private;
+}
+
+static int tcptrace_show_snapshot(struct seq_file *m, struct tcptrace_reader *r)
+{
+	unsigned int bucket = 0, index = 0;
+	u64 seq = 0, end;
+	int ret;
+
+	seq_write(m, r->line, tcptrace_format_header(r->line, sizeof(r->line)));
+
+	end = tcptrace_hist_done_end();
+	while ((ret = tcptrace_hist_copy_done(&seq, end, &r->hist))) {
+		/* -EPIPE: overwritten while we read; the gap shows in seq=. */
+		if (ret < 0 || !tcptrace_visible(r, &r->hist))
+			continue;
+		seq_write(m, r->line, tcptrace_format_hist(r->line, sizeof(r->line),
+							   &r->hist, true));
+		if (seq_has_overflowed(m))
+			return 0;
+	}
+	while (tcptrace_hist_copy_live(&bucket, &index, &r->hist)) {
+		if (!tcptrace_visible(r, &r->hist))
+			continue;
+		seq_write(m, r->line, tcptrace_format_hist(r->line, sizeof(r->line),
+							   &r->hist, false));
+		if (seq_has_overflowed(m))
+			return 0;
+	}
+	return 0;
 }
 
 /*
@@ -98,42 +227,168 @@ static void tcptrace_show_header(struct seq_file *m)
  */
 static int tcptrace_dev_show(struct seq_file *m, void *v)
 {
-	unsigned int bucket = 0, index = 0;
-	struct tcptrace_hist h;
-	u64 seq = 0, end;
+	struct tcptrace_reader *r = m->private;
+	int ret;
 
-	tcptrace_show_header(m);
-
-	end = tcptrace_hist_done_end();
-	while (tcptrace_hist_copy_done(&seq, end, &h)) {
-		tcptrace_show_hist(m, &h, true);
-		if (seq_has_overflowed(m))
-			return 0;
-	}
-	while (tcptrace_hist_copy_live(&bucket, &index, &h)) {
-		tcptrace_show_hist(m, &h, false);
-		if (seq_has_overflowed(m))
-			return 0;
-	}
-	return 0;
+	/* r->line and r->hist are shared with follow reads on the same file. */
+	if (mutex_lock_interruptible(&r->lock))
+		return -ERESTARTSYS;
+	ret = tcptrace_show_snapshot(m, r);
+	mutex_unlock(&r->lock);
+	return ret;
 }
 
-static int tcptrace_dev_open(struct inode *inode, struct file *file)
+static bool tcptrace_follow_ready(struct tcptrace_reader *r)
 {
-	struct tcptrace_stats s;
+	return tcptrace_hist_done_end() > r->seq ||
+	       tcptrace_hist_done_start() > r->seq;
+}
 
-	tcptrace_hist_stats(&s);
-	/* misc_open() left the miscdevice here; seq_open() wants it empty. */
-	file->private_data = NULL;
-	return single_open_size(file, tcptrace_dev_show, NULL,
-				(s.live + s.done + 1) * TCPTRACE_AVG_LINE);
+static ssize_t tcptrace_follow_read(struct file *file, struct tcptrace_reader *r,
+				    char __user *ubuf, size_t count)
+{
+	size_t copied = 0, len;
+	int ret;
+
+	if (!r->header_sent) {
+		len = tcptrace_format_header(r->line, sizeof(r->line));
+		if (len > count)
+			return -EINVAL;
+		if (copy_to_user(ubuf, r->line, len))
+			return -EFAULT;
+		r->header_sent = true;
+		return len;
+	}
+	if (r->overrun) {
+		r->overrun = false;
+		return -EPIPE;
+	}
+
+	for (;;) {
+		ret = tcptrace_hist_copy_done(&r->seq, U64_MAX, &r->hist);
+		if (ret < 0) {
+			if (!copied)
+				return -EPIPE;
+			r->overrun = true;
+			break;
+		}
+		if (!ret) {
+			if (copied)
+				break;
+			if (file->f_flags & O_NONBLOCK)
+				return -EAGAIN;
+			ret = wait_event_interruptible(tcptrace_done_wait,
+						       tcptrace_follow_ready(r));
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (!tcptrace_visible(r, &r->hist))
+			continue;
+		len = tcptrace_format_hist(r->line, sizeof(r->line), &r->hist, true);
+		/* Whole records only; give this one back for the next read. */
+		if (len > count - copied || copy_to_user(ubuf + copied, r->line, len)) {
+			r->seq--;
+			if (copied)
+				break;
+			return len > count ? -EINVAL : -EFAULT;
+		}
+		copied += len;
+	}
+	return copied;
+}
+
+static ssize_t tcptrace_dev_read(struct file *file, char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	struct tcptrace_reader *r = tcptrace_reader_of(file);
+	ssize_t ret;
+
+	if (!READ_ONCE(r->follow))
+		return seq_read(file, ubuf, count, ppos);
+
+	if (mutex_lock_interruptible(&r->lock))
+		return -ERESTARTSYS;
+	ret = tcptrace_follow_read(file, r, ubuf, count);
+	mutex_unlock(&r->lock);
+	return ret;
+}
+
+static __poll_t tcptrace_dev_poll(struct file *file, poll_table *wait)
+{
+	struct tcptrace_reader *r = tcptrace_reader_of(file);
+	__poll_t mask = 0;
+
+	if (!READ_ONCE(r->follow))
+		return EPOLLIN | EPOLLRDNORM;
+
+	poll_wait(file, &tcptrace_done_wait, wait);
+	if (!r->header_sent || tcptrace_hist_done_end() > r->seq)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (r->overrun || tcptrace_hist_done_start() > r->seq)
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLERR | EPOLLPRI;
+	return mask;
+}
+
+/* Follow mode: SEEK_SET 0 goes to the oldest history held, SEEK_END 0 past the newest. */
+static loff_t tcptrace_dev_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct tcptrace_reader *r = tcptrace_reader_of(file);
+	loff_t ret = 0;
+
+	if (!READ_ONCE(r->follow))
+		return seq_lseek(file, offset, whence);
+	if (offset)
+		return -EINVAL;
+
+	mutex_lock(&r->lock);
+	switch (whence) {
+	case SEEK_SET:
+		r->seq = tcptrace_hist_done_start();
+		r->overrun = false;
+		break;
+	case SEEK_END:
+		r->seq = tcptrace_hist_done_end();
+		r->overrun = false;
+		break;
+	default:
+		ret = -EINVAL;
+	}
+	mutex_unlock(&r->lock);
+	return ret;
+}
+
+static int tcptrace_reader_command(struct file *file, struct tcptrace_reader *r,
+				   const char *cmd)
+{
+	if (!strcmp(cmd, TCPTRACE_CMD_CLEAR)) {
+		tcptrace_hist_clear();
+		return 0;
+	}
+	if (!strcmp(cmd, TCPTRACE_CMD_FOLLOW)) {
+		if (!r->follow)
+			r->seq = tcptrace_hist_done_start();
+		WRITE_ONCE(r->follow, true);
+		return 0;
+	}
+	if (!strcmp(cmd, TCPTRACE_CMD_ALL_NETNS)) {
+		/* Only the initial namespace's administrator sees the others. */
+		if (r->netns != init_net.ns.inum ||
+		    !file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN))
+			return -EPERM;
+		r->all_netns = true;
+		return 0;
+	}
+	return -EINVAL;
 }
 
 static ssize_t tcptrace_dev_write(struct file *file, const char __user *ubuf,
 				  size_t count, loff_t *ppos)
 {
+	struct tcptrace_reader *r = tcptrace_reader_of(file);
 	char cmd[TCPTRACE_CMD_MAX];
 	size_t len = count;
+	int ret;
 
 	if (count >= sizeof(cmd))
 		return -EINVAL;
@@ -143,20 +398,52 @@ static ssize_t tcptrace_dev_write(struct file *file, const char __user *ubuf,
 	if (len && cmd[len - 1] == '\n')
 		cmd[--len] = '\0';
 
-	if (!strcmp(cmd, TCPTRACE_CMD_CLEAR)) {
-		tcptrace_hist_clear();
-		return count;
-	}
-	return -EINVAL;
+	if (mutex_lock_interruptible(&r->lock))
+		return -ERESTARTSYS;
+	ret = tcptrace_reader_command(file, r, cmd);
+	mutex_unlock(&r->lock);
+	return ret ? ret : count;
+}
+
+static int tcptrace_dev_open(struct inode *inode, struct file *file)
+{
+	struct tcptrace_reader *r;
+	struct tcptrace_stats s;
+	int ret;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	mutex_init(&r->lock);
+	r->netns = current->nsproxy->net_ns->ns.inum;
+
+	tcptrace_hist_stats(&s);
+	/* misc_open() left the miscdevice here; seq_open() wants it empty. */
+	file->private_data = NULL;
+	ret = single_open_size(file, tcptrace_dev_show, r,
+			       (s.live + s.done + 1) * TCPTRACE_AVG_LINE);
+	if (ret)
+		kfree(r);
+	return ret;
+}
+
+static int tcptrace_dev_release(struct inode *inode, struct file *file)
+{
+	struct tcptrace_reader *r = tcptrace_reader_of(file);
+
+	single_release(inode, file);
+	kfree(r);
+	return 0;
 }
 
 static const struct file_operations tcptrace_dev_fops = {
 	.owner		= THIS_MODULE,
 	.open		= tcptrace_dev_open,
-	.read		= seq_read,
-	.llseek		= seq_lseek,
+	.read		= tcptrace_dev_read,
+	.poll		= tcptrace_dev_poll,
+	.llseek		= tcptrace_dev_llseek,
 	.write		= tcptrace_dev_write,
-	.release	= single_release,
+	.release	= tcptrace_dev_release,
 };
 
 static struct miscdevice tcptrace_miscdev = {

@@ -28,7 +28,9 @@
  * 64-bit and monotonic, so a reader's position never aliases.
  */
 
+#include <linux/cred.h>
 #include <linux/hash.h>
+#include <linux/irq_work.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/percpu.h>
@@ -37,7 +39,9 @@
 #include <linux/sock_diag.h>
 #include <linux/spinlock.h>
 #include <net/inet_sock.h>
+#include <net/net_namespace.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 #include <net/tcp_states.h>
 
 #include "tcptrace.h"
@@ -54,6 +58,7 @@ struct tcptrace_pcpu_stats {
 	u64 completed;
 	u64 drop_table_full;
 	u64 drop_steps_full;
+	u64 unexpected;
 };
 
 static struct tcptrace_bucket *tcptrace_buckets;
@@ -78,6 +83,54 @@ static struct {
 
 static struct tcptrace_pcpu_stats __percpu *tcptrace_pcpu;
 static u64 tcptrace_mem_bytes;
+
+DECLARE_WAIT_QUEUE_HEAD(tcptrace_done_wait);
+
+/*
+ * The probe runs with preemption disabled, where PREEMPT_RT forbids the
+ * wait queue's spinlock_t: wake followers from irq_work instead, as printk
+ * does.
+ */
+static void tcptrace_wake_followers(struct irq_work *work)
+{
+	wake_up_interruptible(&tcptrace_done_wait);
+}
+
+static DEFINE_IRQ_WORK(tcptrace_wakeup_work, tcptrace_wake_followers);
+
+/*
+ * The transitions RFC 9293 allows, plus the ones Linux adds: a child
+ * cloned from its listener starts LISTEN>SYN_RECV, a TCP_REPAIR socket
+ * jumps CLOSE>ESTABLISHED, a FIN in SYN_RECV leads to CLOSE_WAIT, and any
+ * state may abort to CLOSE. Anything else is flagged, never dropped.
+ */
+static const u16 tcptrace_allowed[TCPTRACE_NR_STATES] = {
+	[TCP_CLOSE]		= TCPF_SYN_SENT | TCPF_LISTEN | TCPF_ESTABLISHED,
+	[TCP_LISTEN]		= TCPF_SYN_RECV | TCPF_SYN_SENT | TCPF_CLOSE,
+	[TCP_SYN_SENT]		= TCPF_ESTABLISHED | TCPF_SYN_RECV | TCPF_CLOSE,
+	[TCP_SYN_RECV]		= TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
+				  TCPF_CLOSE_WAIT | TCPF_CLOSE,
+	[TCP_ESTABLISHED]	= TCPF_FIN_WAIT1 | TCPF_CLOSE_WAIT | TCPF_CLOSE,
+	[TCP_FIN_WAIT1]		= TCPF_FIN_WAIT2 | TCPF_CLOSING | TCPF_TIME_WAIT |
+				  TCPF_CLOSE,
+	[TCP_FIN_WAIT2]		= TCPF_TIME_WAIT | TCPF_CLOSE,
+	[TCP_CLOSING]		= TCPF_TIME_WAIT | TCPF_CLOSE,
+	[TCP_CLOSE_WAIT]	= TCPF_LAST_ACK | TCPF_CLOSE,
+	[TCP_LAST_ACK]		= TCPF_CLOSE,
+	[TCP_TIME_WAIT]		= TCPF_CLOSE,
+	[TCP_NEW_SYN_RECV]	= TCPF_SYN_RECV | TCPF_CLOSE,
+};
+
+static bool tcptrace_transition_expected(const struct tcptrace_hist *h,
+					 int oldstate, int newstate)
+{
+	/* A step that does not start where the last one ended missed one. */
+	if (h->nsteps && h->steps[h->nsteps - 1].newstate != oldstate)
+		return false;
+	return oldstate >= 0 && oldstate < TCPTRACE_NR_STATES &&
+	       newstate >= 0 && newstate < TCPTRACE_NR_STATES &&
+	       (tcptrace_allowed[oldstate] & BIT(newstate));
+}
 
 static struct tcptrace_bucket *tcptrace_bucket_of(const struct sock *sk)
 {
@@ -122,6 +175,10 @@ static void tcptrace_ring_push(const struct tcptrace_hist *h)
 	*slot = *h;
 	slot->seq = tcptrace_ring.head++;
 	raw_spin_unlock_irqrestore(&tcptrace_ring.lock, flags);
+
+	/* Pairs with the barrier in prepare_to_wait() of a follower. */
+	if (wq_has_sleeper(&tcptrace_done_wait))
+		irq_work_queue(&tcptrace_wakeup_work);
 }
 
 static struct tcptrace_hist *tcptrace_lookup(struct tcptrace_bucket *b,
@@ -181,6 +238,101 @@ static void tcptrace_hist_start(struct tcptrace_hist *h, const struct sock *sk)
 	memset(h, 0, sizeof(*h));
 	h->sk = sk;
 	h->family = sk->sk_family;
+	h->netns = sock_net(sk)->ns.inum;
+	h->uid = from_kuid_munged(&init_user_ns, sk->sk_uid);
+}
+
+/*
+ * The owner is the first task seen changing the socket's state: connect(),
+ * listen(), close(). Softirq work runs on behalf of whichever task was
+ * interrupted, so it never names the owner. get_task_comm() would take
+ * task_lock(), a sleeping lock on PREEMPT_RT: copy comm as it is.
+ */
+static void tcptrace_set_owner(struct tcptrace_hist *h)
+{
+	if ((h->flags & TCPTRACE_HISTF_OWNER) || !in_task())
+		return;
+	h->pid = task_pid_nr(current);
+	h->tgid = task_tgid_nr(current);
+	memcpy(h->comm, current->comm, sizeof(h->comm));
+	h->comm[sizeof(h->comm) - 1] = '\0';
+	h->flags |= TCPTRACE_HISTF_OWNER;
+}
+
+static bool tcptrace_visited(const struct tcptrace_hist *h, u16 states)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->nsteps; i++)
+		if (states & BIT(h->steps[i].newstate))
+			return true;
+	return false;
+}
+
+/*
+ * Why the socket closed, from the states it walked, the error the stack
+ * left in sk_err and the resets seen. The first rule that matches wins;
+ * Documentation/tcptrace.rst lists them in this order.
+ */
+static u8 tcptrace_end_reason(const struct tcptrace_hist *h, int oldstate,
+			      int err)
+{
+	bool established = tcptrace_visited(h, TCPF_ESTABLISHED);
+
+	if (tcptrace_visited(h, TCPF_LISTEN))
+		return TCPTRACE_END_LISTENER_CLOSED;
+	if (oldstate == TCP_SYN_SENT) {
+		if (err == ECONNREFUSED)
+			return TCPTRACE_END_REFUSED;
+		if (err == ETIMEDOUT)
+			return TCPTRACE_END_CONNECT_TIMEOUT;
+	}
+	if (!established && tcptrace_visited(h, TCPF_SYN_RECV | TCPF_NEW_SYN_RECV))
+		return TCPTRACE_END_HANDSHAKE_FAILED;
+	if (err == ETIMEDOUT)
+		return TCPTRACE_END_TIMEOUT;
+	if (h->flags & TCPTRACE_HISTF_LINGER_ABORT)
+		return TCPTRACE_END_ABORTED;
+	if (h->flags & TCPTRACE_HISTF_RST_RECEIVED)
+		return TCPTRACE_END_RESET_RECEIVED;
+	if (h->flags & TCPTRACE_HISTF_RST_SENT)
+		return TCPTRACE_END_RESET_SENT;
+	if (tcptrace_visited(h, TCPF_CLOSING))
+		return TCPTRACE_END_SIMULTANEOUS_CLOSE;
+	if (tcptrace_visited(h, TCPF_FIN_WAIT1))
+		return TCPTRACE_END_ACTIVE_CLOSE;
+	if (tcptrace_visited(h, TCPF_CLOSE_WAIT))
+		return TCPTRACE_END_PASSIVE_CLOSE;
+	return TCPTRACE_END_CLOSED;
+}
+
+/*
+ * The last look at a closing socket. A task that moves a synchronized
+ * connection straight to CLOSE is aborting it, and the stack sends a RST
+ * right after this event (tcp_disconnect(), close() with unread data or
+ * SO_LINGER {1, 0}): too late for the send_reset probe to find the
+ * history, so it is inferred here. FIN_WAIT2 and CLOSING are left out:
+ * from those a task hands the socket over to TIME_WAIT, no RST involved.
+ */
+static void tcptrace_hist_finish(struct tcptrace_hist *h, const struct sock *sk,
+				 int oldstate)
+{
+	const u16 aborts = TCPF_SYN_RECV | TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
+			   TCPF_CLOSE_WAIT;
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	if (in_task() && (aborts & BIT(oldstate)) &&
+	    !(h->flags & TCPTRACE_HISTF_RST_RECEIVED)) {
+		if (sock_flag(sk, SOCK_LINGER) && !READ_ONCE(sk->sk_lingertime))
+			h->flags |= TCPTRACE_HISTF_LINGER_ABORT;
+		else
+			h->flags |= TCPTRACE_HISTF_RST_SENT;
+	}
+	h->end = tcptrace_end_reason(h, oldstate, READ_ONCE(sk->sk_err));
+	h->bytes_acked = READ_ONCE(tp->bytes_acked);
+	h->bytes_received = READ_ONCE(tp->bytes_received);
+	h->retrans = READ_ONCE(tp->total_retrans);
+	h->srtt_us = READ_ONCE(tp->srtt_us) >> 3;
 }
 
 static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
@@ -189,7 +341,7 @@ static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
 	struct tcptrace_step *step;
 
 	if (h->nsteps == TCPTRACE_MAX_STEPS) {
-		if (h->dropped < U16_MAX)
+		if (h->dropped < U8_MAX)
 			h->dropped++;
 		this_cpu_inc(tcptrace_pcpu->drop_steps_full);
 		return;
@@ -198,6 +350,12 @@ static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
 	step->oldstate = oldstate;
 	step->newstate = newstate;
 	step->flags = in_serving_softirq() ? TCPTRACE_STEPF_SOFTIRQ : 0;
+	if (!tcptrace_transition_expected(h, oldstate, newstate)) {
+		step->flags |= TCPTRACE_STEPF_UNEXPECTED;
+		if (h->unexpected < U8_MAX)
+			h->unexpected++;
+		this_cpu_inc(tcptrace_pcpu->unexpected);
+	}
 	h->ts[h->nsteps++] = now;
 }
 
@@ -230,6 +388,7 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 	if (h && oldstate == TCP_CLOSE) {
 		hlist_del(&h->node);
 		stale = h;
+		stale->end = TCPTRACE_END_LOST;
 		h = NULL;
 	}
 	if (!h) {
@@ -245,9 +404,12 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 	}
 	tcptrace_add_step(h, oldstate, newstate, now);
 	tcptrace_update_ids(h, sk, oldstate, newstate);
+	tcptrace_set_owner(h);
 	done = newstate == TCP_CLOSE;
-	if (done)
+	if (done) {
 		hlist_del(&h->node);
+		tcptrace_hist_finish(h, sk, oldstate);
+	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
 
 	if (done) {
@@ -264,29 +426,62 @@ out_stale:
 }
 
 /**
+ * tcptrace_hist_mark - note something about a live history
+ * @key: the socket, as the tracepoint gave it; any kind of socket, never
+ *	 dereferenced
+ * @flag: TCPTRACE_HISTF_* to set
+ */
+void tcptrace_hist_mark(const void *key, u8 flag)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(key);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, key);
+	if (h)
+		h->flags |= flag;
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+}
+
+/**
  * tcptrace_hist_copy_done - copy the done history at or after a position
  * @seq: in: the position wanted; out: the position after the one copied
  * @end: stop before this position
  * @out: where to copy it
  *
- * Histories overwritten since @seq was taken are skipped: the caller sees
- * the gap in the copied history's seq. Returns false when none is left.
+ * Returns 1 when a history was copied, 0 when none is left before @end,
+ * and -EPIPE, copying nothing, when @seq was overwritten or cleared: @seq
+ * then moves to the oldest history held, and the gap shows in seq=.
  */
-bool tcptrace_hist_copy_done(u64 *seq, u64 end, struct tcptrace_hist *out)
+int tcptrace_hist_copy_done(u64 *seq, u64 end, struct tcptrace_hist *out)
 {
 	unsigned long flags;
-	bool found = false;
+	int ret = 0;
 
 	raw_spin_lock_irqsave(&tcptrace_ring.lock, flags);
-	if (*seq < tcptrace_ring.tail)
+	if (*seq < tcptrace_ring.tail) {
 		*seq = tcptrace_ring.tail;
-	if (*seq < end && *seq < tcptrace_ring.head) {
+		ret = -EPIPE;
+	} else if (*seq < end && *seq < tcptrace_ring.head) {
 		*out = tcptrace_ring.slots[*seq % tcptrace_ring.size];
 		(*seq)++;
-		found = true;
+		ret = 1;
 	}
 	raw_spin_unlock_irqrestore(&tcptrace_ring.lock, flags);
-	return found;
+	return ret;
+}
+
+/* The position of the oldest done history held. */
+u64 tcptrace_hist_done_start(void)
+{
+	unsigned long flags;
+	u64 tail;
+
+	raw_spin_lock_irqsave(&tcptrace_ring.lock, flags);
+	tail = tcptrace_ring.tail;
+	raw_spin_unlock_irqrestore(&tcptrace_ring.lock, flags);
+	return tail;
 }
 
 /* The position the next done history will take. */
@@ -364,6 +559,7 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 		stats->completed += READ_ONCE(p->completed);
 		stats->drop_table_full += READ_ONCE(p->drop_table_full);
 		stats->drop_steps_full += READ_ONCE(p->drop_steps_full);
+		stats->unexpected += READ_ONCE(p->unexpected);
 	}
 
 	raw_spin_lock_irqsave(&tcptrace_free_lock, flags);
@@ -426,6 +622,7 @@ err_free_pcpu:
 /* Only after the probe is detached and every running probe has returned. */
 void tcptrace_hist_exit(void)
 {
+	irq_work_sync(&tcptrace_wakeup_work);
 	kvfree(tcptrace_ring.slots);
 	kvfree(tcptrace_slots);
 	kvfree(tcptrace_buckets);

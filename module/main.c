@@ -15,6 +15,7 @@
 #include <linux/tracepoint.h>
 #include <net/sock.h>
 #include <trace/events/sock.h>
+#include <trace/events/tcp.h>
 
 #include "tcptrace.h"
 
@@ -51,55 +52,109 @@ static unsigned int ring_size = 8192;
 module_param_cb(ring_size, &tcptrace_bound_ops, &ring_size, 0444);
 MODULE_PARM_DESC(ring_size, "done histories the ring keeps (1-4194304, default 8192)");
 
-static struct tracepoint *tcptrace_tp;
-
-static void tcptrace_probe(void *data, const struct sock *sk,
-			   const int oldstate, const int newstate)
+static void tcptrace_probe_set_state(void *data, const struct sock *sk,
+				     const int oldstate, const int newstate)
 {
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return;
 	tcptrace_hist_record(sk, oldstate, newstate);
 }
 
+/*
+ * The reset tracepoints may pass a timewait or request socket: such an
+ * @sk is only a lookup key here, never dereferenced.
+ */
+static void tcptrace_probe_send_reset(void *data, TCPTRACE_SEND_RESET_PROTO)
+{
+	if (sk)
+		tcptrace_hist_mark(sk, TCPTRACE_HISTF_RST_SENT);
+}
+
+static void tcptrace_probe_receive_reset(void *data, struct sock *sk)
+{
+	tcptrace_hist_mark(sk, TCPTRACE_HISTF_RST_RECEIVED);
+}
+
+/* None of these tracepoints is exported to modules: they are found by name. */
+static struct tcptrace_tp {
+	const char *name;
+	void *probe;
+	struct tracepoint *tp;
+} tcptrace_tps[] = {
+	{ "inet_sock_set_state", tcptrace_probe_set_state },
+	{ "tcp_send_reset", tcptrace_probe_send_reset },
+	{ "tcp_receive_reset", tcptrace_probe_receive_reset },
+};
+
 static void tcptrace_find_tp(struct tracepoint *tp, void *priv)
 {
-	if (!strcmp(tp->name, "inet_sock_set_state"))
-		tcptrace_tp = tp;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(tcptrace_tps); i++)
+		if (!strcmp(tp->name, tcptrace_tps[i].name))
+			tcptrace_tps[i].tp = tp;
+}
+
+static void tcptrace_detach(unsigned int n)
+{
+	while (n--)
+		tracepoint_probe_unregister(tcptrace_tps[n].tp, tcptrace_tps[n].probe, NULL);
+	/* No probe may still be running when the tables go away. */
+	tracepoint_synchronize_unregister();
+}
+
+static int tcptrace_attach(void)
+{
+	unsigned int i;
+	int err;
+
+	for_each_kernel_tracepoint(tcptrace_find_tp, NULL);
+	for (i = 0; i < ARRAY_SIZE(tcptrace_tps); i++) {
+		if (!tcptrace_tps[i].tp) {
+			pr_err("tracepoint %s not found\n", tcptrace_tps[i].name);
+			err = -ENOENT;
+			goto err_detach;
+		}
+		err = tracepoint_probe_register(tcptrace_tps[i].tp,
+						tcptrace_tps[i].probe, NULL);
+		if (err)
+			goto err_detach;
+	}
+	return 0;
+
+err_detach:
+	tcptrace_detach(i);
+	return err;
 }
 
 static int __init tcptrace_init(void)
 {
 	int err;
 
-	/* Fails the build if the probe drifts from the tracepoint's prototype. */
-	check_trace_callback_type_inet_sock_set_state(tcptrace_probe);
-
-	for_each_kernel_tracepoint(tcptrace_find_tp, NULL);
-	if (!tcptrace_tp) {
-		pr_err("tracepoint inet_sock_set_state not found\n");
-		return -ENOENT;
-	}
+	/* Fail the build if a probe drifts from its tracepoint's prototype. */
+	check_trace_callback_type_inet_sock_set_state(tcptrace_probe_set_state);
+	check_trace_callback_type_tcp_send_reset(tcptrace_probe_send_reset);
+	check_trace_callback_type_tcp_receive_reset(tcptrace_probe_receive_reset);
 
 	err = tcptrace_hist_init(max_live, ring_size);
 	if (err)
 		return err;
 
-	err = tracepoint_probe_register(tcptrace_tp, tcptrace_probe, NULL);
+	err = tcptrace_attach();
 	if (err)
 		goto err_hist_exit;
 
 	/* Last: once the device exists, readers may come. */
 	err = tcptrace_dev_init();
 	if (err)
-		goto err_probe_unregister;
+		goto err_detach;
 
 	pr_info("tracing TCP state changes: max_live=%u ring_size=%u\n",
 		max_live, ring_size);
 	return 0;
 
-err_probe_unregister:
-	tracepoint_probe_unregister(tcptrace_tp, tcptrace_probe, NULL);
-	tracepoint_synchronize_unregister();
+err_detach:
+	tcptrace_detach(ARRAY_SIZE(tcptrace_tps));
 err_hist_exit:
 	tcptrace_hist_exit();
 	return err;
@@ -108,9 +163,7 @@ err_hist_exit:
 static void __exit tcptrace_exit(void)
 {
 	tcptrace_dev_exit();
-	tracepoint_probe_unregister(tcptrace_tp, tcptrace_probe, NULL);
-	/* No probe may still be running when the tables go away. */
-	tracepoint_synchronize_unregister();
+	tcptrace_detach(ARRAY_SIZE(tcptrace_tps));
 	tcptrace_hist_exit();
 }
 

@@ -7,7 +7,9 @@
 
 #include <linux/in6.h>
 #include <linux/list.h>
+#include <linux/sched.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/tcptrace.h>
 
 struct sock;
@@ -19,7 +21,14 @@ struct tcptrace_step {
 	u8 flags;		/* TCPTRACE_STEPF_* */
 };
 
-#define TCPTRACE_STEPF_SOFTIRQ	BIT(0)
+#define TCPTRACE_STEPF_SOFTIRQ		BIT(0)
+#define TCPTRACE_STEPF_UNEXPECTED	BIT(1)
+
+/* What the history learnt about its socket on the way. */
+#define TCPTRACE_HISTF_OWNER		BIT(0)	/* pid, tgid and comm are set */
+#define TCPTRACE_HISTF_RST_SENT		BIT(1)
+#define TCPTRACE_HISTF_RST_RECEIVED	BIT(2)
+#define TCPTRACE_HISTF_LINGER_ABORT	BIT(3)	/* closed with SO_LINGER {1, 0} */
 
 union tcptrace_addr {
 	__be32 v4;
@@ -42,7 +51,20 @@ struct tcptrace_hist {
 	__be16 dport;
 	u8 family;
 	u8 nsteps;
-	u16 dropped;		/* steps that did not fit, saturating */
+	u8 dropped;		/* steps that did not fit, saturating */
+	u8 flags;		/* TCPTRACE_HISTF_* */
+	u8 end;			/* enum tcptrace_end, once done */
+	u8 unexpected;		/* steps flagged unexpected, saturating */
+	u32 netns;		/* inode number of the socket's network namespace */
+	u32 uid;		/* the socket's, in the initial user namespace */
+	u32 pid;		/* owner: the first task to change its state */
+	u32 tgid;
+	char comm[TASK_COMM_LEN];
+	/* Read from the socket at CLOSE. */
+	u64 bytes_acked;
+	u64 bytes_received;
+	u32 retrans;
+	u32 srtt_us;
 	u64 ts[TCPTRACE_MAX_STEPS];	/* CLOCK_MONOTONIC ns of each step */
 	struct tcptrace_step steps[TCPTRACE_MAX_STEPS];
 };
@@ -54,6 +76,7 @@ struct tcptrace_stats {
 	u64 completed;
 	u64 drop_table_full;
 	u64 drop_steps_full;
+	u64 unexpected;
 	u64 ring_overwritten;
 	u64 live;
 	u64 live_max;
@@ -66,12 +89,17 @@ struct tcptrace_stats {
 int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size);
 void tcptrace_hist_exit(void);
 void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate);
+void tcptrace_hist_mark(const void *key, u8 flag);
+u64 tcptrace_hist_done_start(void);
 void tcptrace_hist_stats(struct tcptrace_stats *stats);
-bool tcptrace_hist_copy_done(u64 *seq, u64 end, struct tcptrace_hist *out);
+int tcptrace_hist_copy_done(u64 *seq, u64 end, struct tcptrace_hist *out);
 u64 tcptrace_hist_done_end(void);
 bool tcptrace_hist_copy_live(unsigned int *bucket, unsigned int *index,
 			     struct tcptrace_hist *out);
 void tcptrace_hist_clear(void);
+
+/* Woken, from irq_work, when a history is done. */
+extern struct wait_queue_head tcptrace_done_wait;
 
 /* dev.c */
 int tcptrace_dev_init(void);

@@ -32,10 +32,11 @@
  * A history holds at most this many steps; further ones are counted in
  * the record's dropped= field and in the drop_steps_full counter.
  */
-#define TCPTRACE_MAX_STEPS	10
+#define TCPTRACE_MAX_STEPS	8
 
 /* Letters that may follow a step's time in path=. */
 #define TCPTRACE_STEP_SOFTIRQ	's'	/* ran in softirq context */
+#define TCPTRACE_STEP_UNEXPECTED 'x'	/* not a transition RFC 9293 or Linux makes */
 
 /*
  * State names in path=, indexed by the kernel's TCP state number
@@ -50,7 +51,39 @@
 
 #define TCPTRACE_NR_STATES	14
 
+/*
+ * How a history ended: the end= field of a done record, indexed by
+ * enum tcptrace_end. Documentation/tcptrace.rst gives the rules.
+ */
+enum tcptrace_end {
+	TCPTRACE_END_NONE,
+	TCPTRACE_END_ACTIVE_CLOSE,
+	TCPTRACE_END_PASSIVE_CLOSE,
+	TCPTRACE_END_SIMULTANEOUS_CLOSE,
+	TCPTRACE_END_RESET_SENT,
+	TCPTRACE_END_RESET_RECEIVED,
+	TCPTRACE_END_ABORTED,
+	TCPTRACE_END_REFUSED,
+	TCPTRACE_END_CONNECT_TIMEOUT,
+	TCPTRACE_END_TIMEOUT,
+	TCPTRACE_END_HANDSHAKE_FAILED,
+	TCPTRACE_END_LISTENER_CLOSED,
+	TCPTRACE_END_EVICTED,
+	TCPTRACE_END_LOST,
+	TCPTRACE_END_CLOSED,
+	TCPTRACE_NR_ENDS,
+};
+
+#define TCPTRACE_END_NAMES {						\
+	"none", "active_close", "passive_close", "simultaneous_close",	\
+	"reset_sent", "reset_received", "aborted", "refused",		\
+	"connect_timeout", "timeout", "handshake_failed",		\
+	"listener_closed", "evicted", "lost", "closed",			\
+}
+
 /* Commands written to the device, one per write(), trailing newline allowed. */
-#define TCPTRACE_CMD_CLEAR	"clear"	/* forget all completed histories */
+#define TCPTRACE_CMD_CLEAR	"clear"		/* forget all done histories */
+#define TCPTRACE_CMD_FOLLOW	"follow"	/* this open file streams done histories */
+#define TCPTRACE_CMD_ALL_NETNS	"all-netns"	/* this open file shows every netns */
 
 #endif /* _UAPI_LINUX_TCPTRACE_H */
