@@ -1,0 +1,128 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run_vm.sh: run every tcptrace selftest on the running kernel, print KTAP
+# in the form of kselftest's runner, and exit non-zero if any failed. It is
+# what `make check` runs inside a VM for each kernel of the matrix:
+#
+#   make -C selftests        # on the host: tcptrace_test does not depend
+#                            # on the kernel version
+#   scripts/vm-run KVER -- env TCPTRACE_KO=build/KVER/module/tcptrace.ko \
+#       TCPTRACE_READER=userspace/tcptrace selftests/run_vm.sh
+#
+# and what `make -C selftests run_tests` runs. Needs root.
+#
+# Environment:
+#   TCPTRACE_KO      the module built for the running kernel (required for
+#                    the module test; the C test falls back to modprobe)
+#   TCPTRACE_READER  the userspace reader (default: ../userspace/tcptrace,
+#                    if built); its round-trip test is skipped without it
+#
+# Each test runs with the timeout of ./settings. A test that makes the
+# kernel log an oops, BUG, WARNING, ... fails even if it passed itself.
+#
+# Exit status: 0 every test passed or skipped, 1 otherwise.
+
+set -u
+
+here=$(cd -- "$(dirname -- "$0")" && pwd)
+readonly here
+readonly ksft_skip=4
+readonly COLLECTION=tcptrace
+readonly PATTERN='Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|sleeping function called from invalid context|kmemleak|general protection fault'
+
+timeout_s=45
+if [ -r "$here/settings" ]; then
+	t=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$here/settings")
+	[ -n "$t" ] && timeout_s=$t
+fi
+
+# The tests run from their own directory: make the paths absolute.
+if [ -n "${TCPTRACE_KO:-}" ]; then
+	if ! TCPTRACE_KO=$(realpath -e -- "$TCPTRACE_KO" 2>/dev/null); then
+		echo "TAP version 13"
+		echo "Bail out! no module at TCPTRACE_KO=${TCPTRACE_KO}"
+		exit 1
+	fi
+fi
+if [ -z "${TCPTRACE_READER:-}" ] && [ -x "$here/../userspace/tcptrace" ]; then
+	TCPTRACE_READER=$here/../userspace/tcptrace
+fi
+[ -n "${TCPTRACE_READER:-}" ] && TCPTRACE_READER=$(realpath -- "$TCPTRACE_READER")
+export TCPTRACE_KO TCPTRACE_READER
+
+kmsg_records() {
+	dd if=/dev/kmsg iflag=nonblock bs=16k status=none 2>/dev/null |
+		awk '!/^ / { hdr = $0; sub(/;.*/, "", hdr); split(hdr, f, ",")
+			     print f[2] "\t" substr($0, length(hdr) + 2) }'
+}
+
+test_num=0
+nfail=0
+nskip=0
+
+# run_one NAME COMMAND...: one KTAP line for a whole test program.
+run_one() {
+	local name=$1 hdr seq rc bad
+	shift
+	test_num=$((test_num + 1))
+	hdr="selftests: $COLLECTION: $name"
+	echo "# $hdr"
+	seq=$(kmsg_records | tail -n 1 | cut -f 1)
+	(cd "$here" && timeout --kill-after=10 "$timeout_s" "$@" 2>&1) | sed -u 's/^/# /'
+	rc=${PIPESTATUS[0]}
+	bad=$(kmsg_records | awk -F '\t' -v s="${seq:--1}" '$1 > s { print $2 }' |
+	      grep -E "$PATTERN")
+	if [ -n "$bad" ]; then
+		printf '# kernel log during %s (test exit status %s):\n' "$name" "$rc"
+		printf '%s\n' "$bad" | sed 's/^/#   /'
+		echo "not ok $test_num $hdr # kernel warning$([ "$rc" = 124 ] && echo ", TIMEOUT $timeout_s seconds")"
+		nfail=$((nfail + 1))
+	elif [ "$rc" = 0 ]; then
+		echo "ok $test_num $hdr"
+	elif [ "$rc" = "$ksft_skip" ]; then
+		echo "ok $test_num $hdr # SKIP"
+		nskip=$((nskip + 1))
+	elif [ "$rc" = 124 ]; then
+		echo "not ok $test_num $hdr # TIMEOUT $timeout_s seconds"
+		nfail=$((nfail + 1))
+	else
+		echo "not ok $test_num $hdr # exit=$rc"
+		nfail=$((nfail + 1))
+	fi
+}
+
+# The C test with the module loaded (default parameters), unloaded after.
+run_c_test() {
+	local loaded_here=0 rc
+
+	if [ ! -c /dev/tcptrace ] && [ -n "${TCPTRACE_KO:-}" ]; then
+		insmod "$TCPTRACE_KO" || { echo "insmod $TCPTRACE_KO failed"; return 1; }
+		loaded_here=1
+	fi
+	./tcptrace_test
+	rc=$?
+	if [ $loaded_here = 1 ] && ! rmmod tcptrace; then
+		echo "rmmod tcptrace failed after the test"
+		rc=1
+	fi
+	return $rc
+}
+
+echo "TAP version 13"
+echo "1..2"
+if [ "$(id -u)" != 0 ]; then
+	echo "# not root: the tests will skip"
+fi
+run_one tcptrace_module.sh ./tcptrace_module.sh
+if [ -x "$here/tcptrace_test" ]; then
+	export -f run_c_test
+	run_one tcptrace_test bash -c run_c_test
+else
+	test_num=$((test_num + 1))
+	echo "# tcptrace_test is not built: make -C $here"
+	echo "not ok $test_num selftests: $COLLECTION: tcptrace_test # not built"
+	nfail=$((nfail + 1))
+fi
+echo "# Totals: pass:$((test_num - nfail - nskip)) fail:$nfail skip:$nskip"
+[ "$nfail" = 0 ]

@@ -1,0 +1,348 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tcptrace_module.sh: the module's life cycle and its device node, KTAP.
+#
+# Loads $TCPTRACE_KO, checks /dev/tcptrace (a 0600 character device that
+# cat(1) reads to an end, header first), that rmmod is refused while a
+# reader holds the device open and works once it is closed, that the module
+# loads again, that out-of-range parameters fail with EINVAL and one kernel
+# log line naming the parameter, that tiny bounds count what they cannot
+# keep, and, if the reader is built ($TCPTRACE_READER), that it prints one
+# row per record line of a capture.
+#
+# Needs root and TCPTRACE_KO=path/to/tcptrace.ko (built for the running
+# kernel); skips otherwise. Leaves the module loaded if it found it loaded.
+
+set -u
+
+readonly ksft_pass=0 ksft_fail=1 ksft_skip=4
+readonly MOD=tcptrace
+readonly DEV=/dev/tcptrace
+readonly SYSMOD=/sys/module/$MOD
+readonly HEADER_KEYS="format now live live_max done ring_size events created completed drop_table_full drop_steps_full ring_overwritten mem_bytes"
+readonly TESTS=14
+
+KO=${TCPTRACE_KO:-}
+READER=${TCPTRACE_READER:-}
+TMP=
+was_loaded=0
+test_num=0
+nfail=0
+nskip=0
+
+diag() { printf '# %s\n' "$*" >&2; }
+
+skip_all() {
+	echo "TAP version 13"
+	echo "1..0 # SKIP $*"
+	exit $ksft_skip
+}
+
+cleanup() {
+	exec 3<&- 2>/dev/null
+	[ -n "$TMP" ] && rm -rf -- "$TMP"
+	if [ "$was_loaded" = 1 ] && [ ! -d "$SYSMOD" ]; then
+		insmod "$KO" || diag "could not load $MOD again as found"
+	elif [ "$was_loaded" = 0 ] && [ -d "$SYSMOD" ]; then
+		rmmod "$MOD" || diag "could not unload $MOD"
+	fi
+}
+
+# busywait TIMEOUT_MS CMD...: poll CMD until it succeeds (net/lib.sh style).
+busywait() {
+	local timeout_ms=$1 start now
+	shift
+	start=$(date +%s%3N)
+	while true; do
+		"$@" && return 0
+		now=$(date +%s%3N)
+		[ $((now - start)) -ge "$timeout_ms" ] && return 1
+		sleep 0.05
+	done
+}
+
+is_loaded() { [ -d "$SYSMOD" ] && [ "$(cat "$SYSMOD/initstate" 2>/dev/null)" = live ]; }
+is_unloaded() { [ ! -e "$SYSMOD" ] && [ ! -e "$DEV" ]; }
+has_dev() { [ -c "$DEV" ]; }
+
+# The newest /dev/kmsg sequence number, and the messages after one.
+kmsg_records() {
+	dd if=/dev/kmsg iflag=nonblock bs=16k status=none 2>/dev/null |
+		awk '!/^ / { hdr = $0; sub(/;.*/, "", hdr); split(hdr, f, ",")
+			     print f[2] "\t" substr($0, length(hdr) + 2) }'
+}
+kmsg_seq() { kmsg_records | tail -n 1 | cut -f 1; }
+kmsg_since() { kmsg_records | awk -F '\t' -v s="$1" '$1 > s { print $2 }'; }
+
+# Check a capture's first line against the spec; prints "key value" pairs.
+header_of() {
+	local line key
+	line=$(head -n 1 "$1")
+	if ! [[ $line =~ ^#\ tcptrace(\ [a-z_0-9]+=[^\ ]*)+$ ]]; then
+		diag "not a header line: '$line'"
+		return 1
+	fi
+	for key in $HEADER_KEYS; do
+		if ! [[ $line =~ \ $key=(0|[1-9][0-9]*)(\ |$) ]]; then
+			diag "header lacks a decimal $key=: '$line'"
+			return 1
+		fi
+		echo "$key ${BASH_REMATCH[1]}"
+	done
+}
+
+# hdr FILE KEY: one header value of a capture.
+hdr() { header_of "$1" | awk -v k="$2" '$1 == k { print $2 }'; }
+
+capture() { timeout 30 cat "$DEV" > "$1"; }
+
+load() {
+	local out
+	if ! out=$(insmod "$KO" "$@" 2>&1); then
+		diag "insmod $KO $*: $out"
+		return 1
+	fi
+	busywait 5000 has_dev || { diag "$DEV did not appear"; return 1; }
+}
+
+unload() {
+	local out
+	if ! out=$(rmmod "$MOD" 2>&1); then
+		diag "rmmod $MOD: $out"
+		return 1
+	fi
+	busywait 5000 is_unloaded || { diag "$MOD or $DEV still there after rmmod"; return 1; }
+}
+
+# Loopback traffic: a whole connection and a refused connect (perl is what
+# the kselftest runner itself needs; its IO::Socket is in perl-base).
+traffic() {
+	timeout 30 perl -MIO::Socket::INET -e '
+		my $l = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
+			LocalPort => 0, Proto => "tcp") or die "listen: $!";
+		my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+			PeerPort => $l->sockport, Proto => "tcp") or die "connect: $!";
+		my $a = $l->accept or die "accept: $!";
+		close $c; sysread($a, my $b, 1); close $a; close $l;
+		IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => 1,
+			Proto => "tcp") and die "port 1 accepted";
+	'
+}
+
+# run_test NAME FUNCTION: one KTAP result line.
+run_test() {
+	local name=$1 rc
+	shift
+	test_num=$((test_num + 1))
+	"$@"
+	rc=$?
+	case $rc in
+	"$ksft_pass") echo "ok $test_num $name" ;;
+	"$ksft_skip") echo "ok $test_num $name # SKIP"; nskip=$((nskip + 1)) ;;
+	*) echo "not ok $test_num $name"; nfail=$((nfail + 1)) ;;
+	esac
+}
+
+# ---- the tests ---------------------------------------------------------------
+
+test_load() {
+	load || return 1
+	is_loaded || { diag "$SYSMOD/initstate is not live"; return 1; }
+}
+
+test_device_node() {
+	local mode
+	mode=$(stat -c '%F %a %U %t' "$DEV") || return 1
+	# misc devices have major 10 (0xa)
+	if [ "$mode" != "character special file 600 root a" ]; then
+		diag "$DEV: '$mode', want 'character special file 600 root a'"
+		return 1
+	fi
+	[[ $(ls -l "$DEV") == crw-------* ]] || { diag "$(ls -l "$DEV")"; return 1; }
+}
+
+test_cat_terminates() {
+	local rc
+	capture "$TMP/cap"
+	rc=$?
+	[ "$rc" = 124 ] && { diag "cat $DEV did not end within 30 s"; return 1; }
+	[ "$rc" = 0 ] || { diag "cat $DEV failed ($rc)"; return 1; }
+	[ -s "$TMP/cap" ] || { diag "cat $DEV read nothing"; return 1; }
+}
+
+test_header() {
+	header_of "$TMP/cap" > "$TMP/hdr" || return 1
+	[ "$(hdr "$TMP/cap" format)" = 1 ] || { diag "format is not 1"; return 1; }
+	# the defaults of Documentation/tcptrace.rst
+	[ "$(hdr "$TMP/cap" live_max)" = 16384 ] || { diag "live_max is not 16384"; return 1; }
+	[ "$(hdr "$TMP/cap" ring_size)" = 8192 ] || { diag "ring_size is not 8192"; return 1; }
+	[ "$(hdr "$TMP/cap" mem_bytes)" -gt 0 ] || { diag "mem_bytes is 0"; return 1; }
+	# every other line is a comment or a record of a known kind
+	if tail -n +2 "$TMP/cap" | grep -vqE '^(#|done |live )'; then
+		diag "unexpected line: $(tail -n +2 "$TMP/cap" | grep -vE '^(#|done |live )' | head -n 1)"
+		return 1
+	fi
+}
+
+test_params_readonly() {
+	local p want
+	for p in max_live:16384 ring_size:8192; do
+		want=${p#*:}
+		p=$SYSMOD/parameters/${p%%:*}
+		[ "$(cat "$p" 2>/dev/null)" = "$want" ] || { diag "$p is not $want"; return 1; }
+		[ "$(stat -c %a "$p")" = 444 ] || { diag "$p mode $(stat -c %a "$p"), want 444"; return 1; }
+		if (echo 5 > "$p") 2>/dev/null; then
+			diag "$p could be written"
+			return 1
+		fi
+	done
+}
+
+test_rmmod_busy() {
+	local out rc
+	exec 3<"$DEV" || return 1
+	out=$(rmmod "$MOD" 2>&1)
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		diag "rmmod succeeded while $DEV was open"
+		exec 3<&-
+		return 1
+	fi
+	# kmod refuses a module whose refcount is held, before asking the
+	# kernel (which would answer EWOULDBLOCK): "Module tcptrace is in use"
+	[[ $out == *"in use"* ]] || diag "rmmod said: $out"
+	is_loaded || { diag "$MOD is no longer live"; exec 3<&-; return 1; }
+	[ "$(cat "$SYSMOD/refcnt")" -ge 1 ] || { diag "refcnt is 0 with $DEV open"; exec 3<&-; return 1; }
+	# the reader is unharmed
+	timeout 30 cat <&3 > "$TMP/held" || { diag "reading the held fd failed"; exec 3<&-; return 1; }
+	exec 3<&-
+	header_of "$TMP/held" > /dev/null || return 1
+}
+
+test_rmmod_after_close() {
+	unload
+}
+
+test_reload() {
+	load || return 1
+	capture "$TMP/cap2" || { diag "cat after reload failed"; return 1; }
+	header_of "$TMP/cap2" > /dev/null || return 1
+	[ "$(hdr "$TMP/cap2" format)" = 1 ]
+}
+
+# bad_param PARAM=VALUE: insmod fails with EINVAL, one log line names it.
+bad_param() {
+	local arg=$1 name=${1%%=*} seq out rc n
+	if is_loaded; then
+		unload || return 1
+	fi
+	seq=$(kmsg_seq)
+	out=$(insmod "$KO" "$arg" 2>&1)
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		diag "insmod $arg succeeded"
+		unload
+		return 1
+	fi
+	# EINVAL: strerror() says "Invalid argument", kmod's insmod "Invalid parameters"
+	if [[ $out != *"Invalid argument"* && $out != *"Invalid parameters"* ]]; then
+		diag "insmod $arg: '$out', want EINVAL"
+		return 1
+	fi
+	[ ! -e "$SYSMOD" ] || { diag "$MOD is loaded after a failed insmod"; return 1; }
+	n=$(kmsg_since "$seq" | grep -c "$name")
+	if [ "$n" != 1 ]; then
+		diag "$n kernel log lines name $name, want 1:"
+		kmsg_since "$seq" | sed 's/^/#   /'
+		return 1
+	fi
+}
+
+test_tiny_bounds() {
+	local events
+	command -v perl >/dev/null || { diag "no perl for traffic"; return "$ksft_skip"; }
+	if is_loaded; then
+		unload || return 1
+	fi
+	load max_live=1 ring_size=1 || return 1
+	capture "$TMP/tiny0" || return 1
+	[ "$(hdr "$TMP/tiny0" live_max)" = 1 ] || { diag "live_max is not 1"; return 1; }
+	[ "$(hdr "$TMP/tiny0" ring_size)" = 1 ] || { diag "ring_size is not 1"; return 1; }
+	traffic || { diag "traffic failed"; return 1; }
+	busywait 5000 bash -c "cat $DEV | head -n 1 | grep -q ' live=0 '"
+	capture "$TMP/tiny1" || return 1
+	sed 's/^/#   /' "$TMP/tiny1" >&2
+	events=$(hdr "$TMP/tiny1" events)
+	# listener, client, child and a refused client: at least 2+5+5+2 events
+	[ "$events" -ge 14 ] || { diag "events=$events, want >= 14"; return 1; }
+	# three sockets at once in a table of one: some events had no room
+	[ "$(hdr "$TMP/tiny1" drop_table_full)" -gt 0 ] || { diag "drop_table_full is 0"; return 1; }
+	# several histories completed into a ring of one
+	[ "$(hdr "$TMP/tiny1" "done")" = 1 ] || { diag "done is not 1"; return 1; }
+	[ "$(hdr "$TMP/tiny1" ring_overwritten)" -gt 0 ] || { diag "ring_overwritten is 0"; return 1; }
+	[ "$(grep -c '^done ' "$TMP/tiny1")" = 1 ] || { diag "not one done record"; return 1; }
+	unload
+}
+
+test_reader_roundtrip() {
+	local records rows
+	if [ -z "$READER" ] || [ ! -x "$READER" ]; then
+		diag "no reader binary (TCPTRACE_READER='$READER')"
+		return "$ksft_skip"
+	fi
+	if ! is_loaded; then
+		load || return 1
+	fi
+	command -v perl >/dev/null && traffic
+	capture "$TMP/rt" || return 1
+	records=$(grep -cvE '^(#|$)' "$TMP/rt")
+	[ "$records" -gt 0 ] || { diag "the capture has no record"; return 1; }
+	if ! "$READER" -H -r "$TMP/rt" > "$TMP/rt.table" 2> "$TMP/rt.err"; then
+		diag "$READER -H -r failed: $(cat "$TMP/rt.err")"
+		return 1
+	fi
+	[ -s "$TMP/rt.err" ] && { diag "$READER complained: $(cat "$TMP/rt.err")"; return 1; }
+	rows=$(wc -l < "$TMP/rt.table")
+	[ "$rows" = "$records" ] || { diag "$rows table rows for $records record lines"; return 1; }
+	"$READER" -j -r "$TMP/rt" > "$TMP/rt.json" 2> "$TMP/rt.err" ||
+		{ diag "$READER -j -r failed: $(cat "$TMP/rt.err")"; return 1; }
+	rows=$(grep -c '^{' "$TMP/rt.json")
+	[ "$rows" = "$records" ] || { diag "$rows JSON objects for $records record lines"; return 1; }
+}
+
+# ---- main -----------------------------------------------------------------
+
+[ "$(id -u)" = 0 ] || skip_all "must run as root"
+[ -n "$KO" ] || skip_all "set TCPTRACE_KO to the module built for $(uname -r)"
+KO=$(realpath -e -- "$KO" 2>/dev/null) || skip_all "no module at TCPTRACE_KO=$TCPTRACE_KO"
+[ -z "$READER" ] || READER=$(realpath -- "$READER")
+TMP=$(mktemp -d -t tcptrace_module.XXXXXX) || exit $ksft_fail
+trap cleanup EXIT
+
+if [ -d "$SYSMOD" ]; then
+	was_loaded=1
+	rmmod "$MOD" 2>/dev/null || skip_all "$MOD is loaded and in use"
+	busywait 5000 is_unloaded || skip_all "$MOD did not go away"
+fi
+
+echo "TAP version 13"
+echo "1..$TESTS"
+run_test "insmod loads the module" test_load
+run_test "$DEV is a character device, mode 0600" test_device_node
+run_test "cat $DEV ends" test_cat_terminates
+run_test "the header line parses, default bounds" test_header
+run_test "module parameters are read-only" test_params_readonly
+run_test "rmmod is refused while $DEV is open" test_rmmod_busy
+run_test "rmmod works once $DEV is closed" test_rmmod_after_close
+run_test "the module loads again and reads" test_reload
+run_test "insmod max_live=0 fails with EINVAL" bad_param max_live=0
+run_test "insmod max_live=4194305 fails with EINVAL" bad_param max_live=4194305
+run_test "insmod ring_size=0 fails with EINVAL" bad_param ring_size=0
+run_test "insmod ring_size=4194305 fails with EINVAL" bad_param ring_size=4194305
+run_test "max_live=1 ring_size=1 count what they cannot keep" test_tiny_bounds
+run_test "the reader prints one row per record of a capture" test_reader_roundtrip
+
+echo "# Totals: pass:$((test_num - nfail - nskip)) fail:$nfail xfail:0 xpass:0 skip:$nskip error:0"
+[ "$nfail" = 0 ] || exit $ksft_fail
+exit $ksft_pass

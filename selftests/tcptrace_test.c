@@ -1,0 +1,1444 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcptrace_test: drive real TCP over loopback and check what /dev/tcptrace
+ * reports, against Documentation/tcptrace.rst (the text format and the
+ * device semantics) and against what the TCP state machine of Linux does.
+ *
+ * The expected paths come from the kernel source, not from the module:
+ *
+ *  - tcp_v4_connect()/tcp_v6_connect() move a client CLOSE>SYN_SENT, the
+ *    SYN-ACK SYN_SENT>ESTABLISHED (tcp_finish_connect()).
+ *  - close() of an established socket goes ESTABLISHED>FIN_WAIT1
+ *    (tcp_close_state()), the ACK of the FIN FIN_WAIT1>FIN_WAIT2, and the
+ *    hand-over to a timewait minisocket (tcp_time_wait() -> tcp_done())
+ *    FIN_WAIT2>CLOSE; TIME_WAIT is never set on the full socket.
+ *  - A server child is a copy of the listener (sk_clone_lock() copies
+ *    sk_state, i.e. LISTEN) that inet_csk_clone_lock() moves to SYN_RECV
+ *    with inet_sk_set_state(), which reports the copied state: the first
+ *    step is LISTEN>SYN_RECV, in softirq context, when the handshake's
+ *    final ACK arrives. tcp_rcv_state_process() then moves it
+ *    SYN_RECV>ESTABLISHED; the peer's FIN ESTABLISHED>CLOSE_WAIT
+ *    (tcp_fin()), close() CLOSE_WAIT>LAST_ACK, the ACK of its FIN
+ *    LAST_ACK>CLOSE (tcp_done()).
+ *  - listen() goes CLOSE>LISTEN (inet_csk_listen_start()), close() of a
+ *    listener LISTEN>CLOSE.
+ *  - A SYN to a port nobody listens on is answered by a RST: the client
+ *    goes SYN_SENT>CLOSE (tcp_reset() -> tcp_done()). A later close() of a
+ *    socket already in CLOSE reports nothing: __tcp_close() jumps straight
+ *    to adjudge_to_death.
+ *  - close() with SO_LINGER {1, 0} calls tcp_disconnect(): ESTABLISHED>CLOSE
+ *    and a RST, which moves the peer ESTABLISHED>CLOSE (tcp_reset()).
+ *
+ * Every scenario clears the device, runs on ports the kernel picks, polls
+ * the device until the histories it waits for are done, then asserts the
+ * exact state path, family, local and remote address of every socket
+ * involved, and that each history's id is the socket's cookie (SO_COOKIE).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>	/* TCP_CLOSE, as in include/net/tcp_states.h */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/tcptrace.h>
+
+#include "kselftest_harness.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+#define WAIT_MS		10000	/* bound on waiting for histories to complete */
+#define POLL_MS		20
+#define READ_MAX	(64 << 20)	/* a read of the device longer than this never ends */
+#define ADDR_MAX	(INET6_ADDRSTRLEN + 10)
+
+static const char *const state_names[TCPTRACE_NR_STATES] = TCPTRACE_STATE_NAMES;
+
+/* ---- Reading the device ------------------------------------------------ */
+
+/* Read an open device fd to EOF in chunks of @chunk bytes. */
+static char *read_fd(int fd, size_t chunk, size_t *lenp)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < chunk + 1) {
+			cap = (cap + chunk + 1) * 2;
+			buf = realloc(buf, cap);
+			if (!buf)
+				return NULL;
+		}
+		n = read(fd, buf + len, chunk);
+		if (n < 0) {
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += n;
+		if (len > READ_MAX) {
+			free(buf);
+			errno = EFBIG;
+			return NULL;
+		}
+	}
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+/* One open, read to EOF, close: what cat(1) does. */
+static char *read_dev(size_t chunk, size_t *lenp)
+{
+	int fd = open(TCPTRACE_DEVICE, O_RDONLY);
+	char *buf;
+	int err;
+
+	if (fd < 0)
+		return NULL;
+	buf = read_fd(fd, chunk, lenp);
+	err = errno;
+	close(fd);
+	errno = err;
+	return buf;
+}
+
+static int dev_write(const char *cmd, size_t len)
+{
+	int fd = open(TCPTRACE_DEVICE, O_WRONLY);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, cmd, len);
+	err = errno;
+	close(fd);
+	errno = err;
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* ---- A self-contained parser of the text format ------------------------- */
+
+struct step {
+	int oldstate;		/* as reported: the previous new state unless missed */
+	int newstate;
+	unsigned long long ns;
+	bool softirq;
+	bool missed;		/* "/OLD" stood before the '>' */
+};
+
+struct rec {
+	const char *line;	/* the whole line, NUL-terminated */
+	bool done;
+	unsigned long long id;
+	char family[8];
+	char local[ADDR_MAX];
+	char remote[ADDR_MAX];
+	bool has_seq;
+	unsigned long long seq;
+	unsigned long long t0;
+	unsigned long long dropped;
+	int first;		/* the first state of path= */
+	int nsteps;
+	struct step steps[TCPTRACE_MAX_STEPS];
+	char states[512];	/* path= without times and flags */
+};
+
+struct hdr {
+	unsigned long long format, now, live, live_max, done, ring_size, events,
+			   created, completed, drop_table_full, drop_steps_full,
+			   ring_overwritten, mem_bytes;
+};
+
+struct dump {
+	char *raw;		/* the bytes read, NUL-terminated */
+	size_t len;
+	char *text;		/* a copy cut into lines */
+	struct hdr hdr;
+	struct rec *recs;
+	size_t nrecs, ndone, nlive;
+	char err[TCPTRACE_LINE_MAX + 256];	/* first format error, or "" */
+};
+
+static void dump_free(struct dump *d)
+{
+	free(d->raw);
+	free(d->text);
+	free(d->recs);
+	memset(d, 0, sizeof(*d));
+}
+
+/* A decimal number without sign, spaces or superfluous leading zeros. */
+static bool parse_u64(const char *s, size_t n, unsigned long long *v)
+{
+	unsigned long long x = 0;
+	size_t i;
+
+	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (x > (~0ULL - (s[i] - '0')) / 10)
+			return false;
+		x = x * 10 + (s[i] - '0');
+	}
+	*v = x;
+	return true;
+}
+
+static int parse_state(const char **p)
+{
+	size_t best = 0;
+	int i, state = -1;
+
+	/* Longest match: CLOSE is a prefix of CLOSE_WAIT and CLOSING. */
+	for (i = 0; i < TCPTRACE_NR_STATES; i++) {
+		size_t n = strlen(state_names[i]);
+
+		if (n > best && !strncmp(*p, state_names[i], n)) {
+			best = n;
+			state = i;
+		}
+	}
+	if (state < 0)
+		return -1;
+	*p += best;
+	return state;
+}
+
+/* "A.B.C.D:PORT" or "[IPV6]:PORT", in the canonical form inet_ntop() gives. */
+static bool parse_addr(const char *family, const char *s)
+{
+	char host[INET6_ADDRSTRLEN + 1], canon[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *colon, *port;
+	unsigned long long p;
+	int af;
+	size_t n;
+
+	if (!strcmp(family, "ipv4")) {
+		af = AF_INET;
+		colon = strrchr(s, ':');
+		if (!colon)
+			return false;
+		n = colon - s;
+		if (n >= sizeof(host))
+			return false;
+		memcpy(host, s, n);
+	} else {
+		af = AF_INET6;
+		if (s[0] != '[')
+			return false;
+		colon = strstr(s, "]:");
+		if (!colon)
+			return false;
+		n = colon - s - 1;
+		if (n >= sizeof(host))
+			return false;
+		memcpy(host, s + 1, n);
+		colon++;
+	}
+	host[n] = '\0';
+	port = colon + 1;
+	if (!parse_u64(port, strlen(port), &p) || p > 65535)
+		return false;
+	if (inet_pton(af, host, bin) != 1)
+		return false;
+	if (!inet_ntop(af, bin, canon, sizeof(canon)))
+		return false;
+	return !strcmp(canon, host);
+}
+
+/* path = STATE *step; step = ["/" STATE] ">" STATE "@" NSEC *FLAG */
+static const char *parse_path(struct rec *r, const char *p)
+{
+	char *out = r->states;
+	size_t left = sizeof(r->states);
+	int prev, n;
+
+	prev = parse_state(&p);
+	if (prev < 0)
+		return "path: bad first state";
+	r->first = prev;
+	n = snprintf(out, left, "%s", state_names[prev]);
+	out += n;
+	left -= n;
+	while (*p) {
+		struct step s = { .oldstate = prev };
+		const char *t;
+
+		if (*p == '/') {
+			p++;
+			s.oldstate = parse_state(&p);
+			if (s.oldstate < 0)
+				return "path: bad state after '/'";
+			s.missed = true;
+		}
+		if (*p++ != '>')
+			return "path: expected '>'";
+		s.newstate = parse_state(&p);
+		if (s.newstate < 0)
+			return "path: bad new state";
+		if (*p++ != '@')
+			return "path: expected '@'";
+		for (t = p; *t >= '0' && *t <= '9'; t++)
+			;
+		if (!parse_u64(p, t - p, &s.ns))
+			return "path: bad step time";
+		for (p = t; (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'); p++)
+			if (*p == TCPTRACE_STEP_SOFTIRQ)
+				s.softirq = true;
+		if (r->nsteps == TCPTRACE_MAX_STEPS)
+			return "path: more than TCPTRACE_MAX_STEPS steps";
+		if (r->nsteps == 0 && s.ns != 0)
+			return "path: the first step is not at @0 (t0 is its time)";
+		if (r->nsteps > 0 && s.ns < r->steps[r->nsteps - 1].ns)
+			return "path: step times go backwards";
+		r->steps[r->nsteps++] = s;
+		if (s.missed)
+			n = snprintf(out, left, "/%s>%s", state_names[s.oldstate],
+				     state_names[s.newstate]);
+		else
+			n = snprintf(out, left, ">%s", state_names[s.newstate]);
+		if (n < 0 || (size_t)n >= left)
+			return "path: too long";
+		out += n;
+		left -= n;
+		prev = s.newstate;
+	}
+	if (r->nsteps == 0)
+		return "path: no step";
+	return NULL;
+}
+
+/* Record line: KIND ID FAMILY LOCAL REMOTE key=value... */
+static const char *parse_record(struct rec *r, char *line)
+{
+	char *field[5], *kv, *save = NULL;
+	bool has_t0 = false, has_path = false;
+	const char *err;
+	int i;
+
+	if (line[0] == ' ' || strstr(line, "  ") || line[strlen(line) - 1] == ' ')
+		return "fields not separated by exactly one space";
+	for (i = 0; i < 5; i++) {
+		field[i] = strtok_r(i ? NULL : line, " ", &save);
+		if (!field[i])
+			return "fewer than five positional fields";
+	}
+	if (!strcmp(field[0], TCPTRACE_KIND_DONE))
+		r->done = true;
+	else if (strcmp(field[0], TCPTRACE_KIND_LIVE))
+		return "kind is neither done nor live";
+	if (!parse_u64(field[1], strlen(field[1]), &r->id))
+		return "id is not a decimal number";
+	if (strcmp(field[2], "ipv4") && strcmp(field[2], "ipv6"))
+		return "family is neither ipv4 nor ipv6";
+	strcpy(r->family, field[2]);
+	if (strlen(field[3]) >= ADDR_MAX || !parse_addr(r->family, field[3]))
+		return "bad local address";
+	strcpy(r->local, field[3]);
+	if (strlen(field[4]) >= ADDR_MAX || !parse_addr(r->family, field[4]))
+		return "bad remote address";
+	strcpy(r->remote, field[4]);
+
+	while ((kv = strtok_r(NULL, " ", &save))) {
+		char *eq = strchr(kv, '=');
+		const char *v;
+
+		if (!eq || eq == kv)
+			return "a field after the fifth is not key=value";
+		*eq = '\0';
+		v = eq + 1;
+		if (!strcmp(kv, "seq")) {
+			if (r->has_seq || !parse_u64(v, strlen(v), &r->seq))
+				return "bad seq=";
+			r->has_seq = true;
+		} else if (!strcmp(kv, "t0")) {
+			if (has_t0 || !parse_u64(v, strlen(v), &r->t0))
+				return "bad t0=";
+			has_t0 = true;
+		} else if (!strcmp(kv, "dropped")) {
+			if (!parse_u64(v, strlen(v), &r->dropped) || !r->dropped)
+				return "bad dropped= (absent means 0)";
+		} else if (!strcmp(kv, "path")) {
+			if (has_path)
+				return "two path=";
+			err = parse_path(r, v);
+			if (err)
+				return err;
+			has_path = true;
+		} else if (!*v || strchr(v, '=')) {
+			return "bad unknown key=value";
+		}
+	}
+	if (!has_t0 || !has_path)
+		return "t0= or path= missing";
+	if (r->done != r->has_seq)
+		return "seq= must be on done records and only there";
+	if (!r->done && r->steps[r->nsteps - 1].newstate == TCP_CLOSE)
+		return "a live history ends in CLOSE";
+	if (r->done && r->steps[r->nsteps - 1].newstate != TCP_CLOSE &&
+	    !r->dropped)
+		return "a done history does not end in CLOSE";
+	return NULL;
+}
+
+static const char *parse_header(struct hdr *h, char *line)
+{
+	static const char *const keys[] = {
+		"format", "now", "live", "live_max", "done", "ring_size",
+		"events", "created", "completed", "drop_table_full",
+		"drop_steps_full", "ring_overwritten", "mem_bytes",
+	};
+	unsigned long long *vals[] = {
+		&h->format, &h->now, &h->live, &h->live_max, &h->done,
+		&h->ring_size, &h->events, &h->created, &h->completed,
+		&h->drop_table_full, &h->drop_steps_full, &h->ring_overwritten,
+		&h->mem_bytes,
+	};
+	unsigned int seen = 0, i;
+	char *kv, *save = NULL;
+
+	if (strncmp(line, TCPTRACE_HEADER_TAG " ", strlen(TCPTRACE_HEADER_TAG) + 1))
+		return "the first line is not the header";
+	if (strstr(line, "  ") || line[strlen(line) - 1] == ' ')
+		return "header fields not separated by exactly one space";
+	strtok_r(line, " ", &save);	/* # */
+	strtok_r(NULL, " ", &save);	/* tcptrace */
+	while ((kv = strtok_r(NULL, " ", &save))) {
+		char *eq = strchr(kv, '=');
+
+		if (!eq || eq == kv)
+			return "header field is not key=value";
+		*eq = '\0';
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (strcmp(kv, keys[i]))
+				continue;
+			if (seen & (1U << i))
+				return "header key twice";
+			if (!parse_u64(eq + 1, strlen(eq + 1), vals[i]))
+				return "header value is not decimal";
+			seen |= 1U << i;
+		}
+	}
+	if (seen != (1U << (sizeof(keys) / sizeof(keys[0]))) - 1)
+		return "header lacks a key of the spec";
+	if (h->format != TCPTRACE_FORMAT_VERSION)
+		return "header format= is not 1";
+	return NULL;
+}
+
+/* Parse d->raw. Returns 0, or -1 with the first problem in d->err. */
+static int dump_parse(struct dump *d)
+{
+	size_t i, lines = 0, cap;
+	char *line, *next;
+	const char *err;
+
+	d->err[0] = '\0';
+	if (!d->len) {
+		snprintf(d->err, sizeof(d->err), "empty read: no header");
+		return -1;
+	}
+	if (d->raw[d->len - 1] != '\n') {
+		snprintf(d->err, sizeof(d->err), "the text does not end in a newline");
+		return -1;
+	}
+	for (i = 0; i < d->len; i++) {
+		unsigned char c = d->raw[i];
+
+		if (c == '\n')
+			lines++;
+		else if (c < 0x20 || c > 0x7e) {
+			snprintf(d->err, sizeof(d->err),
+				 "byte 0x%02x at offset %zu is not printable ASCII", c, i);
+			return -1;
+		}
+	}
+	d->text = strdup(d->raw);
+	cap = lines;
+	d->recs = calloc(cap ? cap : 1, sizeof(*d->recs));
+	if (!d->text || !d->recs) {
+		snprintf(d->err, sizeof(d->err), "out of memory");
+		return -1;
+	}
+	for (line = d->text, i = 0; *line; line = next, i++) {
+		char copy[TCPTRACE_LINE_MAX + 1];
+		size_t n;
+
+		next = strchr(line, '\n');
+		n = next - line + 1;
+		*next++ = '\0';
+		if (n > TCPTRACE_LINE_MAX) {
+			snprintf(d->err, sizeof(d->err), "line %zu longer than %d bytes",
+				 i + 1, TCPTRACE_LINE_MAX);
+			return -1;
+		}
+		strcpy(copy, line);
+		if (i == 0) {
+			err = parse_header(&d->hdr, copy);
+		} else if (line[0] == '#') {
+			continue;
+		} else {
+			struct rec *r = &d->recs[d->nrecs];
+
+			r->line = line;
+			err = parse_record(r, copy);
+			if (!err) {
+				d->nrecs++;
+				if (r->done)
+					d->ndone++;
+				else
+					d->nlive++;
+			}
+		}
+		if (err) {
+			snprintf(d->err, sizeof(d->err), "line %zu: %s: %s", i + 1, err, line);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Read and parse one snapshot; on failure, d->err says why. */
+static int dump_read(struct dump *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->raw = read_dev(65536, &d->len);
+	if (!d->raw) {
+		snprintf(d->err, sizeof(d->err), "reading %s: %s", TCPTRACE_DEVICE,
+			 strerror(errno));
+		return -1;
+	}
+	return dump_parse(d);
+}
+
+/* ---- Sockets ------------------------------------------------------------ */
+
+static socklen_t lo_addr(int af, unsigned short port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (af == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin->sin_port = htons(port);
+		return sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		sin6->sin6_port = htons(port);
+		return sizeof(*sin6);
+	}
+}
+
+/* The address as the spec writes it: A.B.C.D:PORT or [IPV6]:PORT. */
+static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(out, n, "%s:%u", host, ntohs(sin->sin_port));
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(out, n, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	}
+}
+
+static int local_text(int fd, char *out, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return -1;
+	addr_text(&ss, out, n);
+	return 0;
+}
+
+static unsigned long long sock_cookie(int fd)
+{
+	unsigned long long cookie = 0;
+	socklen_t len = sizeof(cookie);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len))
+		return 0;
+	return cookie;
+}
+
+static int tcp_socket(int af)
+{
+	struct timeval tv = { .tv_sec = 10 };
+	int fd = socket(af, SOCK_STREAM, 0);
+
+	/* No test may block forever on a lost segment. */
+	if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A listener on the loopback address, on a port the kernel picks. */
+static int tcp_listener(int af, struct sockaddr_storage *ss, socklen_t *len)
+{
+	int fd = tcp_socket(af);
+
+	*len = lo_addr(af, 0, ss);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)ss, *len) || listen(fd, 8) ||
+	    getsockname(fd, (struct sockaddr *)ss, len)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- What a scenario expects --------------------------------------------- */
+
+struct expect {
+	const char *what;		/* for messages: "client", ... */
+	const char *family;
+	char local[ADDR_MAX];
+	char remote[ADDR_MAX];
+	unsigned long long cookie;	/* SO_COOKIE, 0: do not check */
+	const char *paths[2];		/* its done histories, oldest first */
+	int npaths;
+	/* steps, "OLD>NEW" separated by spaces, that must (not) be softirq */
+	const char *process_steps;
+	const char *softirq_steps;
+};
+
+static bool rec_is(const struct rec *r, const struct expect *e)
+{
+	return !strcmp(r->family, e->family) && !strcmp(r->local, e->local) &&
+	       !strcmp(r->remote, e->remote);
+}
+
+static size_t count_done(const struct dump *d, const struct expect *e)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->nrecs; i++)
+		n += d->recs[i].done && rec_is(&d->recs[i], e);
+	return n;
+}
+
+static size_t count_live(const struct dump *d, const struct expect *e)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->nrecs; i++)
+		n += !d->recs[i].done && rec_is(&d->recs[i], e);
+	return n;
+}
+
+/* Is the step "OLD>NEW" listed in the space-separated @list? */
+static bool step_listed(const char *list, const struct step *s)
+{
+	char word[64];
+	const char *p;
+	size_t n;
+
+	if (!list)
+		return false;
+	n = snprintf(word, sizeof(word), "%s>%s", state_names[s->oldstate],
+		     state_names[s->newstate]);
+	for (p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static void log_dump(struct __test_metadata *_metadata, const struct dump *d)
+{
+	const char *p = d->raw, *nl;
+
+	TH_LOG("the device showed (%zu bytes):", d->len);
+	for (; p && *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		TH_LOG("  %.*s", (int)(nl - p), p);
+	}
+}
+
+/*
+ * Poll the device until every expected socket has all its done histories
+ * and no live one (or WAIT_MS passes), then assert them exactly.
+ */
+static void check_expect(struct __test_metadata *_metadata,
+			 struct expect *exp, int nexp)
+{
+	struct timespec start, now;
+	struct dump d;
+	int i, k;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		bool complete = true;
+		long ms;
+
+		ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
+		for (i = 0; i < nexp; i++)
+			if (count_done(&d, &exp[i]) < (size_t)exp[i].npaths ||
+			    count_live(&d, &exp[i]))
+				complete = false;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (now.tv_sec - start.tv_sec) * 1000 +
+		     (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (complete || ms > WAIT_MS)
+			break;
+		dump_free(&d);
+		usleep(POLL_MS * 1000);
+	}
+
+	for (i = 0; i < nexp; i++) {
+		struct expect *e = &exp[i];
+		size_t n = 0, j;
+
+		for (j = 0; j < d.nrecs; j++) {
+			const struct rec *r = &d.recs[j];
+
+			if (!rec_is(r, e))
+				continue;
+			if (!r->done || (int)n >= e->npaths) {
+				log_dump(_metadata, &d);
+				ASSERT_TRUE(false)
+					TH_LOG("%s %s %s -> %s: unexpected record: %s",
+					       e->what, e->family, e->local, e->remote,
+					       r->line);
+			}
+			if (strcmp(e->paths[n], r->states)) {
+				log_dump(_metadata, &d);
+				ASSERT_STREQ(e->paths[n], r->states)
+					TH_LOG("%s %s -> %s, history %zu: %s", e->what,
+					       e->local, e->remote, n + 1, r->line);
+			}
+			if (e->cookie)
+				ASSERT_EQ(e->cookie, r->id)
+					TH_LOG("%s: id is not the socket cookie: %s",
+					       e->what, r->line);
+			ASSERT_EQ(0ULL, r->dropped) TH_LOG("%s", r->line);
+			for (k = 0; k < r->nsteps; k++) {
+				const struct step *s = &r->steps[k];
+
+				if (step_listed(e->process_steps, s))
+					ASSERT_FALSE(s->softirq)
+						TH_LOG("%s: step %s>%s ran in a syscall, "
+						       "not in softirq: %s", e->what,
+						       state_names[s->oldstate],
+						       state_names[s->newstate], r->line);
+				if (step_listed(e->softirq_steps, s))
+					ASSERT_TRUE(s->softirq)
+						TH_LOG("%s: step %s>%s runs in softirq: %s",
+						       e->what, state_names[s->oldstate],
+						       state_names[s->newstate], r->line);
+			}
+			n++;
+		}
+		if ((int)n != e->npaths)
+			log_dump(_metadata, &d);
+		ASSERT_EQ(e->npaths, (int)n)
+			TH_LOG("%s %s %s -> %s: %zu done histories, expected %d (first: %s)",
+			       e->what, e->family, e->local, e->remote, n,
+			       e->npaths, e->paths[0]);
+	}
+	/* Distinct sockets have distinct cookies. */
+	for (i = 0; i < nexp; i++)
+		for (k = i + 1; k < nexp; k++)
+			if (exp[i].cookie && exp[k].cookie)
+				ASSERT_NE(exp[i].cookie, exp[k].cookie);
+	dump_free(&d);
+}
+
+/* ---- Fixture setup: the module loaded, done histories cleared ----------- */
+
+/* Load the module if its device is not there: $TCPTRACE_KO, else modprobe. */
+static const char *ensure_module(void)
+{
+	const char *ko = getenv("TCPTRACE_KO");
+
+	if (!access(TCPTRACE_DEVICE, F_OK))
+		return NULL;
+	if (geteuid())
+		return "not root";
+	if (ko && *ko) {
+		int fd = open(ko, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return "cannot open $TCPTRACE_KO";
+		if (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST) {
+			close(fd);
+			return "cannot load $TCPTRACE_KO";
+		}
+		close(fd);
+	} else if (system("modprobe -q tcptrace") != 0) {
+		return "no $TCPTRACE_KO and modprobe tcptrace failed";
+	}
+	if (access(TCPTRACE_DEVICE, F_OK))
+		return TCPTRACE_DEVICE " missing after loading the module";
+	return NULL;
+}
+
+#define SETUP_DEVICE() do {						\
+	const char *why = ensure_module();				\
+									\
+	if (why) {							\
+		self->skip = true;					\
+		SKIP(return, "%s", why);				\
+	}								\
+	ASSERT_EQ(0, dev_write(TCPTRACE_CMD_CLEAR "\n",			\
+			       strlen(TCPTRACE_CMD_CLEAR) + 1))		\
+		TH_LOG("write clear: %s", strerror(errno));		\
+} while (0)
+
+/* kselftest_harness.h of 6.1 runs the test body after a SKIP in setup. */
+#define SKIPPED_IN_SETUP() do { if (self->skip) return; } while (0)
+
+/* ---- Scenarios over loopback, for IPv4 and IPv6 -------------------------- */
+
+FIXTURE(tcptrace) {
+	bool skip;
+};
+
+FIXTURE_VARIANT(tcptrace) {
+	int af;
+	const char *family;
+	const char *any;	/* the unspecified address, port 0 */
+};
+
+FIXTURE_VARIANT_ADD(tcptrace, ipv4) {
+	.af = AF_INET,
+	.family = "ipv4",
+	.any = "0.0.0.0:0",
+};
+
+FIXTURE_VARIANT_ADD(tcptrace, ipv6) {
+	.af = AF_INET6,
+	.family = "ipv6",
+	.any = "[::]:0",
+};
+
+FIXTURE_SETUP(tcptrace)
+{
+	SETUP_DEVICE();
+}
+
+FIXTURE_TEARDOWN(tcptrace)
+{
+}
+
+struct conn {
+	int lfd, cfd, afd;
+	char laddr[ADDR_MAX], caddr[ADDR_MAX];
+	unsigned long long lcookie, ccookie, acookie;
+};
+
+/* Listener, client, accepted child; one round trip of data. */
+static void conn_open(struct __test_metadata *_metadata, int af, struct conn *c)
+{
+	struct sockaddr_storage ss;
+	char buf[4];
+	socklen_t len;
+
+	c->lfd = tcp_listener(af, &ss, &len);
+	ASSERT_LE(0, c->lfd) TH_LOG("listener: %s", strerror(errno));
+	addr_text(&ss, c->laddr, sizeof(c->laddr));
+	/*
+	 * Give the listener its cookie now: a child is a copy of the
+	 * listener, and must not come out with the listener's id.
+	 */
+	c->lcookie = sock_cookie(c->lfd);
+	ASSERT_NE(0ULL, c->lcookie);
+
+	c->cfd = tcp_socket(af);
+	ASSERT_LE(0, c->cfd);
+	ASSERT_EQ(0, connect(c->cfd, (struct sockaddr *)&ss, len))
+		TH_LOG("connect: %s", strerror(errno));
+	ASSERT_EQ(0, local_text(c->cfd, c->caddr, sizeof(c->caddr)));
+	c->afd = accept(c->lfd, NULL, NULL);
+	ASSERT_LE(0, c->afd) TH_LOG("accept: %s", strerror(errno));
+	c->ccookie = sock_cookie(c->cfd);
+	c->acookie = sock_cookie(c->afd);
+	ASSERT_NE(0ULL, c->ccookie);
+	ASSERT_NE(0ULL, c->acookie);
+
+	ASSERT_EQ(4, send(c->cfd, "ping", 4, 0));
+	ASSERT_EQ(4, recv(c->afd, buf, 4, MSG_WAITALL));
+	ASSERT_EQ(4, send(c->afd, "pong", 4, 0));
+	ASSERT_EQ(4, recv(c->cfd, buf, 4, MSG_WAITALL));
+}
+
+static void expect_init(struct expect *e, const char *what, const char *family,
+			const char *local, const char *remote,
+			unsigned long long cookie)
+{
+	memset(e, 0, sizeof(*e));
+	e->what = what;
+	e->family = family;
+	snprintf(e->local, sizeof(e->local), "%s", local);
+	snprintf(e->remote, sizeof(e->remote), "%s", remote);
+	e->cookie = cookie;
+}
+
+/* Scenarios 1 and 2: connect, accept, the client closes first. */
+TEST_F(tcptrace, client_closes_first)
+{
+	struct expect exp[3];
+	struct conn c;
+	char buf[1];
+
+	SKIPPED_IN_SETUP();
+	conn_open(_metadata, variant->af, &c);
+
+	ASSERT_EQ(0, close(c.cfd));
+	/* The server sees the FIN, then closes: no simultaneous close. */
+	ASSERT_EQ(0, recv(c.afd, buf, 1, 0)) TH_LOG("recv: %s", strerror(errno));
+	ASSERT_EQ(0, close(c.afd));
+	ASSERT_EQ(0, close(c.lfd));
+
+	expect_init(&exp[0], "client", variant->family, c.caddr, c.laddr, c.ccookie);
+	exp[0].paths[0] = "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>CLOSE";
+	exp[0].npaths = 1;
+	exp[0].process_steps = "CLOSE>SYN_SENT ESTABLISHED>FIN_WAIT1";
+
+	expect_init(&exp[1], "server child", variant->family, c.laddr, c.caddr, c.acookie);
+	exp[1].paths[0] = "LISTEN>SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE";
+	exp[1].npaths = 1;
+	exp[1].process_steps = "CLOSE_WAIT>LAST_ACK";
+	exp[1].softirq_steps = "LISTEN>SYN_RECV";
+
+	expect_init(&exp[2], "listener", variant->family, c.laddr, variant->any, c.lcookie);
+	exp[2].paths[0] = "CLOSE>LISTEN>CLOSE";
+	exp[2].npaths = 1;
+	exp[2].process_steps = "CLOSE>LISTEN LISTEN>CLOSE";
+
+	check_expect(_metadata, exp, 3);
+}
+
+/* Scenario 3: connect to a bound port nobody listens on: RST. */
+TEST_F(tcptrace, refused_connect)
+{
+	struct sockaddr_storage ss, cs;
+	struct expect exp[2];
+	char raddr[ADDR_MAX], caddr[ADDR_MAX];
+	unsigned long long cookie;
+	socklen_t len, clen;
+	int rfd, cfd;
+
+	SKIPPED_IN_SETUP();
+	/* Hold a port: bound, never listening, so a SYN to it gets a RST. */
+	rfd = tcp_socket(variant->af);
+	ASSERT_LE(0, rfd);
+	len = lo_addr(variant->af, 0, &ss);
+	ASSERT_EQ(0, bind(rfd, (struct sockaddr *)&ss, len));
+	ASSERT_EQ(0, getsockname(rfd, (struct sockaddr *)&ss, &len));
+	addr_text(&ss, raddr, sizeof(raddr));
+
+	/*
+	 * Bind the client too, so that its address survives the failed
+	 * connect() (which resets an automatically chosen source address).
+	 */
+	cfd = tcp_socket(variant->af);
+	ASSERT_LE(0, cfd);
+	clen = lo_addr(variant->af, 0, &cs);
+	ASSERT_EQ(0, bind(cfd, (struct sockaddr *)&cs, clen));
+	ASSERT_EQ(0, local_text(cfd, caddr, sizeof(caddr)));
+	cookie = sock_cookie(cfd);
+	ASSERT_NE(0ULL, cookie);
+	ASSERT_EQ(-1, connect(cfd, (struct sockaddr *)&ss, len));
+	ASSERT_EQ(ECONNREFUSED, errno);
+
+	expect_init(&exp[0], "refused client", variant->family, caddr, raddr, cookie);
+	exp[0].paths[0] = "CLOSE>SYN_SENT>CLOSE";
+	exp[0].npaths = 1;
+	exp[0].process_steps = "CLOSE>SYN_SENT";
+	/* The bound, non-listening socket never changes state. */
+	expect_init(&exp[1], "bound socket", variant->family, raddr, variant->any,
+		    sock_cookie(rfd));
+	exp[1].npaths = 0;
+	check_expect(_metadata, exp, 2);
+
+	/* close() of a socket already in CLOSE reports nothing more. */
+	ASSERT_EQ(0, close(cfd));
+	ASSERT_EQ(0, close(rfd));
+	check_expect(_metadata, exp, 2);
+}
+
+/* Scenario 4: abortive close, SO_LINGER {1, 0}: RST instead of FIN. */
+TEST_F(tcptrace, abortive_close)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct expect exp[3];
+	struct conn c;
+	char buf[1];
+
+	SKIPPED_IN_SETUP();
+	conn_open(_metadata, variant->af, &c);
+
+	ASSERT_EQ(0, setsockopt(c.cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	ASSERT_EQ(0, close(c.cfd));
+	/* The RST reached the child. */
+	ASSERT_EQ(-1, recv(c.afd, buf, 1, 0));
+	ASSERT_EQ(ECONNRESET, errno);
+	ASSERT_EQ(0, close(c.afd));
+	ASSERT_EQ(0, close(c.lfd));
+
+	expect_init(&exp[0], "aborting client", variant->family, c.caddr, c.laddr, c.ccookie);
+	exp[0].paths[0] = "CLOSE>SYN_SENT>ESTABLISHED>CLOSE";
+	exp[0].npaths = 1;
+	exp[0].process_steps = "CLOSE>SYN_SENT ESTABLISHED>CLOSE";
+
+	expect_init(&exp[1], "reset child", variant->family, c.laddr, c.caddr, c.acookie);
+	exp[1].paths[0] = "LISTEN>SYN_RECV>ESTABLISHED>CLOSE";
+	exp[1].npaths = 1;
+	exp[1].softirq_steps = "LISTEN>SYN_RECV";
+
+	expect_init(&exp[2], "listener", variant->family, c.laddr, variant->any, c.lcookie);
+	exp[2].paths[0] = "CLOSE>LISTEN>CLOSE";
+	exp[2].npaths = 1;
+	exp[2].process_steps = "CLOSE>LISTEN LISTEN>CLOSE";
+
+	check_expect(_metadata, exp, 3);
+}
+
+/* ---- The device and the format -------------------------------------------- */
+
+FIXTURE(device) {
+	bool skip;
+};
+
+FIXTURE_SETUP(device)
+{
+	SETUP_DEVICE();
+}
+
+FIXTURE_TEARDOWN(device)
+{
+}
+
+/* One whole IPv4 connection over loopback, closed by the client. */
+static void one_connection(struct __test_metadata *_metadata)
+{
+	struct expect exp[3];
+	struct conn c;
+	char buf[1];
+
+	conn_open(_metadata, AF_INET, &c);
+	ASSERT_EQ(0, close(c.cfd));
+	ASSERT_EQ(0, recv(c.afd, buf, 1, 0));
+	ASSERT_EQ(0, close(c.afd));
+	ASSERT_EQ(0, close(c.lfd));
+
+	/* Wait until all three are done, so that the device is quiet. */
+	expect_init(&exp[0], "client", "ipv4", c.caddr, c.laddr, c.ccookie);
+	exp[0].paths[0] = "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>CLOSE";
+	exp[0].npaths = 1;
+	expect_init(&exp[1], "server child", "ipv4", c.laddr, c.caddr, c.acookie);
+	exp[1].paths[0] = "LISTEN>SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE";
+	exp[1].npaths = 1;
+	expect_init(&exp[2], "listener", "ipv4", c.laddr, "0.0.0.0:0", c.lcookie);
+	exp[2].paths[0] = "CLOSE>LISTEN>CLOSE";
+	exp[2].npaths = 1;
+	check_expect(_metadata, exp, 3);
+}
+
+/* The lines of @d that are done records, as one string. */
+static char *done_lines(const struct dump *d)
+{
+	size_t i, n = 1;
+	char *s;
+
+	for (i = 0; i < d->nrecs; i++)
+		n += strlen(d->recs[i].line) + 1;
+	s = calloc(1, n);
+	for (i = 0; s && i < d->nrecs; i++) {
+		if (!d->recs[i].done)
+			continue;
+		strcat(s, d->recs[i].line);
+		strcat(s, "\n");
+	}
+	return s;
+}
+
+/* A copy of a read with the header's now= value blanked: it differs per snapshot. */
+static char *without_now(const char *raw)
+{
+	char *s = strdup(raw), *p, *q, *nl;
+
+	if (!s)
+		return NULL;
+	nl = strchr(s, '\n');
+	p = strstr(s, " now=");
+	if (p && (!nl || p < nl)) {
+		p += 5;
+		for (q = p; *q >= '0' && *q <= '9'; q++)
+			;
+		memmove(p, q, strlen(q) + 1);
+	}
+	return s;
+}
+
+static const struct rec *find_rec(const struct dump *d, const char *family,
+				  const char *local, const char *remote, bool done)
+{
+	size_t i;
+
+	for (i = 0; i < d->nrecs; i++) {
+		const struct rec *r = &d->recs[i];
+
+		if (r->done == done && !strcmp(r->family, family) &&
+		    !strcmp(r->local, local) && !strcmp(r->remote, remote))
+			return r;
+	}
+	return NULL;
+}
+
+/* Scenario 5a: every line is well-formed, live and done records included. */
+TEST_F(device, format)
+{
+	const struct rec *r;
+	struct dump d;
+	struct conn c;
+	size_t i;
+
+	SKIPPED_IN_SETUP();
+	one_connection(_metadata);
+	/* An open connection: three live histories while we read. */
+	conn_open(_metadata, AF_INET, &c);
+
+	ASSERT_EQ(0, dump_read(&d)) {
+		log_dump(_metadata, &d);
+		TH_LOG("%s", d.err);
+	}
+	ASSERT_EQ(TCPTRACE_FORMAT_VERSION, (int)d.hdr.format);
+	/* The device is quiet: the header counts what the snapshot holds. */
+	ASSERT_EQ(d.hdr.done, (unsigned long long)d.ndone) log_dump(_metadata, &d);
+	ASSERT_EQ(d.hdr.live, (unsigned long long)d.nlive) log_dump(_metadata, &d);
+	ASSERT_EQ(3ULL, d.hdr.done);
+	ASSERT_LE(3ULL, d.hdr.live);
+	ASSERT_LE(d.hdr.live, d.hdr.live_max);
+	ASSERT_LE(d.hdr.done, d.hdr.ring_size);
+	ASSERT_LE(d.hdr.completed, d.hdr.created);
+	ASSERT_LE(d.hdr.created, d.hdr.events);
+	ASSERT_LT(0ULL, d.hdr.mem_bytes);
+
+	/* Done histories oldest first, seq consecutive (nothing overwritten). */
+	for (i = 0; i < d.nrecs; i++) {
+		if (i && d.recs[i].done)
+			ASSERT_TRUE(d.recs[i - 1].done) TH_LOG("done after live: %s",
+							       d.recs[i].line);
+		if (i && d.recs[i].done)
+			ASSERT_EQ(d.recs[i - 1].seq + 1, d.recs[i].seq)
+				TH_LOG("%s", d.recs[i].line);
+		ASSERT_LE(d.recs[i].t0, d.hdr.now) TH_LOG("%s", d.recs[i].line);
+	}
+
+	r = find_rec(&d, "ipv4", c.laddr, "0.0.0.0:0", false);
+	ASSERT_NE(NULL, r) log_dump(_metadata, &d);
+	ASSERT_STREQ("CLOSE>LISTEN", r->states);
+	ASSERT_EQ(c.lcookie, r->id);
+	r = find_rec(&d, "ipv4", c.caddr, c.laddr, false);
+	ASSERT_NE(NULL, r) log_dump(_metadata, &d);
+	ASSERT_STREQ("CLOSE>SYN_SENT>ESTABLISHED", r->states);
+	ASSERT_EQ(c.ccookie, r->id);
+	r = find_rec(&d, "ipv4", c.laddr, c.caddr, false);
+	ASSERT_NE(NULL, r) log_dump(_metadata, &d);
+	ASSERT_STREQ("LISTEN>SYN_RECV>ESTABLISHED", r->states);
+	ASSERT_EQ(c.acookie, r->id);
+	dump_free(&d);
+
+	close(c.cfd);
+	close(c.afd);
+	close(c.lfd);
+}
+
+/* Scenario 5b: reading to EOF ends, and EOF stays EOF. */
+TEST_F(device, read_to_eof)
+{
+	char buf[4096];
+	size_t total = 0, reads = 0;
+	ssize_t n;
+	int fd;
+
+	SKIPPED_IN_SETUP();
+	one_connection(_metadata);
+	fd = open(TCPTRACE_DEVICE, O_RDONLY);
+	ASSERT_LE(0, fd);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		total += n;
+		reads++;
+		ASSERT_LT(total, (size_t)READ_MAX) TH_LOG("the read never ends");
+	}
+	ASSERT_EQ(0, n) TH_LOG("read: %s", strerror(errno));
+	ASSERT_LT(0, (int)total);
+	ASSERT_EQ(0, read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, read(fd, buf, sizeof(buf)));
+	close(fd);
+}
+
+/* Scenario 5c: two reads in a row show the same done histories. */
+TEST_F(device, reads_are_repeatable)
+{
+	char *a, *b;
+	struct dump d1, d2;
+
+	SKIPPED_IN_SETUP();
+	one_connection(_metadata);
+	ASSERT_EQ(0, dump_read(&d1)) TH_LOG("%s", d1.err);
+	ASSERT_EQ(0, dump_read(&d2)) TH_LOG("%s", d2.err);
+	ASSERT_EQ(3, (int)d1.ndone);
+	a = done_lines(&d1);
+	b = done_lines(&d2);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_STREQ(a, b);
+	free(a);
+	free(b);
+	dump_free(&d1);
+	dump_free(&d2);
+}
+
+/*
+ * Scenario 5d: one-byte reads reassemble the same bytes as one big read,
+ * and stay within the snapshot their first read took even when histories
+ * complete meanwhile; lseek(0, SEEK_SET) reads that snapshot again.
+ */
+TEST_F(device, short_reads_and_seek)
+{
+	char *small = NULL, *big, *again, *a, *b, *mid;
+	size_t len = 0, cap = 0, blen, alen;
+	struct dump after;
+	off_t off;
+	ssize_t n;
+	int fd;
+
+	SKIPPED_IN_SETUP();
+	one_connection(_metadata);
+
+	fd = open(TCPTRACE_DEVICE, O_RDONLY);
+	ASSERT_LE(0, fd);
+	cap = 4096;
+	small = malloc(cap);
+	ASSERT_NE(NULL, small);
+	ASSERT_EQ(1, read(fd, small, 1));
+	len = 1;
+
+	/* A fresh open read in one go: the same snapshot, now= aside. */
+	big = read_dev(1 << 20, &blen);
+	ASSERT_NE(NULL, big);
+
+	/* Histories complete while the one-byte reader is mid-snapshot. */
+	one_connection(_metadata);
+
+	for (;;) {
+		if (len + 2 > cap) {
+			cap *= 2;
+			small = realloc(small, cap);
+			ASSERT_NE(NULL, small);
+		}
+		n = read(fd, small + len, 1);
+		ASSERT_LE(0, n) TH_LOG("read: %s", strerror(errno));
+		if (!n)
+			break;
+		len += n;
+		ASSERT_LT(len, (size_t)READ_MAX);
+	}
+	small[len] = '\0';
+	a = without_now(small);
+	b = without_now(big);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_STREQ(b, a) TH_LOG("one-byte reads differ from one big read");
+
+	/* The new histories are there for a new open, not for the old one. */
+	ASSERT_EQ(0, dump_read(&after)) TH_LOG("%s", after.err);
+	ASSERT_EQ(6, (int)after.ndone) log_dump(_metadata, &after);
+	ASSERT_EQ(6ULL, after.hdr.done);
+
+	/* lseek to 0 gives the very same snapshot, now= included. */
+	off = lseek(fd, 0, SEEK_SET);
+	ASSERT_EQ(0, (int)off) TH_LOG("lseek: %s", strerror(errno));
+	again = read_fd(fd, 7, &alen);
+	ASSERT_NE(NULL, again);
+	ASSERT_EQ(len, alen);
+	ASSERT_STREQ(small, again);
+
+	/* SEEK_SET and SEEK_CUR within it. */
+	ASSERT_EQ((off_t)(len / 2), lseek(fd, len / 2, SEEK_SET));
+	ASSERT_EQ((off_t)(len / 2 + 3), lseek(fd, 3, SEEK_CUR));
+	mid = read_fd(fd, 4096, &alen);
+	ASSERT_NE(NULL, mid);
+	ASSERT_EQ(len - len / 2 - 3, alen);
+	ASSERT_STREQ(small + len / 2 + 3, mid);
+
+	free(mid);
+	free(again);
+	dump_free(&after);
+	free(a);
+	free(b);
+	free(big);
+	free(small);
+	close(fd);
+}
+
+/* Scenario 5e: clear forgets done histories, and only those. */
+TEST_F(device, clear)
+{
+	unsigned long long last_seq;
+	struct dump d;
+	struct conn c;
+
+	SKIPPED_IN_SETUP();
+	one_connection(_metadata);
+	conn_open(_metadata, AF_INET, &c);
+	ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
+	ASSERT_EQ(3, (int)d.ndone);
+	last_seq = d.recs[d.ndone - 1].seq;
+	dump_free(&d);
+
+	/* Without the trailing newline this time. */
+	ASSERT_EQ(0, dev_write(TCPTRACE_CMD_CLEAR, strlen(TCPTRACE_CMD_CLEAR)))
+		TH_LOG("write: %s", strerror(errno));
+	ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
+	ASSERT_EQ(0, (int)d.ndone) log_dump(_metadata, &d);
+	ASSERT_EQ(0ULL, d.hdr.done);
+	/* Live histories stay. */
+	ASSERT_NE(NULL, find_rec(&d, "ipv4", c.caddr, c.laddr, false))
+		log_dump(_metadata, &d);
+	ASSERT_NE(NULL, find_rec(&d, "ipv4", c.laddr, c.caddr, false));
+	ASSERT_NE(NULL, find_rec(&d, "ipv4", c.laddr, "0.0.0.0:0", false));
+	dump_free(&d);
+
+	/* Later done histories go on counting seq: the gap shows the clear. */
+	close(c.cfd);
+	close(c.afd);
+	close(c.lfd);
+	one_connection(_metadata);
+	ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
+	ASSERT_LT(last_seq, d.recs[0].seq) log_dump(_metadata, &d);
+	dump_free(&d);
+}
+
+/* Scenario 5f: anything but a known command fails with EINVAL, harmlessly. */
+TEST_F(device, bad_commands)
+{
+	static const char *const bad[] = {
+		"bogus", "CLEAR", "clear now", "clear\nclear", " clear", "\n",
+	};
+	char big[65];
+	struct dump d;
+	unsigned int i;
+
+	SKIPPED_IN_SETUP();
+	one_connection(_metadata);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ASSERT_EQ(-1, dev_write(bad[i], strlen(bad[i])))
+			TH_LOG("command '%s' was accepted", bad[i]);
+		ASSERT_EQ(EINVAL, errno) TH_LOG("command '%s'", bad[i]);
+	}
+	/* Longer than 64 bytes, even if it starts like a command. */
+	memset(big, ' ', sizeof(big));
+	memcpy(big, TCPTRACE_CMD_CLEAR, strlen(TCPTRACE_CMD_CLEAR));
+	ASSERT_EQ(-1, dev_write(big, sizeof(big)));
+	ASSERT_EQ(EINVAL, errno);
+
+	/* None of them cleared anything. */
+	ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
+	ASSERT_EQ(3, (int)d.ndone) log_dump(_metadata, &d);
+	dump_free(&d);
+}
+
+/*
+ * An IPv6 listener on [::] takes an IPv4 connection: the child is an ipv6
+ * socket with v4-mapped addresses, the client an ipv4 one.
+ */
+TEST_F(device, v4_mapped)
+{
+	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_storage ss;
+	char laddr[ADDR_MAX], caddr[ADDR_MAX], raddr[ADDR_MAX];
+	char mapped_l[ADDR_MAX], mapped_c[ADDR_MAX];
+	struct expect exp[3];
+	char *colon;
+	socklen_t len = sizeof(any6);
+	int lfd, cfd, afd, off = 0;
+	unsigned short port;
+	char buf[1];
+
+	SKIPPED_IN_SETUP();
+	lfd = tcp_socket(AF_INET6);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)));
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&any6, sizeof(any6)));
+	ASSERT_EQ(0, listen(lfd, 8));
+	ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&any6, &len));
+	port = ntohs(any6.sin6_port);
+	snprintf(laddr, sizeof(laddr), "[::]:%u", port);
+
+	cfd = tcp_socket(AF_INET);
+	ASSERT_LE(0, cfd);
+	len = lo_addr(AF_INET, port, &ss);
+	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&ss, len));
+	ASSERT_EQ(0, local_text(cfd, caddr, sizeof(caddr)));
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	/* The child sees both ends as v4-mapped IPv6 addresses. */
+	snprintf(mapped_l, sizeof(mapped_l), "[::ffff:127.0.0.1]:%u", port);
+	colon = strrchr(caddr, ':');
+	ASSERT_NE(NULL, colon);
+	snprintf(mapped_c, sizeof(mapped_c), "[::ffff:%.*s]%s",
+		 (int)(colon - caddr), caddr, colon);
+	snprintf(raddr, sizeof(raddr), "127.0.0.1:%u", port);
+
+	expect_init(&exp[0], "ipv4 client", "ipv4", caddr, raddr, sock_cookie(cfd));
+	exp[0].paths[0] = "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>CLOSE";
+	exp[0].npaths = 1;
+	expect_init(&exp[1], "v4-mapped child", "ipv6", mapped_l, mapped_c,
+		    sock_cookie(afd));
+	exp[1].paths[0] = "LISTEN>SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE";
+	exp[1].npaths = 1;
+	expect_init(&exp[2], "dual-stack listener", "ipv6", laddr, "[::]:0",
+		    sock_cookie(lfd));
+	exp[2].paths[0] = "CLOSE>LISTEN>CLOSE";
+	exp[2].npaths = 1;
+
+	ASSERT_EQ(0, close(cfd));
+	ASSERT_EQ(0, recv(afd, buf, 1, 0));
+	ASSERT_EQ(0, close(afd));
+	ASSERT_EQ(0, close(lfd));
+	check_expect(_metadata, exp, 3);
+}
+
+TEST_HARNESS_MAIN
