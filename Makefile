@@ -92,7 +92,8 @@ install: need-kver module reader
 
 uninstall: need-kver
 	rm -f $(DESTDIR)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/module/tcptrace.ko*
-	-rmdir $(DESTDIR)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/module 2>/dev/null
+	d=$(DESTDIR)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/module; \
+		if [ -d $$d ]; then rmdir --ignore-fail-on-non-empty $$d; fi
 	$(if $(DESTDIR),,$(DEPMOD) -a $(KVER))
 	$(MAKE) -C userspace uninstall
 
