@@ -36,6 +36,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -44,6 +45,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -53,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/tcptrace.h>
 
 #include "kselftest_harness.h"
@@ -67,6 +73,7 @@
 #define ADDR_MAX	(INET6_ADDRSTRLEN + 10)
 
 static const char *const state_names[TCPTRACE_NR_STATES] = TCPTRACE_STATE_NAMES;
+static const char *const end_names[TCPTRACE_NR_ENDS] = TCPTRACE_END_NAMES;
 
 /* ---- Reading the device ------------------------------------------------ */
 
@@ -142,6 +149,7 @@ struct step {
 	int newstate;
 	unsigned long long ns;
 	bool softirq;
+	bool unexpected;	/* flagged 'x' */
 	bool missed;		/* "/OLD" stood before the '>' */
 };
 
@@ -156,6 +164,14 @@ struct rec {
 	unsigned long long seq;
 	unsigned long long t0;
 	unsigned long long dropped;
+	unsigned long long netns, uid;
+	bool has_owner;		/* pid=, tgid= and comm= */
+	unsigned long long pid, tgid;
+	char comm[64];		/* unescaped */
+	int end;		/* index in TCPTRACE_END_NAMES, done only */
+	unsigned long long bytes_acked, bytes_received, retrans, srtt_us;
+	unsigned long long unexpected;	/* unexpected=, absent: 0 */
+	int nflagged;		/* steps flagged 'x' */
 	int first;		/* the first state of path= */
 	int nsteps;
 	struct step steps[TCPTRACE_MAX_STEPS];
@@ -165,7 +181,7 @@ struct rec {
 struct hdr {
 	unsigned long long format, now, live, live_max, done, ring_size, events,
 			   created, completed, drop_table_full, drop_steps_full,
-			   ring_overwritten, mem_bytes;
+			   ring_overwritten, unexpected, mem_bytes;
 };
 
 struct dump {
@@ -268,6 +284,37 @@ static bool parse_addr(const char *family, const char *s)
 	return !strcmp(canon, host);
 }
 
+/* comm=: bytes outside '!'..'~' and the backslash are written \xHH. */
+static bool parse_comm(const char *v, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (!*v)
+		return false;
+	for (; *v; n++) {
+		unsigned int c;
+
+		if (n + 1 >= size)
+			return false;
+		if (*v == '\\') {
+			if (v[1] != 'x' || !isxdigit((unsigned char)v[2]) ||
+			    !isxdigit((unsigned char)v[3]) || sscanf(v + 2, "%2x", &c) != 1)
+				return false;
+			/* only what must be escaped is */
+			if (c >= '!' && c <= '~' && c != '\\')
+				return false;
+			out[n] = c;
+			v += 4;
+		} else {
+			if (*v < '!' || *v > '~')
+				return false;
+			out[n] = *v++;
+		}
+	}
+	out[n] = '\0';
+	return n < 16;	/* TASK_COMM_LEN */
+}
+
 /* path = STATE *step; step = ["/" STATE] ">" STATE "@" NSEC *FLAG */
 static const char *parse_path(struct rec *r, const char *p)
 {
@@ -304,9 +351,13 @@ static const char *parse_path(struct rec *r, const char *p)
 			;
 		if (!parse_u64(p, t - p, &s.ns))
 			return "path: bad step time";
-		for (p = t; (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'); p++)
+		for (p = t; (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'); p++) {
 			if (*p == TCPTRACE_STEP_SOFTIRQ)
 				s.softirq = true;
+			if (*p == TCPTRACE_STEP_UNEXPECTED)
+				s.unexpected = true;
+		}
+		r->nflagged += s.unexpected;
 		if (r->nsteps == TCPTRACE_MAX_STEPS)
 			return "path: more than TCPTRACE_MAX_STEPS steps";
 		if (r->nsteps == 0 && s.ns != 0)
@@ -334,7 +385,9 @@ static const char *parse_path(struct rec *r, const char *p)
 static const char *parse_record(struct rec *r, char *line)
 {
 	char *field[5], *kv, *save = NULL;
-	bool has_t0 = false, has_path = false;
+	bool has_t0 = false, has_path = false, has_netns = false, has_uid = false;
+	bool has_pid = false, has_tgid = false, has_comm = false, has_end = false;
+	unsigned int counters = 0;
 	const char *err;
 	int i;
 
@@ -380,6 +433,54 @@ static const char *parse_record(struct rec *r, char *line)
 		} else if (!strcmp(kv, "dropped")) {
 			if (!parse_u64(v, strlen(v), &r->dropped) || !r->dropped)
 				return "bad dropped= (absent means 0)";
+		} else if (!strcmp(kv, "unexpected")) {
+			if (!parse_u64(v, strlen(v), &r->unexpected) || !r->unexpected)
+				return "bad unexpected= (absent means 0)";
+		} else if (!strcmp(kv, "netns")) {
+			if (has_netns || !parse_u64(v, strlen(v), &r->netns) || !r->netns)
+				return "bad netns=";
+			has_netns = true;
+		} else if (!strcmp(kv, "uid")) {
+			if (has_uid || !parse_u64(v, strlen(v), &r->uid) || r->uid > 0xffffffffULL)
+				return "bad uid=";
+			has_uid = true;
+		} else if (!strcmp(kv, "pid")) {
+			if (has_pid || !parse_u64(v, strlen(v), &r->pid) || !r->pid)
+				return "bad pid=";
+			has_pid = true;
+		} else if (!strcmp(kv, "tgid")) {
+			if (has_tgid || !parse_u64(v, strlen(v), &r->tgid) || !r->tgid)
+				return "bad tgid=";
+			has_tgid = true;
+		} else if (!strcmp(kv, "comm")) {
+			if (has_comm || !parse_comm(v, r->comm, sizeof(r->comm)))
+				return "bad comm= (escaping or length)";
+			has_comm = true;
+		} else if (!strcmp(kv, "end")) {
+			int e;
+
+			if (has_end)
+				return "two end=";
+			for (e = 0; e < TCPTRACE_NR_ENDS; e++)
+				if (!strcmp(v, end_names[e]))
+					break;
+			/* "none" and "evicted" are reserved */
+			if (e == TCPTRACE_NR_ENDS || e == TCPTRACE_END_NONE ||
+			    e == TCPTRACE_END_EVICTED)
+				return "bad end=";
+			r->end = e;
+			has_end = true;
+		} else if (!strcmp(kv, "bytes_acked") || !strcmp(kv, "bytes_received") ||
+			   !strcmp(kv, "retrans") || !strcmp(kv, "srtt_us")) {
+			unsigned long long *dst = !strcmp(kv, "bytes_acked") ? &r->bytes_acked :
+				!strcmp(kv, "bytes_received") ? &r->bytes_received :
+				!strcmp(kv, "retrans") ? &r->retrans : &r->srtt_us;
+			unsigned int bit = dst == &r->bytes_acked ? 1 :
+				dst == &r->bytes_received ? 2 : dst == &r->retrans ? 4 : 8;
+
+			if ((counters & bit) || !parse_u64(v, strlen(v), dst))
+				return "bad counter";
+			counters |= bit;
 		} else if (!strcmp(kv, "path")) {
 			if (has_path)
 				return "two path=";
@@ -393,6 +494,17 @@ static const char *parse_record(struct rec *r, char *line)
 	}
 	if (!has_t0 || !has_path)
 		return "t0= or path= missing";
+	if (!has_netns || !has_uid)
+		return "netns= or uid= missing";
+	if (has_pid != has_tgid || has_pid != has_comm)
+		return "pid=, tgid= and comm= go together";
+	r->has_owner = has_pid;
+	if (r->done != has_end)
+		return "end= must be on done records and only there";
+	if (r->done ? counters != 15 : counters != 0)
+		return "bytes_acked=, bytes_received=, retrans=, srtt_us= must be on done records and only there";
+	if (r->unexpected != (unsigned long long)r->nflagged)
+		return "unexpected= does not count the steps flagged x";
 	if (r->done != r->has_seq)
 		return "seq= must be on done records and only there";
 	if (!r->done && r->steps[r->nsteps - 1].newstate == TCP_CLOSE)
@@ -408,13 +520,13 @@ static const char *parse_header(struct hdr *h, char *line)
 	static const char *const keys[] = {
 		"format", "now", "live", "live_max", "done", "ring_size",
 		"events", "created", "completed", "drop_table_full",
-		"drop_steps_full", "ring_overwritten", "mem_bytes",
+		"drop_steps_full", "ring_overwritten", "unexpected", "mem_bytes",
 	};
 	unsigned long long *vals[] = {
 		&h->format, &h->now, &h->live, &h->live_max, &h->done,
 		&h->ring_size, &h->events, &h->created, &h->completed,
 		&h->drop_table_full, &h->drop_steps_full, &h->ring_overwritten,
-		&h->mem_bytes,
+		&h->unexpected, &h->mem_bytes,
 	};
 	unsigned int seen = 0, i;
 	char *kv, *save = NULL;
@@ -448,8 +560,11 @@ static const char *parse_header(struct hdr *h, char *line)
 	return NULL;
 }
 
-/* Parse d->raw. Returns 0, or -1 with the first problem in d->err. */
-static int dump_parse(struct dump *d)
+/*
+ * Parse d->raw: a header line first if @header, then comments and records.
+ * Returns 0, or -1 with the first problem in d->err.
+ */
+static int dump_parse_lines(struct dump *d, bool header)
 {
 	size_t i, lines = 0, cap;
 	char *line, *next;
@@ -457,6 +572,8 @@ static int dump_parse(struct dump *d)
 
 	d->err[0] = '\0';
 	if (!d->len) {
+		if (!header)
+			return 0;
 		snprintf(d->err, sizeof(d->err), "empty read: no header");
 		return -1;
 	}
@@ -495,7 +612,7 @@ static int dump_parse(struct dump *d)
 			return -1;
 		}
 		strcpy(copy, line);
-		if (i == 0) {
+		if (i == 0 && header) {
 			err = parse_header(&d->hdr, copy);
 		} else if (line[0] == '#') {
 			continue;
@@ -518,6 +635,11 @@ static int dump_parse(struct dump *d)
 		}
 	}
 	return 0;
+}
+
+static int dump_parse(struct dump *d)
+{
+	return dump_parse_lines(d, true);
 }
 
 /* Read and parse one snapshot; on failure, d->err says why. */
@@ -637,7 +759,33 @@ struct expect {
 	/* steps, "OLD>NEW" separated by spaces, that must (not) be softirq */
 	const char *process_steps;
 	const char *softirq_steps;
+	const char *end;		/* end= of its done histories */
+	bool owner_optional;		/* else pid=, tgid=, comm= must be ours */
+	unsigned long long min_bytes;	/* bytes_acked and bytes_received at least */
+	bool no_bytes;			/* both exactly 0 */
 };
+
+/* The network namespace of this process, as an inode number. */
+static unsigned long long my_netns(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st))
+		return 0;
+	return st.st_ino;
+}
+
+static void my_comm(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/self/comm", "r");
+
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, size, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+}
 
 static bool rec_is(const struct rec *r, const struct expect *e)
 {
@@ -700,10 +848,13 @@ static void log_dump(struct __test_metadata *_metadata, const struct dump *d)
 static void check_expect(struct __test_metadata *_metadata,
 			 struct expect *exp, int nexp)
 {
+	unsigned long long netns = my_netns();
 	struct timespec start, now;
+	char comm[64];
 	struct dump d;
 	int i, k;
 
+	my_comm(comm, sizeof(comm));
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		bool complete = true;
@@ -750,6 +901,29 @@ static void check_expect(struct __test_metadata *_metadata,
 					TH_LOG("%s: id is not the socket cookie: %s",
 					       e->what, r->line);
 			ASSERT_EQ(0ULL, r->dropped) TH_LOG("%s", r->line);
+			ASSERT_EQ(0, r->nflagged)
+				TH_LOG("%s: a step is flagged unexpected: %s", e->what, r->line);
+			ASSERT_EQ(netns, r->netns)
+				TH_LOG("%s: not our netns %llu: %s", e->what, netns, r->line);
+			ASSERT_EQ((unsigned long long)getuid(), r->uid) TH_LOG("%s", r->line);
+			if (e->end)
+				ASSERT_STREQ(e->end, end_names[r->end])
+					TH_LOG("%s: how it ended: %s", e->what, r->line);
+			if (!e->owner_optional)
+				ASSERT_TRUE(r->has_owner)
+					TH_LOG("%s: no owner, but we changed its state: %s",
+					       e->what, r->line);
+			if (r->has_owner) {
+				ASSERT_EQ((unsigned long long)getpid(), r->pid) TH_LOG("%s", r->line);
+				ASSERT_EQ((unsigned long long)getpid(), r->tgid) TH_LOG("%s", r->line);
+				ASSERT_STREQ(comm, r->comm) TH_LOG("%s", r->line);
+			}
+			if (e->no_bytes) {
+				ASSERT_EQ(0ULL, r->bytes_acked) TH_LOG("%s", r->line);
+				ASSERT_EQ(0ULL, r->bytes_received) TH_LOG("%s", r->line);
+			}
+			ASSERT_LE(e->min_bytes, r->bytes_acked) TH_LOG("%s", r->line);
+			ASSERT_LE(e->min_bytes, r->bytes_received) TH_LOG("%s", r->line);
 			for (k = 0; k < r->nsteps; k++) {
 				const struct step *s = &r->steps[k];
 
@@ -932,17 +1106,23 @@ TEST_F(tcptrace, client_closes_first)
 	exp[0].paths[0] = "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>CLOSE";
 	exp[0].npaths = 1;
 	exp[0].process_steps = "CLOSE>SYN_SENT ESTABLISHED>FIN_WAIT1";
+	exp[0].end = "active_close";
+	exp[0].min_bytes = 4;
 
 	expect_init(&exp[1], "server child", variant->family, c.laddr, c.caddr, c.acookie);
 	exp[1].paths[0] = "LISTEN>SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE";
 	exp[1].npaths = 1;
 	exp[1].process_steps = "CLOSE_WAIT>LAST_ACK";
 	exp[1].softirq_steps = "LISTEN>SYN_RECV";
+	exp[1].end = "passive_close";
+	exp[1].min_bytes = 4;
 
 	expect_init(&exp[2], "listener", variant->family, c.laddr, variant->any, c.lcookie);
 	exp[2].paths[0] = "CLOSE>LISTEN>CLOSE";
 	exp[2].npaths = 1;
 	exp[2].process_steps = "CLOSE>LISTEN LISTEN>CLOSE";
+	exp[2].end = "listener_closed";
+	exp[2].no_bytes = true;
 
 	check_expect(_metadata, exp, 3);
 }
@@ -984,6 +1164,8 @@ TEST_F(tcptrace, refused_connect)
 	exp[0].paths[0] = "CLOSE>SYN_SENT>CLOSE";
 	exp[0].npaths = 1;
 	exp[0].process_steps = "CLOSE>SYN_SENT";
+	exp[0].end = "refused";
+	exp[0].no_bytes = true;
 	/* The bound, non-listening socket never changes state. */
 	expect_init(&exp[1], "bound socket", variant->family, raddr, variant->any,
 		    sock_cookie(rfd));
@@ -1019,16 +1201,26 @@ TEST_F(tcptrace, abortive_close)
 	exp[0].paths[0] = "CLOSE>SYN_SENT>ESTABLISHED>CLOSE";
 	exp[0].npaths = 1;
 	exp[0].process_steps = "CLOSE>SYN_SENT ESTABLISHED>CLOSE";
+	exp[0].end = "aborted";
+	exp[0].min_bytes = 4;
 
+	/*
+	 * Every step of the child may run in softirq (the RST too), so it
+	 * may have no owner; if it has one, that is us.
+	 */
 	expect_init(&exp[1], "reset child", variant->family, c.laddr, c.caddr, c.acookie);
 	exp[1].paths[0] = "LISTEN>SYN_RECV>ESTABLISHED>CLOSE";
 	exp[1].npaths = 1;
 	exp[1].softirq_steps = "LISTEN>SYN_RECV";
+	exp[1].end = "reset_received";
+	exp[1].owner_optional = true;
+	exp[1].min_bytes = 4;
 
 	expect_init(&exp[2], "listener", variant->family, c.laddr, variant->any, c.lcookie);
 	exp[2].paths[0] = "CLOSE>LISTEN>CLOSE";
 	exp[2].npaths = 1;
 	exp[2].process_steps = "CLOSE>LISTEN LISTEN>CLOSE";
+	exp[2].end = "listener_closed";
 
 	check_expect(_metadata, exp, 3);
 }
@@ -1065,12 +1257,15 @@ static void one_connection(struct __test_metadata *_metadata)
 	expect_init(&exp[0], "client", "ipv4", c.caddr, c.laddr, c.ccookie);
 	exp[0].paths[0] = "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>CLOSE";
 	exp[0].npaths = 1;
+	exp[0].end = "active_close";
 	expect_init(&exp[1], "server child", "ipv4", c.laddr, c.caddr, c.acookie);
 	exp[1].paths[0] = "LISTEN>SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE";
 	exp[1].npaths = 1;
+	exp[1].end = "passive_close";
 	expect_init(&exp[2], "listener", "ipv4", c.laddr, "0.0.0.0:0", c.lcookie);
 	exp[2].paths[0] = "CLOSE>LISTEN>CLOSE";
 	exp[2].npaths = 1;
+	exp[2].end = "listener_closed";
 	check_expect(_metadata, exp, 3);
 }
 
@@ -1163,20 +1358,29 @@ TEST_F(device, format)
 			ASSERT_EQ(d.recs[i - 1].seq + 1, d.recs[i].seq)
 				TH_LOG("%s", d.recs[i].line);
 		ASSERT_LE(d.recs[i].t0, d.hdr.now) TH_LOG("%s", d.recs[i].line);
+		/* A reader sees its own network namespace only. */
+		ASSERT_EQ(my_netns(), d.recs[i].netns) TH_LOG("%s", d.recs[i].line);
 	}
 
+	/* Live histories: no seq=, end= or counters (the parser checks). */
 	r = find_rec(&d, "ipv4", c.laddr, "0.0.0.0:0", false);
 	ASSERT_NE(NULL, r) log_dump(_metadata, &d);
 	ASSERT_STREQ("CLOSE>LISTEN", r->states);
 	ASSERT_EQ(c.lcookie, r->id);
+	ASSERT_TRUE(r->has_owner) TH_LOG("listen() was ours: %s", r->line);
+	ASSERT_EQ((unsigned long long)getpid(), r->pid);
 	r = find_rec(&d, "ipv4", c.caddr, c.laddr, false);
 	ASSERT_NE(NULL, r) log_dump(_metadata, &d);
 	ASSERT_STREQ("CLOSE>SYN_SENT>ESTABLISHED", r->states);
 	ASSERT_EQ(c.ccookie, r->id);
+	ASSERT_TRUE(r->has_owner) TH_LOG("connect() was ours: %s", r->line);
+	ASSERT_EQ((unsigned long long)getpid(), r->pid);
 	r = find_rec(&d, "ipv4", c.laddr, c.caddr, false);
 	ASSERT_NE(NULL, r) log_dump(_metadata, &d);
 	ASSERT_STREQ("LISTEN>SYN_RECV>ESTABLISHED", r->states);
 	ASSERT_EQ(c.acookie, r->id);
+	/* Both of its steps ran in softirq: nobody owns it yet. */
+	ASSERT_FALSE(r->has_owner) TH_LOG("%s", r->line);
 	dump_free(&d);
 
 	close(c.cfd);
@@ -1425,20 +1629,423 @@ TEST_F(device, v4_mapped)
 	expect_init(&exp[0], "ipv4 client", "ipv4", caddr, raddr, sock_cookie(cfd));
 	exp[0].paths[0] = "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>CLOSE";
 	exp[0].npaths = 1;
+	exp[0].end = "active_close";
 	expect_init(&exp[1], "v4-mapped child", "ipv6", mapped_l, mapped_c,
 		    sock_cookie(afd));
 	exp[1].paths[0] = "LISTEN>SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE";
 	exp[1].npaths = 1;
+	exp[1].end = "passive_close";
 	expect_init(&exp[2], "dual-stack listener", "ipv6", laddr, "[::]:0",
 		    sock_cookie(lfd));
 	exp[2].paths[0] = "CLOSE>LISTEN>CLOSE";
 	exp[2].npaths = 1;
+	exp[2].end = "listener_closed";
 
 	ASSERT_EQ(0, close(cfd));
 	ASSERT_EQ(0, recv(afd, buf, 1, 0));
 	ASSERT_EQ(0, close(afd));
 	ASSERT_EQ(0, close(lfd));
 	check_expect(_metadata, exp, 3);
+}
+
+/* ---- Following: done histories as they complete, like /dev/kmsg ---------- */
+
+/* Open a follower: O_RDWR, "follow", then a first read of the header alone. */
+static int follow_open(struct __test_metadata *_metadata, int flags)
+{
+	char buf[4 * TCPTRACE_LINE_MAX];
+	const char *err;
+	struct hdr h;
+	ssize_t n;
+	int fd;
+
+	fd = open(TCPTRACE_DEVICE, O_RDWR | flags);
+	ASSERT_LE(0, fd) TH_LOG("open: %s", strerror(errno));
+	ASSERT_EQ((ssize_t)strlen(TCPTRACE_CMD_FOLLOW),
+		  write(fd, TCPTRACE_CMD_FOLLOW, strlen(TCPTRACE_CMD_FOLLOW)))
+		TH_LOG("write follow: %s", strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	ASSERT_LT(0, n) TH_LOG("first read: %s", strerror(errno));
+	buf[n] = '\0';
+	ASSERT_EQ(buf + n - 1, strchr(buf, '\n'))
+		TH_LOG("the first read is not the header line alone: %s", buf);
+	buf[n - 1] = '\0';
+	memset(&h, 0, sizeof(h));
+	err = parse_header(&h, buf);
+	ASSERT_EQ(NULL, err) TH_LOG("%s: %s", err, buf);
+	return fd;
+}
+
+/*
+ * Read a non-blocking follower until EAGAIN, @size bytes at a time, into
+ * @d (records only). Every read must return whole lines. Returns 0 at
+ * EAGAIN, or the errno that stopped it (EPIPE...), with what came before
+ * it in @d. @reads counts the reads that returned data.
+ */
+static int follow_drain(struct __test_metadata *_metadata, int fd, size_t size,
+			struct dump *d, int *reads)
+{
+	size_t cap = 0;
+	char *buf = malloc(size);
+	int ret = 0;
+
+	memset(d, 0, sizeof(*d));
+	if (reads)
+		*reads = 0;
+	ASSERT_NE(NULL, buf);
+	for (;;) {
+		ssize_t n = read(fd, buf, size);
+
+		if (n < 0) {
+			ret = errno == EAGAIN ? 0 : errno;
+			break;
+		}
+		ASSERT_NE(0, n) TH_LOG("a follower read returned 0 (end of file)");
+		ASSERT_EQ('\n', buf[n - 1]) TH_LOG("a follower read ended mid-line");
+		if (reads)
+			(*reads)++;
+		if (d->len + n + 1 > cap) {
+			cap = (d->len + n + 1) * 2;
+			d->raw = realloc(d->raw, cap);
+			ASSERT_NE(NULL, d->raw);
+		}
+		memcpy(d->raw + d->len, buf, n);
+		d->len += n;
+		d->raw[d->len] = '\0';
+	}
+	free(buf);
+	if (!d->raw)
+		d->raw = strdup("");
+	ASSERT_EQ(0, dump_parse_lines(d, false)) TH_LOG("%s", d->err);
+	/* A follower streams done histories only, oldest first. */
+	for (size_t i = 0; i < d->nrecs; i++) {
+		ASSERT_TRUE(d->recs[i].done) TH_LOG("%s", d->recs[i].line);
+		if (i)
+			ASSERT_EQ(d->recs[i - 1].seq + 1, d->recs[i].seq)
+				TH_LOG("%s", d->recs[i].line);
+	}
+	return ret;
+}
+
+/* A bound TCP port nobody listens on: connecting to it is refused. */
+static int refusing_port(struct __test_metadata *_metadata,
+			 struct sockaddr_storage *ss, socklen_t *len)
+{
+	int fd = tcp_socket(AF_INET);
+
+	ASSERT_LE(0, fd);
+	*len = lo_addr(AF_INET, 0, ss);
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)ss, *len));
+	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)ss, len));
+	return fd;
+}
+
+/* @n refused connects: one done history (CLOSE>SYN_SENT>CLOSE) each. */
+static void refused_connects(struct __test_metadata *_metadata,
+			     const struct sockaddr_storage *ss, socklen_t len, int n)
+{
+	while (n--) {
+		int fd = tcp_socket(AF_INET);
+
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(-1, connect(fd, (const struct sockaddr *)ss, len));
+		ASSERT_EQ(ECONNREFUSED, errno);
+		close(fd);
+	}
+}
+
+static int count_states(const struct dump *d, const char *states)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < d->nrecs; i++)
+		n += !strcmp(d->recs[i].states, states);
+	return n;
+}
+
+/* Whole records as they complete; EAGAIN, poll(), EINVAL for a small buffer. */
+TEST_F(device, follow_stream)
+{
+	struct pollfd pfd = { .events = POLLIN | POLLPRI };
+	char small[16], buf[4096];
+	struct dump d;
+	struct conn c;
+	int reads;
+
+	SKIPPED_IN_SETUP();
+	pfd.fd = follow_open(_metadata, O_NONBLOCK);
+	/* Everything was cleared: nothing to read yet. */
+	ASSERT_EQ(-1, read(pfd.fd, buf, sizeof(buf)));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("revents 0x%x", pfd.revents);
+
+	conn_open(_metadata, AF_INET, &c);	/* live histories are not streamed */
+	one_connection(_metadata);
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	ASSERT_EQ(POLLIN, pfd.revents & (POLLIN | POLLERR | POLLPRI));
+
+	/* A buffer too small for the next record: EINVAL, nothing consumed. */
+	ASSERT_EQ(-1, read(pfd.fd, small, sizeof(small)));
+	ASSERT_EQ(EINVAL, errno);
+
+	/* As many whole records as fit: all three in one read. */
+	ASSERT_EQ(0, follow_drain(_metadata, pfd.fd, 1 << 20, &d, &reads));
+	ASSERT_EQ(3, (int)d.nrecs) log_dump(_metadata, &d);
+	ASSERT_EQ(1, reads);
+	ASSERT_EQ(1, count_states(&d, "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>CLOSE"));
+	ASSERT_EQ(1, count_states(&d, "LISTEN>SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE"));
+	ASSERT_EQ(1, count_states(&d, "CLOSE>LISTEN>CLOSE"));
+	dump_free(&d);
+	ASSERT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("revents 0x%x", pfd.revents);
+
+	close(c.cfd);
+	close(c.afd);
+	close(c.lfd);
+	close(pfd.fd);
+}
+
+/* A blocking follower sleeps until a history completes. */
+TEST_F(device, follow_blocks)
+{
+	struct sockaddr_storage ss;
+	char buf[4096];
+	socklen_t len;
+	int fd, rfd, status;
+	ssize_t n;
+	pid_t pid;
+
+	SKIPPED_IN_SETUP();
+	rfd = refusing_port(_metadata, &ss, &len);
+	fd = follow_open(_metadata, 0);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		usleep(300 * 1000);
+		refused_connects(_metadata, &ss, len, 1);
+		_exit(0);
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	ASSERT_LT(0, n) TH_LOG("read: %s", strerror(errno));
+	buf[n] = '\0';
+	ASSERT_EQ('\n', buf[n - 1]);
+	ASSERT_EQ(0, strncmp(buf, "done ", 5)) TH_LOG("%s", buf);
+	ASSERT_NE(NULL, strstr(buf, " end=refused ")) TH_LOG("%s", buf);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	close(fd);
+	close(rfd);
+}
+
+/* SEEK_END skips to new histories, SEEK_SET goes back to the oldest held. */
+TEST_F(device, follow_seek)
+{
+	unsigned long long first;
+	struct dump d;
+	int fd;
+
+	SKIPPED_IN_SETUP();
+	one_connection(_metadata);
+	ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
+	ASSERT_EQ(3, (int)d.ndone);
+	first = d.recs[0].seq;
+	dump_free(&d);
+
+	fd = follow_open(_metadata, O_NONBLOCK);
+	ASSERT_NE(-1, lseek(fd, 0, SEEK_END)) TH_LOG("lseek: %s", strerror(errno));
+	ASSERT_EQ(0, follow_drain(_metadata, fd, 1 << 16, &d, NULL));
+	ASSERT_EQ(0, (int)d.nrecs) log_dump(_metadata, &d);
+	dump_free(&d);
+
+	one_connection(_metadata);
+	ASSERT_EQ(0, follow_drain(_metadata, fd, 1 << 16, &d, NULL));
+	ASSERT_EQ(3, (int)d.nrecs) log_dump(_metadata, &d);
+	ASSERT_EQ(first + 3, d.recs[0].seq);
+	dump_free(&d);
+
+	ASSERT_NE(-1, lseek(fd, 0, SEEK_SET)) TH_LOG("lseek: %s", strerror(errno));
+	ASSERT_EQ(0, follow_drain(_metadata, fd, 1 << 16, &d, NULL));
+	ASSERT_EQ(6, (int)d.nrecs) log_dump(_metadata, &d);
+	ASSERT_EQ(first, d.recs[0].seq);
+	dump_free(&d);
+	close(fd);
+}
+
+/*
+ * Overrun: the ring overwrites histories the follower has not read. The
+ * next read fails with EPIPE, once, poll() says POLLERR|POLLPRI, and the
+ * seq gap after it is exactly the number lost.
+ */
+TEST_F(device, follow_overrun)
+{
+	struct pollfd pfd = { .events = POLLIN | POLLPRI };
+	unsigned long long ring_size, seen, overwritten;
+	struct sockaddr_storage ss;
+	char buf[4096];
+	struct dump d;
+	socklen_t len;
+	int rfd;
+
+	SKIPPED_IN_SETUP();
+	ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
+	ring_size = d.hdr.ring_size;
+	overwritten = d.hdr.ring_overwritten;
+	dump_free(&d);
+	if (ring_size > 1024)
+		SKIP(return, "ring_size=%llu: load the module with ring_size<=1024 "
+		     "to overrun it quickly", ring_size);
+
+	rfd = refusing_port(_metadata, &ss, &len);
+	pfd.fd = follow_open(_metadata, O_NONBLOCK);
+	refused_connects(_metadata, &ss, len, 1);
+	ASSERT_EQ(0, follow_drain(_metadata, pfd.fd, 1 << 16, &d, NULL));
+	ASSERT_EQ(1, (int)d.nrecs);
+	seen = d.recs[0].seq;
+	dump_free(&d);
+
+	/* Five more than the ring holds, unread. */
+	refused_connects(_metadata, &ss, len, ring_size + 5);
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	ASSERT_EQ(POLLIN | POLLERR | POLLPRI, pfd.revents & (POLLIN | POLLERR | POLLPRI));
+	ASSERT_EQ(-1, read(pfd.fd, buf, sizeof(buf)));
+	ASSERT_EQ(EPIPE, errno);
+
+	/* Once: reading resumes at the oldest history held. */
+	ASSERT_EQ(0, follow_drain(_metadata, pfd.fd, 1 << 16, &d, NULL));
+	ASSERT_EQ(ring_size, (unsigned long long)d.nrecs);
+	ASSERT_EQ(5ULL, d.recs[0].seq - seen - 1) TH_LOG("lost: seq %llu after %llu",
+							 d.recs[0].seq, seen);
+	dump_free(&d);
+	ASSERT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("revents 0x%x", pfd.revents);
+
+	ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
+	ASSERT_LE(overwritten + 6, d.hdr.ring_overwritten);
+	dump_free(&d);
+	close(pfd.fd);
+	close(rfd);
+}
+
+/* ---- Network namespaces ------------------------------------------------ */
+
+static int lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (!ret)
+		ret = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	close(fd);
+	return ret;
+}
+
+static int drop_cap_net_admin(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct cap[2];
+
+	if (syscall(SYS_capget, &h, cap))
+		return -1;
+	cap[CAP_NET_ADMIN / 32].effective &= ~(1U << (CAP_NET_ADMIN % 32));
+	cap[CAP_NET_ADMIN / 32].permitted &= ~(1U << (CAP_NET_ADMIN % 32));
+	return syscall(SYS_capset, &h, cap);
+}
+
+static int write_cmd(int fd, const char *cmd)
+{
+	ssize_t n = write(fd, cmd, strlen(cmd));
+
+	return n == (ssize_t)strlen(cmd) ? 0 : -1;
+}
+
+/* A reader sees the netns it was opened in; all-netns needs CAP_NET_ADMIN there. */
+TEST_F(device, netns)
+{
+	unsigned long long init_ns, new_ns;
+	int init_fd, all_fd, fd, rfd, status;
+	struct sockaddr_storage ss;
+	struct dump d;
+	socklen_t len;
+	size_t i, n;
+	pid_t pid;
+
+	SKIPPED_IN_SETUP();
+	init_ns = my_netns();
+	/* One history in the initial netns. */
+	rfd = refusing_port(_metadata, &ss, &len);
+	refused_connects(_metadata, &ss, len, 1);
+	close(rfd);
+
+	/* In the initial netns, without CAP_NET_ADMIN: EPERM. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (drop_cap_net_admin())
+			_exit(2);
+		fd = open(TCPTRACE_DEVICE, O_RDWR);
+		if (fd < 0)
+			_exit(3);
+		_exit(write_cmd(fd, TCPTRACE_CMD_ALL_NETNS) == -1 && errno == EPERM ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("all-netns without CAP_NET_ADMIN: want EPERM (status %d)", status);
+
+	/* Opened here, read later from another netns. */
+	init_fd = open(TCPTRACE_DEVICE, O_RDONLY);
+	ASSERT_LE(0, init_fd);
+	all_fd = open(TCPTRACE_DEVICE, O_RDWR);
+	ASSERT_LE(0, all_fd);
+
+	if (unshare(CLONE_NEWNET))
+		SKIP(return, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	ASSERT_EQ(0, lo_up()) TH_LOG("lo up: %s", strerror(errno));
+	new_ns = my_netns();
+	ASSERT_NE(init_ns, new_ns);
+
+	/* Checks netns= too, with a reader opened in the new netns. */
+	one_connection(_metadata);
+
+	ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
+	ASSERT_EQ(3, (int)d.ndone) log_dump(_metadata, &d);
+	for (i = 0; i < d.nrecs; i++)
+		ASSERT_EQ(new_ns, d.recs[i].netns) TH_LOG("%s", d.recs[i].line);
+	dump_free(&d);
+
+	/* Not in the initial netns: all-netns is refused. */
+	fd = open(TCPTRACE_DEVICE, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-1, write_cmd(fd, TCPTRACE_CMD_ALL_NETNS));
+	ASSERT_EQ(EPERM, errno);
+	close(fd);
+
+	/* The reader opened in the initial netns sees none of them... */
+	memset(&d, 0, sizeof(d));
+	d.raw = read_fd(init_fd, 65536, &d.len);
+	ASSERT_NE(NULL, d.raw);
+	ASSERT_EQ(0, dump_parse(&d)) TH_LOG("%s", d.err);
+	ASSERT_EQ(1, (int)d.ndone) log_dump(_metadata, &d);
+	for (i = 0; i < d.nrecs; i++)
+		ASSERT_EQ(init_ns, d.recs[i].netns) TH_LOG("%s", d.recs[i].line);
+	dump_free(&d);
+
+	/* ...unless it asked for all of them, with CAP_NET_ADMIN. */
+	ASSERT_EQ(0, write_cmd(all_fd, TCPTRACE_CMD_ALL_NETNS))
+		TH_LOG("all-netns: %s", strerror(errno));
+	memset(&d, 0, sizeof(d));
+	d.raw = read_fd(all_fd, 65536, &d.len);
+	ASSERT_NE(NULL, d.raw);
+	ASSERT_EQ(0, dump_parse(&d)) TH_LOG("%s", d.err);
+	for (i = 0, n = 0; i < d.nrecs; i++)
+		n += d.recs[i].done && d.recs[i].netns == new_ns;
+	ASSERT_EQ(3, (int)n) log_dump(_metadata, &d);
+	ASSERT_EQ(4, (int)d.ndone) log_dump(_metadata, &d);
+	dump_free(&d);
+	close(init_fd);
+	close(all_fd);
 }
 
 TEST_HARNESS_MAIN
