@@ -120,11 +120,13 @@ static size_t tcptrace_format_path(char *buf, size_t size, size_t len,
 		if (step->oldstate != prev)
 			len = tcptrace_append(buf, size, len, "/%s",
 					      tcptrace_state_name(step->oldstate));
-		len = tcptrace_append(buf, size, len, ">%s@%llu%s%s",
+		len = tcptrace_append(buf, size, len, ">%s@%llu%s%s%s%s",
 				      tcptrace_state_name(step->newstate),
 				      h->ts[i] - h->ts[0],
 				      step->flags & TCPTRACE_STEPF_SOFTIRQ ? "s" : "",
-				      step->flags & TCPTRACE_STEPF_UNEXPECTED ? "x" : "");
+				      step->flags & TCPTRACE_STEPF_UNEXPECTED ? "x" : "",
+				      step->flags & TCPTRACE_STEPF_DERIVED ? "d" : "",
+				      step->flags & TCPTRACE_STEPF_TIMEWAIT ? "w" : "");
 		prev = step->newstate;
 	}
 	return len;
@@ -154,6 +156,9 @@ static size_t tcptrace_format_hist(char *buf, size_t size,
 				      " end=%s bytes_acked=%llu bytes_received=%llu retrans=%u srtt_us=%u",
 				      tcptrace_end_name(h->end), h->bytes_acked,
 				      h->bytes_received, h->retrans, h->srtt_us);
+	if (done && (h->flags & TCPTRACE_HISTF_TIMEWAIT))
+		len = tcptrace_append(buf, size, len, " timewait=%s",
+				      h->flags & TCPTRACE_HISTF_TW_KILLED ? "killed" : "expired");
 	if (h->unexpected)
 		len = tcptrace_append(buf, size, len, " unexpected=%u", h->unexpected);
 	if (h->dropped)
@@ -178,7 +183,8 @@ static size_t tcptrace_format_header(char *buf, size_t size)
 			      s.drop_table_full, s.drop_steps_full);
 	len = tcptrace_append(buf, size, len, " ring_overwritten=%llu unexpected=%llu",
 			      s.ring_overwritten, s.unexpected);
-	return tcptrace_append(buf, size, len, " mem_bytes=%llu\n", s.mem_bytes);
+	return tcptrace_append(buf, size, len, " mem_bytes=%llu timewait=%d\n",
+			       s.mem_bytes, s.timewait);
 }
 
 static bool tcptrace_visible(const struct tcptrace_reader *r,

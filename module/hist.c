@@ -39,6 +39,7 @@
 #include <linux/sock_diag.h>
 #include <linux/spinlock.h>
 #include <net/inet_sock.h>
+#include <net/inet_timewait_sock.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -101,8 +102,10 @@ static DEFINE_IRQ_WORK(tcptrace_wakeup_work, tcptrace_wake_followers);
 /*
  * The transitions RFC 9293 allows, plus the ones Linux adds: a child
  * cloned from its listener starts LISTEN>SYN_RECV, a TCP_REPAIR socket
- * jumps CLOSE>ESTABLISHED, a FIN in SYN_RECV leads to CLOSE_WAIT, and any
- * state may abort to CLOSE. Anything else is flagged, never dropped.
+ * jumps CLOSE>ESTABLISHED, a FIN in SYN_RECV leads to CLOSE_WAIT, any
+ * state may abort to CLOSE, and close() after shutdown() sets FIN_WAIT1,
+ * FIN_WAIT2, CLOSING or LAST_ACK again (tcp_close_state()). Anything else
+ * is flagged, never dropped.
  */
 static const u16 tcptrace_allowed[TCPTRACE_NR_STATES] = {
 	[TCP_CLOSE]		= TCPF_SYN_SENT | TCPF_LISTEN | TCPF_ESTABLISHED,
@@ -111,12 +114,12 @@ static const u16 tcptrace_allowed[TCPTRACE_NR_STATES] = {
 	[TCP_SYN_RECV]		= TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 				  TCPF_CLOSE_WAIT | TCPF_CLOSE,
 	[TCP_ESTABLISHED]	= TCPF_FIN_WAIT1 | TCPF_CLOSE_WAIT | TCPF_CLOSE,
-	[TCP_FIN_WAIT1]		= TCPF_FIN_WAIT2 | TCPF_CLOSING | TCPF_TIME_WAIT |
-				  TCPF_CLOSE,
-	[TCP_FIN_WAIT2]		= TCPF_TIME_WAIT | TCPF_CLOSE,
-	[TCP_CLOSING]		= TCPF_TIME_WAIT | TCPF_CLOSE,
+	[TCP_FIN_WAIT1]		= TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2 | TCPF_CLOSING |
+				  TCPF_TIME_WAIT | TCPF_CLOSE,
+	[TCP_FIN_WAIT2]		= TCPF_FIN_WAIT2 | TCPF_TIME_WAIT | TCPF_CLOSE,
+	[TCP_CLOSING]		= TCPF_CLOSING | TCPF_TIME_WAIT | TCPF_CLOSE,
 	[TCP_CLOSE_WAIT]	= TCPF_LAST_ACK | TCPF_CLOSE,
-	[TCP_LAST_ACK]		= TCPF_CLOSE,
+	[TCP_LAST_ACK]		= TCPF_LAST_ACK | TCPF_CLOSE,
 	[TCP_TIME_WAIT]		= TCPF_CLOSE,
 	[TCP_NEW_SYN_RECV]	= TCPF_SYN_RECV | TCPF_CLOSE,
 };
@@ -132,9 +135,9 @@ static bool tcptrace_transition_expected(const struct tcptrace_hist *h,
 	       (tcptrace_allowed[oldstate] & BIT(newstate));
 }
 
-static struct tcptrace_bucket *tcptrace_bucket_of(const struct sock *sk)
+static struct tcptrace_bucket *tcptrace_bucket_of(const void *key)
 {
-	return &tcptrace_buckets[hash_ptr(sk, tcptrace_bucket_bits)];
+	return &tcptrace_buckets[hash_ptr(key, tcptrace_bucket_bits)];
 }
 
 static struct tcptrace_hist *tcptrace_slot_get(void)
@@ -182,12 +185,12 @@ static void tcptrace_ring_push(const struct tcptrace_hist *h)
 }
 
 static struct tcptrace_hist *tcptrace_lookup(struct tcptrace_bucket *b,
-					     const struct sock *sk)
+					     const void *key)
 {
 	struct tcptrace_hist *h;
 
 	hlist_for_each_entry(h, &b->head, node)
-		if (h->sk == sk)
+		if (h->key == key)
 			return h;
 	return NULL;
 }
@@ -236,7 +239,7 @@ static void tcptrace_update_ids(struct tcptrace_hist *h, const struct sock *sk,
 static void tcptrace_hist_start(struct tcptrace_hist *h, const struct sock *sk)
 {
 	memset(h, 0, sizeof(*h));
-	h->sk = sk;
+	h->key = sk;
 	h->family = sk->sk_family;
 	h->netns = sock_net(sk)->ns.inum;
 	h->uid = from_kuid_munged(&init_user_ns, sk->sk_uid);
@@ -336,7 +339,7 @@ static void tcptrace_hist_finish(struct tcptrace_hist *h, const struct sock *sk,
 }
 
 static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
-			      int newstate, u64 now)
+			      int newstate, u64 now, u8 flags)
 {
 	struct tcptrace_step *step;
 
@@ -349,7 +352,9 @@ static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
 	step = &h->steps[h->nsteps];
 	step->oldstate = oldstate;
 	step->newstate = newstate;
-	step->flags = in_serving_softirq() ? TCPTRACE_STEPF_SOFTIRQ : 0;
+	step->flags = flags;
+	if (in_serving_softirq())
+		step->flags |= TCPTRACE_STEPF_SOFTIRQ;
 	if (!tcptrace_transition_expected(h, oldstate, newstate)) {
 		step->flags |= TCPTRACE_STEPF_UNEXPECTED;
 		if (h->unexpected < U8_MAX)
@@ -357,6 +362,37 @@ static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
 		this_cpu_inc(tcptrace_pcpu->unexpected);
 	}
 	h->ts[h->nsteps++] = now;
+}
+
+/* Done: into the ring, and the slot back to the pool. */
+static void tcptrace_complete(struct tcptrace_hist *h)
+{
+	tcptrace_ring_push(h);
+	tcptrace_slot_put(h);
+	this_cpu_inc(tcptrace_pcpu->completed);
+}
+
+/*
+ * Chain @h under a new key. A history already there under the same key
+ * missed its end (its socket was freed unseen): it ends as it is.
+ */
+static void tcptrace_rekey(struct tcptrace_hist *h, const void *key)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(key);
+	struct tcptrace_hist *stale;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	stale = tcptrace_lookup(b, key);
+	if (stale) {
+		hlist_del(&stale->node);
+		stale->end = TCPTRACE_END_LOST;
+	}
+	h->key = key;
+	hlist_add_head(&h->node, &b->head);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	if (stale)
+		tcptrace_complete(stale);
 }
 
 /**
@@ -372,9 +408,10 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 {
 	struct tcptrace_bucket *b = tcptrace_bucket_of(sk);
 	struct tcptrace_hist *h, *stale = NULL;
+	const void *tw = NULL;
 	u64 now = ktime_get_ns();
 	unsigned long flags;
-	bool done;
+	bool done = false;
 
 	this_cpu_inc(tcptrace_pcpu->events);
 
@@ -402,27 +439,115 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 		hlist_add_head(&h->node, &b->head);
 		this_cpu_inc(tcptrace_pcpu->created);
 	}
-	tcptrace_add_step(h, oldstate, newstate, now);
 	tcptrace_update_ids(h, sk, oldstate, newstate);
 	tcptrace_set_owner(h);
-	done = newstate == TCP_CLOSE;
-	if (done) {
-		hlist_del(&h->node);
+	if (newstate == TCP_CLOSE && h->tw) {
+		/*
+		 * Not the end: a timewait socket carries on in its substate
+		 * (tcptrace_hist_timewait_begin() saw the hand-over).
+		 */
+		tw = h->tw;
+		h->tw = NULL;
+		tcptrace_add_step(h, oldstate, h->tw_substate, now,
+				  TCPTRACE_STEPF_TIMEWAIT);
+		h->flags |= TCPTRACE_HISTF_TIMEWAIT;
 		tcptrace_hist_finish(h, sk, oldstate);
+		hlist_del(&h->node);
+	} else {
+		tcptrace_add_step(h, oldstate, newstate, now, 0);
+		done = newstate == TCP_CLOSE;
+		if (done) {
+			hlist_del(&h->node);
+			tcptrace_hist_finish(h, sk, oldstate);
+		}
 	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
 
-	if (done) {
-		tcptrace_ring_push(h);
-		tcptrace_slot_put(h);
-		this_cpu_inc(tcptrace_pcpu->completed);
-	}
+	/* Outside the socket's bucket: two bucket locks are never held. */
+	if (tw)
+		tcptrace_rekey(h, tw);
+	if (done)
+		tcptrace_complete(h);
 out_stale:
-	if (stale) {
-		tcptrace_ring_push(stale);
-		tcptrace_slot_put(stale);
-		this_cpu_inc(tcptrace_pcpu->completed);
+	if (stale)
+		tcptrace_complete(stale);
+}
+
+/**
+ * tcptrace_hist_timewait_begin - a timewait socket is taking over
+ * @sk: the full socket, about to report CLOSE
+ * @tw: the timewait socket, its substate set
+ *
+ * From a kprobe on inet_twsk_hashdance() (or _schedule()), which the stack
+ * calls right before tcp_done(): the history stays under @sk until that
+ * CLOSE event, which then moves it under @tw.
+ */
+void tcptrace_hist_timewait_begin(const void *sk, const void *tw)
+{
+	const struct inet_timewait_sock *tws = tw;
+	struct tcptrace_bucket *b = tcptrace_bucket_of(sk);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, sk);
+	if (h) {
+		h->tw = tw;
+		h->tw_substate = READ_ONCE(tws->tw_substate);
 	}
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+}
+
+static int tcptrace_last_state(const struct tcptrace_hist *h)
+{
+	return h->nsteps ? h->steps[h->nsteps - 1].newstate : -1;
+}
+
+/**
+ * tcptrace_hist_timewait_substate - a timewait socket's timer was rearmed
+ * @tw: the timewait socket
+ * @substate: its substate now
+ *
+ * FIN_WAIT2 turns into TIME_WAIT silently when the FIN arrives, and the
+ * stack rearms the timer for the full TIME_WAIT right after.
+ */
+void tcptrace_hist_timewait_substate(const void *tw, int substate)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(tw);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, tw);
+	if (h && tcptrace_last_state(h) == TCP_FIN_WAIT2 && substate == TCP_TIME_WAIT)
+		tcptrace_add_step(h, TCP_FIN_WAIT2, TCP_TIME_WAIT, ktime_get_ns(),
+				  TCPTRACE_STEPF_DERIVED);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+}
+
+/**
+ * tcptrace_hist_timewait_end - a timewait socket dies: its history is done
+ * @tw: the timewait socket
+ * @killed: before its time (reused, reset, namespace gone), not expired
+ */
+void tcptrace_hist_timewait_end(const void *tw, bool killed)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(tw);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, tw);
+	if (h) {
+		hlist_del(&h->node);
+		if (killed)
+			h->flags |= TCPTRACE_HISTF_TW_KILLED;
+		tcptrace_add_step(h, tcptrace_last_state(h), TCP_CLOSE, ktime_get_ns(),
+				  TCPTRACE_STEPF_DERIVED);
+	}
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	if (h)
+		tcptrace_complete(h);
 }
 
 /**
@@ -574,6 +699,7 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 	raw_spin_unlock_irqrestore(&tcptrace_ring.lock, flags);
 
 	stats->mem_bytes = tcptrace_mem_bytes;
+	stats->timewait = tcptrace_derive_timewait();
 }
 
 int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size)

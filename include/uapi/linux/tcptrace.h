@@ -16,7 +16,7 @@
  * fields, record kinds and step flags may appear without a bump: readers
  * ignore what they do not know.
  */
-#define TCPTRACE_FORMAT_VERSION	1
+#define TCPTRACE_FORMAT_VERSION	2
 
 /* No record line, newline included, is longer than this. */
 #define TCPTRACE_LINE_MAX	1024
@@ -37,6 +37,8 @@
 /* Letters that may follow a step's time in path=. */
 #define TCPTRACE_STEP_SOFTIRQ	's'	/* ran in softirq context */
 #define TCPTRACE_STEP_UNEXPECTED 'x'	/* not a transition RFC 9293 or Linux makes */
+#define TCPTRACE_STEP_DERIVED	'd'	/* seen by a kprobe, not the tracepoint */
+#define TCPTRACE_STEP_TIMEWAIT	'w'	/* reported as CLOSE: a timewait socket took over */
 
 /*
  * State names in path=, indexed by the kernel's TCP state number
