@@ -183,8 +183,10 @@ static size_t tcptrace_format_header(char *buf, size_t size)
 			      s.drop_table_full, s.drop_steps_full);
 	len = tcptrace_append(buf, size, len, " ring_overwritten=%llu unexpected=%llu",
 			      s.ring_overwritten, s.unexpected);
-	return tcptrace_append(buf, size, len, " mem_bytes=%llu timewait=%d\n",
-			       s.mem_bytes, s.timewait);
+	len = tcptrace_append(buf, size, len, " syncookies=%llu kprobe_missed=%llu",
+			      s.syncookies, s.kprobe_missed);
+	return tcptrace_append(buf, size, len, " mem_bytes=%llu timewait=%d halfopen=%d\n",
+			       s.mem_bytes, s.timewait, s.halfopen);
 }
 
 static bool tcptrace_visible(const struct tcptrace_reader *r,

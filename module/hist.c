@@ -40,7 +40,9 @@
 #include <linux/spinlock.h>
 #include <net/inet_sock.h>
 #include <net/inet_timewait_sock.h>
+#include <net/ipv6.h>
 #include <net/net_namespace.h>
+#include <net/request_sock.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/tcp_states.h>
@@ -60,6 +62,7 @@ struct tcptrace_pcpu_stats {
 	u64 drop_table_full;
 	u64 drop_steps_full;
 	u64 unexpected;
+	u64 syncookies;
 };
 
 static struct tcptrace_bucket *tcptrace_buckets;
@@ -100,8 +103,9 @@ static void tcptrace_wake_followers(struct irq_work *work)
 static DEFINE_IRQ_WORK(tcptrace_wakeup_work, tcptrace_wake_followers);
 
 /*
- * The transitions RFC 9293 allows, plus the ones Linux adds: a child
- * cloned from its listener starts LISTEN>SYN_RECV, a TCP_REPAIR socket
+ * The transitions RFC 9293 allows, plus the ones Linux adds: a SYN makes
+ * a request socket (LISTEN>NEW_SYN_RECV), a child cloned from its listener
+ * starts LISTEN>SYN_RECV, a TCP_REPAIR socket
  * jumps CLOSE>ESTABLISHED, a FIN in SYN_RECV leads to CLOSE_WAIT, any
  * state may abort to CLOSE, and close() after shutdown() sets FIN_WAIT1,
  * FIN_WAIT2, CLOSING or LAST_ACK again (tcp_close_state()). Anything else
@@ -109,7 +113,8 @@ static DEFINE_IRQ_WORK(tcptrace_wakeup_work, tcptrace_wake_followers);
  */
 static const u16 tcptrace_allowed[TCPTRACE_NR_STATES] = {
 	[TCP_CLOSE]		= TCPF_SYN_SENT | TCPF_LISTEN | TCPF_ESTABLISHED,
-	[TCP_LISTEN]		= TCPF_SYN_RECV | TCPF_SYN_SENT | TCPF_CLOSE,
+	[TCP_LISTEN]		= TCPF_NEW_SYN_RECV | TCPF_SYN_RECV | TCPF_SYN_SENT |
+				  TCPF_CLOSE,
 	[TCP_SYN_SENT]		= TCPF_ESTABLISHED | TCPF_SYN_RECV | TCPF_CLOSE,
 	[TCP_SYN_RECV]		= TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 				  TCPF_CLOSE_WAIT | TCPF_CLOSE,
@@ -473,6 +478,146 @@ out_stale:
 		tcptrace_complete(stale);
 }
 
+/* Take the live history under @key out of the table, or NULL. */
+static struct tcptrace_hist *tcptrace_unlink(const void *key)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(key);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, key);
+	if (h)
+		hlist_del(&h->node);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	return h;
+}
+
+/**
+ * tcptrace_hist_request_begin - a SYN arrived: a request socket is born
+ * @req: the request socket, fresh from inet_reqsk_alloc(); its cookie is
+ *	 set here
+ * @listener: its listener
+ *
+ * The server side of a connection starts here, one round trip before the
+ * tracepoint sees its child socket. The request's addresses are not set
+ * yet: they come with the child, or at the request's end.
+ */
+void tcptrace_hist_request_begin(struct request_sock *req,
+				 const struct sock *listener)
+{
+	struct tcptrace_hist *h;
+	unsigned long flags;
+	u32 cookie[2];
+
+	local_irq_save(flags);
+	h = tcptrace_slot_get();
+	local_irq_restore(flags);
+	if (!h) {
+		this_cpu_inc(tcptrace_pcpu->drop_table_full);
+		return;
+	}
+	tcptrace_hist_start(h, listener);
+	h->sport = inet_sk(listener)->inet_sport;
+	/* The child inherits this cookie: one id for the whole connection. */
+	sock_diag_save_cookie(req_to_sk(req), cookie);
+	h->cookie = (u64)cookie[1] << 32 | cookie[0];
+	tcptrace_add_step(h, TCP_LISTEN, TCP_NEW_SYN_RECV, ktime_get_ns(),
+			  TCPTRACE_STEPF_DERIVED);
+	this_cpu_inc(tcptrace_pcpu->created);
+	tcptrace_rekey(h, req);
+}
+
+/**
+ * tcptrace_hist_request_join - the handshake completed: a child was cloned
+ * @req: the request socket
+ * @child: the child socket, whose first step the tracepoint just reported
+ *
+ * The request's history goes on as the child's. The child reported its
+ * first step as LISTEN>SYN_RECV, the state of the listener it was cloned
+ * from; after the request, the step it really took is NEW_SYN_RECV>SYN_RECV.
+ */
+void tcptrace_hist_request_join(const void *req, const void *child)
+{
+	struct tcptrace_hist *h, *ch;
+	unsigned int i;
+
+	h = tcptrace_unlink(req);
+	if (!h)
+		return;
+	ch = tcptrace_unlink(child);
+	if (ch) {
+		for (i = 0; i < ch->nsteps; i++) {
+			struct tcptrace_step step = ch->steps[i];
+
+			if (!i && step.oldstate == TCP_LISTEN)
+				step.oldstate = TCP_NEW_SYN_RECV;
+			if (h->nsteps == TCPTRACE_MAX_STEPS) {
+				h->dropped = min(h->dropped + 1, U8_MAX);
+				continue;
+			}
+			h->steps[h->nsteps] = step;
+			h->ts[h->nsteps++] = ch->ts[i];
+		}
+		h->flags |= ch->flags;
+		h->unexpected = min(h->unexpected + ch->unexpected, U8_MAX);
+		tcptrace_slot_put(ch);
+		/* Two histories became one. */
+		this_cpu_dec(tcptrace_pcpu->created);
+	}
+	tcptrace_rekey(h, child);
+}
+
+static void tcptrace_request_addrs(struct tcptrace_hist *h,
+				   const struct request_sock *req)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+
+	h->sport = htons(ireq->ir_num);
+	h->dport = ireq->ir_rmt_port;
+	h->saddr.v4 = ireq->ir_loc_addr;
+	h->daddr.v4 = ireq->ir_rmt_addr;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (h->family != AF_INET6)
+		return;
+	/* An IPv4 SYN to a dual-stack listener: v4-mapped, as its child would be. */
+	if (req->rsk_ops->family == AF_INET) {
+		ipv6_addr_set_v4mapped(ireq->ir_loc_addr, &h->saddr.v6);
+		ipv6_addr_set_v4mapped(ireq->ir_rmt_addr, &h->daddr.v6);
+	} else {
+		h->saddr.v6 = ireq->ir_v6_loc_addr;
+		h->daddr.v6 = ireq->ir_v6_rmt_addr;
+	}
+#endif
+}
+
+/**
+ * tcptrace_hist_request_end - a request socket is freed
+ * @req: the request socket, still whole
+ *
+ * If it never produced a child, its history ends here: no ACK came, a RST
+ * came, its listener closed, or it answered the SYN with a SYN cookie and
+ * kept no state (a valid ACK then starts a new request and history).
+ */
+void tcptrace_hist_request_end(const struct request_sock *req)
+{
+	struct tcptrace_hist *h = tcptrace_unlink(req);
+
+	if (!h)
+		return;
+	tcptrace_request_addrs(h, req);
+	h->retrans = req->num_retrans;
+	tcptrace_add_step(h, TCP_NEW_SYN_RECV, TCP_CLOSE, ktime_get_ns(),
+			  TCPTRACE_STEPF_DERIVED);
+	if (req->syncookie) {
+		h->end = TCPTRACE_END_SYNCOOKIE;
+		this_cpu_inc(tcptrace_pcpu->syncookies);
+	} else {
+		h->end = TCPTRACE_END_HANDSHAKE_FAILED;
+	}
+	tcptrace_complete(h);
+}
+
 /**
  * tcptrace_hist_timewait_begin - a timewait socket is taking over
  * @sk: the full socket, about to report CLOSE
@@ -685,6 +830,7 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 		stats->drop_table_full += READ_ONCE(p->drop_table_full);
 		stats->drop_steps_full += READ_ONCE(p->drop_steps_full);
 		stats->unexpected += READ_ONCE(p->unexpected);
+		stats->syncookies += READ_ONCE(p->syncookies);
 	}
 
 	raw_spin_lock_irqsave(&tcptrace_free_lock, flags);
@@ -700,6 +846,8 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 
 	stats->mem_bytes = tcptrace_mem_bytes;
 	stats->timewait = tcptrace_derive_timewait();
+	stats->halfopen = tcptrace_derive_halfopen();
+	stats->kprobe_missed = tcptrace_derive_missed();
 }
 
 int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size)

@@ -53,12 +53,13 @@ module_param_cb(ring_size, &tcptrace_bound_ops, &ring_size, 0444);
 MODULE_PARM_DESC(ring_size, "done histories the ring keeps (1-4194304, default 8192)");
 
 /*
- * The tracepoint alone misses TIME_WAIT; kprobes on the stack's functions
- * follow it (derive.c). Off, the module uses stable interfaces only.
+ * The tracepoint alone misses TIME_WAIT and the half-open phase; kprobes
+ * on the stack's functions follow them (derive.c). Off, the module uses
+ * stable interfaces only.
  */
 static bool kprobes = true;
 module_param(kprobes, bool, 0444);
-MODULE_PARM_DESC(kprobes, "follow TIME_WAIT with kprobes (default 1)");
+MODULE_PARM_DESC(kprobes, "follow TIME_WAIT and the half-open phase with kprobes (default 1)");
 
 static void tcptrace_probe_set_state(void *data, const struct sock *sk,
 				     const int oldstate, const int newstate)
@@ -160,8 +161,8 @@ static int __init tcptrace_init(void)
 	if (err)
 		goto err_derive_exit;
 
-	pr_info("tracing TCP state changes: max_live=%u ring_size=%u timewait=%d\n",
-		max_live, ring_size, tcptrace_derive_timewait());
+	pr_info("tracing TCP state changes: max_live=%u ring_size=%u timewait=%d halfopen=%d\n",
+		max_live, ring_size, tcptrace_derive_timewait(), tcptrace_derive_halfopen());
 	return 0;
 
 err_derive_exit:

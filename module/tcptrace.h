@@ -89,8 +89,11 @@ struct tcptrace_stats {
 	u64 drop_table_full;
 	u64 drop_steps_full;
 	u64 unexpected;
+	u64 syncookies;
 	u64 ring_overwritten;
+	u64 kprobe_missed;
 	bool timewait;
+	bool halfopen;
 	u64 live;
 	u64 live_max;
 	u64 done;
@@ -106,6 +109,11 @@ void tcptrace_hist_mark(const void *key, u8 flag);
 void tcptrace_hist_timewait_begin(const void *sk, const void *tw);
 void tcptrace_hist_timewait_substate(const void *tw, int substate);
 void tcptrace_hist_timewait_end(const void *tw, bool killed);
+struct request_sock;
+void tcptrace_hist_request_begin(struct request_sock *req,
+				 const struct sock *listener);
+void tcptrace_hist_request_join(const void *req, const void *child);
+void tcptrace_hist_request_end(const struct request_sock *req);
 u64 tcptrace_hist_done_start(void);
 void tcptrace_hist_stats(struct tcptrace_stats *stats);
 int tcptrace_hist_copy_done(u64 *seq, u64 end, struct tcptrace_hist *out);
@@ -121,6 +129,8 @@ extern struct wait_queue_head tcptrace_done_wait;
 void tcptrace_derive_init(void);
 void tcptrace_derive_exit(void);
 bool tcptrace_derive_timewait(void);
+bool tcptrace_derive_halfopen(void);
+unsigned long tcptrace_derive_missed(void);
 
 /* dev.c */
 int tcptrace_dev_init(void);

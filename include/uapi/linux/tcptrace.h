@@ -73,6 +73,7 @@ enum tcptrace_end {
 	TCPTRACE_END_EVICTED,
 	TCPTRACE_END_LOST,
 	TCPTRACE_END_CLOSED,
+	TCPTRACE_END_SYNCOOKIE,
 	TCPTRACE_NR_ENDS,
 };
 
@@ -80,7 +81,7 @@ enum tcptrace_end {
 	"none", "active_close", "passive_close", "simultaneous_close",	\
 	"reset_sent", "reset_received", "aborted", "refused",		\
 	"connect_timeout", "timeout", "handshake_failed",		\
-	"listener_closed", "evicted", "lost", "closed",			\
+	"listener_closed", "evicted", "lost", "closed", "syncookie",	\
 }
 
 /* Commands written to the device, one per write(), trailing newline allowed. */
