@@ -117,6 +117,8 @@ static size_t tcptrace_format_path(char *buf, size_t size, size_t len,
 	for (i = 0; i < h->nsteps; i++) {
 		const struct tcptrace_step *step = &h->steps[i];
 
+		if (step->flags & TCPTRACE_STEPF_SEEDED)
+			continue;
 		if (step->oldstate != prev)
 			len = tcptrace_append(buf, size, len, "/%s",
 					      tcptrace_state_name(step->oldstate));
@@ -159,6 +161,8 @@ static size_t tcptrace_format_hist(char *buf, size_t size,
 	if (done && (h->flags & TCPTRACE_HISTF_TIMEWAIT))
 		len = tcptrace_append(buf, size, len, " timewait=%s",
 				      h->flags & TCPTRACE_HISTF_TW_KILLED ? "killed" : "expired");
+	if (h->flags & TCPTRACE_HISTF_SEEDED)
+		len = tcptrace_append(buf, size, len, " seen_at_load=1");
 	if (h->unexpected)
 		len = tcptrace_append(buf, size, len, " unexpected=%u", h->unexpected);
 	if (h->dropped)

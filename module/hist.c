@@ -201,6 +201,42 @@ static struct tcptrace_hist *tcptrace_lookup(struct tcptrace_bucket *b,
 }
 
 /*
+ * The socket cookie, made if the socket has none yet. sock_gen_cookie()
+ * stores a new cookie in the socket, once, with a cmpxchg: the same lazy
+ * assignment inet_diag and BPF make. That is the one write behind the
+ * cast; the exported wrapper takes a non-const socket. Any kind of socket:
+ * the cookie is in sock_common.
+ */
+static u64 tcptrace_cookie(const struct sock *sk)
+{
+	u32 cookie[2];
+
+	sock_diag_save_cookie((struct sock *)sk, cookie);
+	return (u64)cookie[1] << 32 | cookie[0];
+}
+
+/*
+ * The 4-tuple as the socket has it now, from sock_common, so any kind of
+ * socket. The local port is the caller's: a full socket's CLOSE is
+ * reported after inet_put_port() cleared sk_num, but not inet_sport.
+ */
+static void tcptrace_read_addrs(struct tcptrace_hist *h, const struct sock *sk,
+				__be16 sport)
+{
+	h->family = sk->sk_family;
+	h->sport = sport;
+	h->dport = sk->sk_dport;
+	h->saddr.v4 = sk->sk_rcv_saddr;
+	h->daddr.v4 = sk->sk_daddr;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		h->saddr.v6 = sk->sk_v6_rcv_saddr;
+		h->daddr.v6 = sk->sk_v6_daddr;
+	}
+#endif
+}
+
+/*
  * Take the socket's identity as it is now. inet_csk_clone_lock() reports
  * a child's LISTEN>SYN_RECV before it gives the child its own cookie and
  * 4-tuple: at that event the fields are still the listener's, so they are
@@ -209,36 +245,11 @@ static struct tcptrace_hist *tcptrace_lookup(struct tcptrace_bucket *b,
 static void tcptrace_update_ids(struct tcptrace_hist *h, const struct sock *sk,
 				int oldstate, int newstate)
 {
-	const struct inet_sock *inet = inet_sk(sk);
-
 	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV)
 		return;
-
-	/*
-	 * sock_gen_cookie() may store a new cookie in the socket, once, with
-	 * a cmpxchg: the same lazy assignment inet_diag and BPF make. That is
-	 * the one write behind this cast; the exported wrapper takes a
-	 * non-const socket.
-	 */
-	if (!h->cookie) {
-		u32 cookie[2];
-
-		sock_diag_save_cookie((struct sock *)sk, cookie);
-		h->cookie = (u64)cookie[1] << 32 | cookie[0];
-	}
-
-	h->family = sk->sk_family;
-	h->sport = inet->inet_sport;
-	h->dport = sk->sk_dport;
-#if IS_ENABLED(CONFIG_IPV6)
-	if (sk->sk_family == AF_INET6) {
-		h->saddr.v6 = sk->sk_v6_rcv_saddr;
-		h->daddr.v6 = sk->sk_v6_daddr;
-		return;
-	}
-#endif
-	h->saddr.v4 = sk->sk_rcv_saddr;
-	h->daddr.v4 = sk->sk_daddr;
+	if (!h->cookie)
+		h->cookie = tcptrace_cookie(sk);
+	tcptrace_read_addrs(h, sk, inet_sk(sk)->inet_sport);
 }
 
 static void tcptrace_hist_start(struct tcptrace_hist *h, const struct sock *sk)
@@ -508,7 +519,6 @@ void tcptrace_hist_request_begin(struct request_sock *req,
 {
 	struct tcptrace_hist *h;
 	unsigned long flags;
-	u32 cookie[2];
 
 	local_irq_save(flags);
 	h = tcptrace_slot_get();
@@ -520,8 +530,7 @@ void tcptrace_hist_request_begin(struct request_sock *req,
 	tcptrace_hist_start(h, listener);
 	h->sport = inet_sk(listener)->inet_sport;
 	/* The child inherits this cookie: one id for the whole connection. */
-	sock_diag_save_cookie(req_to_sk(req), cookie);
-	h->cookie = (u64)cookie[1] << 32 | cookie[0];
+	h->cookie = tcptrace_cookie(req_to_sk(req));
 	tcptrace_add_step(h, TCP_LISTEN, TCP_NEW_SYN_RECV, ktime_get_ns(),
 			  TCPTRACE_STEPF_DERIVED);
 	this_cpu_inc(tcptrace_pcpu->created);
@@ -616,6 +625,49 @@ void tcptrace_hist_request_end(const struct request_sock *req)
 		h->end = TCPTRACE_END_HANDSHAKE_FAILED;
 	}
 	tcptrace_complete(h);
+}
+
+/**
+ * tcptrace_hist_seed - start the history of a socket that existed at load
+ * @sk: a full, timewait or request socket: only its sock_common is read
+ * @state: its state, the substate for a timewait socket
+ * @sport: its local port
+ * @uid: its uid, 0 when it has none
+ *
+ * The history starts in @state at the time of the load, with a step that
+ * stands for it: it is not shown, but counts as visited and as the state
+ * the next step must leave.
+ */
+void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(sk);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	if (tcptrace_lookup(b, sk)) {
+		raw_spin_unlock_irqrestore(&b->lock, flags);
+		return;
+	}
+	h = tcptrace_slot_get();
+	if (!h) {
+		raw_spin_unlock_irqrestore(&b->lock, flags);
+		this_cpu_inc(tcptrace_pcpu->drop_table_full);
+		return;
+	}
+	memset(h, 0, sizeof(*h));
+	h->key = sk;
+	h->netns = sock_net(sk)->ns.inum;
+	h->uid = uid;
+	h->flags = TCPTRACE_HISTF_SEEDED;
+	h->cookie = tcptrace_cookie(sk);
+	tcptrace_read_addrs(h, sk, sport);
+	h->steps[0] = (struct tcptrace_step){ state, state, TCPTRACE_STEPF_SEEDED };
+	h->ts[0] = ktime_get_ns();
+	h->nsteps = 1;
+	hlist_add_head(&h->node, &b->head);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	this_cpu_inc(tcptrace_pcpu->created);
 }
 
 /**

@@ -156,6 +156,9 @@ static int __init tcptrace_init(void)
 	if (kprobes)
 		tcptrace_derive_init();
 
+	/* After the probes: a socket is either seeded or seen by its events. */
+	tcptrace_seed();
+
 	/* Last: once the device exists, readers may come. */
 	err = tcptrace_dev_init();
 	if (err)

@@ -25,6 +25,7 @@ struct tcptrace_step {
 #define TCPTRACE_STEPF_UNEXPECTED	BIT(1)
 #define TCPTRACE_STEPF_DERIVED		BIT(2)	/* seen by a kprobe, not the tracepoint */
 #define TCPTRACE_STEPF_TIMEWAIT		BIT(3)	/* a timewait socket took over at CLOSE */
+#define TCPTRACE_STEPF_SEEDED		BIT(4)	/* stands for the state seen at load; not shown */
 
 /* What the history learnt about its socket on the way. */
 #define TCPTRACE_HISTF_OWNER		BIT(0)	/* pid, tgid and comm are set */
@@ -33,6 +34,7 @@ struct tcptrace_step {
 #define TCPTRACE_HISTF_LINGER_ABORT	BIT(3)	/* closed with SO_LINGER {1, 0} */
 #define TCPTRACE_HISTF_TIMEWAIT		BIT(4)	/* a timewait socket took over */
 #define TCPTRACE_HISTF_TW_KILLED	BIT(5)	/* ... and was killed before its time */
+#define TCPTRACE_HISTF_SEEDED		BIT(6)	/* the socket existed at load */
 
 union tcptrace_addr {
 	__be32 v4;
@@ -114,6 +116,7 @@ void tcptrace_hist_request_begin(struct request_sock *req,
 				 const struct sock *listener);
 void tcptrace_hist_request_join(const void *req, const void *child);
 void tcptrace_hist_request_end(const struct request_sock *req);
+void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid);
 u64 tcptrace_hist_done_start(void);
 void tcptrace_hist_stats(struct tcptrace_stats *stats);
 int tcptrace_hist_copy_done(u64 *seq, u64 end, struct tcptrace_hist *out);
@@ -131,6 +134,9 @@ void tcptrace_derive_exit(void);
 bool tcptrace_derive_timewait(void);
 bool tcptrace_derive_halfopen(void);
 unsigned long tcptrace_derive_missed(void);
+
+/* seed.c */
+void tcptrace_seed(void);
 
 /* dev.c */
 int tcptrace_dev_init(void);
