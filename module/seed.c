@@ -6,8 +6,8 @@
  * sockets only from their next transition on. Right after the probes are
  * attached, every TCP hash table is walked: listeners, then established,
  * timewait and request sockets. Each gets a history that starts in its
- * current state, at the time of the load, marked seen_at_load. A socket whose own
- * event got there first keeps the history that event started.
+ * current state, at the time of the load, marked seen_at_load. A socket
+ * whose own event got there first keeps the history that event started.
  *
  * Network namespaces share the global table unless they were given their
  * own (net.ipv4.tcp_child_ehash_entries): each table is walked once.
