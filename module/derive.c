@@ -16,11 +16,13 @@
  *
  * The half-open phase. A SYN creates a request socket in NEW_SYN_RECV; the
  * tracepoint first sees the server side when the final ACK creates the
- * child socket, one round trip later:
+ * child socket, one round trip later, and all in softirq, so never with
+ * its owner:
  *
  *   inet_reqsk_alloc(ops, listener, attach) returns   a SYN arrived
  *   inet_csk_clone_lock(listener, req, prio) returns  the child exists
  *   tcp_v{4,6}_reqsk_destructor(req)                  the request is freed
+ *   inet_csk_accept(listener, ...) returns            the owner takes it
  *
  * These functions are not ABI; a kernel may rename or inline them. Each
  * set is all or nothing: if a probe of it cannot be placed, none of the
@@ -103,6 +105,15 @@ static int tcptrace_kp_reqsk_destructor(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
+static int tcptrace_krp_accept(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	void *child = (void *)regs_return_value(regs);
+
+	if (child)
+		tcptrace_hist_accepted(child);
+	return 0;
+}
+
 /*
  * One probe: a kprobe, or a kretprobe when @ret is set, on the first of
  * @symbols (the names its function has had, newest first) that exists.
@@ -136,6 +147,7 @@ static struct tcptrace_probe tcptrace_halfopen_probes[] = {
 #if IS_ENABLED(CONFIG_IPV6)
 	{ { "tcp_v6_reqsk_destructor" }, tcptrace_kp_reqsk_destructor },
 #endif
+	{ { "inet_csk_accept" }, NULL, NULL, tcptrace_krp_accept },
 };
 
 static struct tcptrace_probe_set tcptrace_sets[] = {
@@ -194,7 +206,7 @@ static int tcptrace_probe_register(struct tcptrace_probe *p)
 		if (p->ret) {
 			p->krp.entry_handler = p->entry;
 			p->krp.handler = p->ret;
-			p->krp.data_size = sizeof(void *);
+			p->krp.data_size = p->entry ? sizeof(void *) : 0;
 			err = register_kretprobe(&p->krp);
 		} else {
 			p->krp.kp.pre_handler = p->pre;

@@ -601,6 +601,26 @@ static void tcptrace_request_addrs(struct tcptrace_hist *h,
 }
 
 /**
+ * tcptrace_hist_accepted - accept() returned a child
+ * @child: the child socket
+ *
+ * In the acceptor's context: it owns the child, though every step so far
+ * ran in softirq.
+ */
+void tcptrace_hist_accepted(const void *child)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(child);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, child);
+	if (h)
+		tcptrace_set_owner(h);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+}
+
+/**
  * tcptrace_hist_request_end - a request socket is freed
  * @req: the request socket, still whole
  *

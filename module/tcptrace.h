@@ -116,6 +116,7 @@ void tcptrace_hist_request_begin(struct request_sock *req,
 				 const struct sock *listener);
 void tcptrace_hist_request_join(const void *req, const void *child);
 void tcptrace_hist_request_end(const struct request_sock *req);
+void tcptrace_hist_accepted(const void *child);
 void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid);
 u64 tcptrace_hist_done_start(void);
 void tcptrace_hist_stats(struct tcptrace_stats *stats);
