@@ -33,6 +33,7 @@
 #include <linux/irq_work.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/slab.h>
@@ -63,6 +64,7 @@ struct tcptrace_pcpu_stats {
 	u64 drop_steps_full;
 	u64 unexpected;
 	u64 syncookies;
+	u64 filtered;
 };
 
 static struct tcptrace_bucket *tcptrace_buckets;
@@ -156,6 +158,77 @@ static struct tcptrace_hist *tcptrace_slot_get(void)
 		tcptrace_nr_free--;
 	}
 	raw_spin_unlock(&tcptrace_free_lock);
+	return h;
+}
+
+/*
+ * What the runtime filter keeps: sockets of one network namespace, and
+ * with a local or remote port in a set, as known when the history would
+ * start. Read locklessly by the probe; changed under tcptrace_filter_lock,
+ * the port set with its switch off, so that no half-written set is used.
+ */
+static DECLARE_BITMAP(tcptrace_filter_ports, 1 << 16);
+static bool tcptrace_filter_ports_on;
+static u32 tcptrace_filter_netns;		/* 0: any */
+static DEFINE_MUTEX(tcptrace_filter_lock);	/* serializes filter changes */
+
+static bool tcptrace_wanted(u32 netns, __be16 sport, __be16 dport)
+{
+	u32 want_netns = READ_ONCE(tcptrace_filter_netns);
+
+	if (want_netns && want_netns != netns)
+		return false;
+	/* Pairs with smp_store_release() in tcptrace_hist_filter_ports(). */
+	if (smp_load_acquire(&tcptrace_filter_ports_on) &&
+	    !test_bit(ntohs(sport), tcptrace_filter_ports) &&
+	    !test_bit(ntohs(dport), tcptrace_filter_ports))
+		return false;
+	return true;
+}
+
+/**
+ * tcptrace_hist_filter_ports - keep only sockets using one of these ports
+ * @ports: a bitmap of 65536 ports, or NULL to keep every port
+ */
+void tcptrace_hist_filter_ports(const unsigned long *ports)
+{
+	mutex_lock(&tcptrace_filter_lock);
+	WRITE_ONCE(tcptrace_filter_ports_on, false);
+	if (ports) {
+		/* Probes still testing the old set keep every port meanwhile. */
+		synchronize_rcu();
+		bitmap_copy(tcptrace_filter_ports, ports, 1 << 16);
+		/* Pairs with smp_load_acquire() in tcptrace_wanted(): set, then on. */
+		smp_store_release(&tcptrace_filter_ports_on, true);
+	}
+	mutex_unlock(&tcptrace_filter_lock);
+}
+
+/**
+ * tcptrace_hist_filter_netns - keep only sockets of one network namespace
+ * @netns: its inode number, or 0 to keep every namespace
+ */
+void tcptrace_hist_filter_netns(u32 netns)
+{
+	WRITE_ONCE(tcptrace_filter_netns, netns);
+}
+
+/*
+ * A slot for a new history, or NULL, counted: the filter does not want the
+ * socket, or the table is full. Interrupts off.
+ */
+static struct tcptrace_hist *tcptrace_slot_for(u32 netns, __be16 sport,
+					       __be16 dport)
+{
+	struct tcptrace_hist *h;
+
+	if (!tcptrace_wanted(netns, sport, dport)) {
+		this_cpu_inc(tcptrace_pcpu->filtered);
+		return NULL;
+	}
+	h = tcptrace_slot_get();
+	if (!h)
+		this_cpu_inc(tcptrace_pcpu->drop_table_full);
 	return h;
 }
 
@@ -445,10 +518,10 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 		h = NULL;
 	}
 	if (!h) {
-		h = tcptrace_slot_get();
+		h = tcptrace_slot_for(sock_net(sk)->ns.inum, inet_sk(sk)->inet_sport,
+				      sk->sk_dport);
 		if (!h) {
 			raw_spin_unlock_irqrestore(&b->lock, flags);
-			this_cpu_inc(tcptrace_pcpu->drop_table_full);
 			goto out_stale;
 		}
 		tcptrace_hist_start(h, sk);
@@ -521,12 +594,11 @@ void tcptrace_hist_request_begin(struct request_sock *req,
 	unsigned long flags;
 
 	local_irq_save(flags);
-	h = tcptrace_slot_get();
+	h = tcptrace_slot_for(sock_net(listener)->ns.inum,
+			      inet_sk(listener)->inet_sport, 0);
 	local_irq_restore(flags);
-	if (!h) {
-		this_cpu_inc(tcptrace_pcpu->drop_table_full);
+	if (!h)
 		return;
-	}
 	tcptrace_hist_start(h, listener);
 	h->sport = inet_sk(listener)->inet_sport;
 	/* The child inherits this cookie: one id for the whole connection. */
@@ -669,10 +741,9 @@ void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid)
 		raw_spin_unlock_irqrestore(&b->lock, flags);
 		return;
 	}
-	h = tcptrace_slot_get();
+	h = tcptrace_slot_for(sock_net(sk)->ns.inum, sport, sk->sk_dport);
 	if (!h) {
 		raw_spin_unlock_irqrestore(&b->lock, flags);
-		this_cpu_inc(tcptrace_pcpu->drop_table_full);
 		return;
 	}
 	memset(h, 0, sizeof(*h));
@@ -903,6 +974,7 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 		stats->drop_steps_full += READ_ONCE(p->drop_steps_full);
 		stats->unexpected += READ_ONCE(p->unexpected);
 		stats->syncookies += READ_ONCE(p->syncookies);
+		stats->filtered += READ_ONCE(p->filtered);
 	}
 
 	raw_spin_lock_irqsave(&tcptrace_free_lock, flags);
@@ -917,6 +989,9 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 	raw_spin_unlock_irqrestore(&tcptrace_ring.lock, flags);
 
 	stats->mem_bytes = tcptrace_mem_bytes;
+	stats->filter_ports = bitmap_weight(tcptrace_filter_ports, 1 << 16) *
+			      READ_ONCE(tcptrace_filter_ports_on);
+	stats->filter_netns = READ_ONCE(tcptrace_filter_netns);
 	stats->timewait = tcptrace_derive_timewait();
 	stats->halfopen = tcptrace_derive_halfopen();
 	stats->kprobe_missed = tcptrace_derive_missed();

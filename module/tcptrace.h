@@ -92,6 +92,9 @@ struct tcptrace_stats {
 	u64 drop_steps_full;
 	u64 unexpected;
 	u64 syncookies;
+	u64 filtered;
+	u64 filter_ports;	/* ports in the filter, 0 for none */
+	u64 filter_netns;
 	u64 ring_overwritten;
 	u64 kprobe_missed;
 	bool timewait;
@@ -125,6 +128,8 @@ u64 tcptrace_hist_done_end(void);
 bool tcptrace_hist_copy_live(unsigned int *bucket, unsigned int *index,
 			     struct tcptrace_hist *out);
 void tcptrace_hist_clear(void);
+void tcptrace_hist_filter_ports(const unsigned long *ports);
+void tcptrace_hist_filter_netns(u32 netns);
 
 /* Woken, from irq_work, when a history is done. */
 extern struct wait_queue_head tcptrace_done_wait;

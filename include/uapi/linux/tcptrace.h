@@ -88,5 +88,7 @@ enum tcptrace_end {
 #define TCPTRACE_CMD_CLEAR	"clear"		/* forget all done histories */
 #define TCPTRACE_CMD_FOLLOW	"follow"	/* this open file streams done histories */
 #define TCPTRACE_CMD_ALL_NETNS	"all-netns"	/* this open file shows every netns */
+#define TCPTRACE_CMD_PORTS	"ports="	/* keep only these ports: "80,443,8000-8099" */
+#define TCPTRACE_CMD_NETNS	"netns="	/* keep only this netns (inode), 0 for all */
 
 #endif /* _UAPI_LINUX_TCPTRACE_H */
