@@ -2,17 +2,22 @@
 /*
  * tcptrace: the history table, the slot pool and the ring of done histories.
  *
- *   tracepoint probe (any context, preemption off)
+ *   tracepoint and kprobe handlers (any context, preemption off)
  *        |
- *        v  hash_ptr(sk)
+ *        v  hash_ptr(key)
  *   buckets[]  -- raw_spinlock + hlist of live histories -----+
  *        |                                                    |
  *        | first event of a socket: take a slot     slots[] (max_live, preallocated)
  *        | from the free list  <--------------------  free list (free_lock)
  *        |
- *        | newstate == CLOSE: unlink, copy into the ring, return the slot
+ *        | done: unlink, copy into the ring, return the slot
  *        v
  *   ring.slots[seq % size]   ring.tail <= seq < ring.head   (ring.lock)
+ *
+ * A history's key is the socket the kernel is using for the connection:
+ * the request socket from the SYN, the full socket from the handshake's
+ * end, the timewait socket from the hand-over. When one takes over from
+ * another, the history moves to the new key's bucket.
  *
  * Everything is allocated at load. tracepoint probes run with preemption
  * disabled, so on PREEMPT_RT the probe may neither allocate nor take a
@@ -107,11 +112,10 @@ static DEFINE_IRQ_WORK(tcptrace_wakeup_work, tcptrace_wake_followers);
 /*
  * The transitions RFC 9293 allows, plus the ones Linux adds: a SYN makes
  * a request socket (LISTEN>NEW_SYN_RECV), a child cloned from its listener
- * starts LISTEN>SYN_RECV, a TCP_REPAIR socket
- * jumps CLOSE>ESTABLISHED, a FIN in SYN_RECV leads to CLOSE_WAIT, any
- * state may abort to CLOSE, and close() after shutdown() sets FIN_WAIT1,
- * FIN_WAIT2, CLOSING or LAST_ACK again (tcp_close_state()). Anything else
- * is flagged, never dropped.
+ * starts LISTEN>SYN_RECV, a TCP_REPAIR socket jumps CLOSE>ESTABLISHED, a
+ * FIN in SYN_RECV leads to CLOSE_WAIT, any state may abort to CLOSE, and
+ * close() after shutdown() sets FIN_WAIT1, FIN_WAIT2, CLOSING or LAST_ACK
+ * again (tcp_close_state()). Anything else is flagged, never dropped.
  */
 static const u16 tcptrace_allowed[TCPTRACE_NR_STATES] = {
 	[TCP_CLOSE]		= TCPF_SYN_SENT | TCPF_LISTEN | TCPF_ESTABLISHED,
