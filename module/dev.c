@@ -19,6 +19,7 @@
  * after "all-netns" if it may. The format is in Documentation/tcptrace.rst.
  */
 
+#include <linux/bitmap.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/ktime.h>
@@ -117,14 +118,18 @@ static size_t tcptrace_format_path(char *buf, size_t size, size_t len,
 	for (i = 0; i < h->nsteps; i++) {
 		const struct tcptrace_step *step = &h->steps[i];
 
+		if (step->flags & TCPTRACE_STEPF_SEEDED)
+			continue;
 		if (step->oldstate != prev)
 			len = tcptrace_append(buf, size, len, "/%s",
 					      tcptrace_state_name(step->oldstate));
-		len = tcptrace_append(buf, size, len, ">%s@%llu%s%s",
+		len = tcptrace_append(buf, size, len, ">%s@%llu%s%s%s%s",
 				      tcptrace_state_name(step->newstate),
 				      h->ts[i] - h->ts[0],
 				      step->flags & TCPTRACE_STEPF_SOFTIRQ ? "s" : "",
-				      step->flags & TCPTRACE_STEPF_UNEXPECTED ? "x" : "");
+				      step->flags & TCPTRACE_STEPF_UNEXPECTED ? "x" : "",
+				      step->flags & TCPTRACE_STEPF_DERIVED ? "d" : "",
+				      step->flags & TCPTRACE_STEPF_TIMEWAIT ? "w" : "");
 		prev = step->newstate;
 	}
 	return len;
@@ -154,6 +159,11 @@ static size_t tcptrace_format_hist(char *buf, size_t size,
 				      " end=%s bytes_acked=%llu bytes_received=%llu retrans=%u srtt_us=%u",
 				      tcptrace_end_name(h->end), h->bytes_acked,
 				      h->bytes_received, h->retrans, h->srtt_us);
+	if (done && (h->flags & TCPTRACE_HISTF_TIMEWAIT))
+		len = tcptrace_append(buf, size, len, " timewait=%s",
+				      h->flags & TCPTRACE_HISTF_TW_KILLED ? "killed" : "expired");
+	if (h->flags & TCPTRACE_HISTF_SEEDED)
+		len = tcptrace_append(buf, size, len, " seen_at_load=1");
 	if (h->unexpected)
 		len = tcptrace_append(buf, size, len, " unexpected=%u", h->unexpected);
 	if (h->dropped)
@@ -178,7 +188,12 @@ static size_t tcptrace_format_header(char *buf, size_t size)
 			      s.drop_table_full, s.drop_steps_full);
 	len = tcptrace_append(buf, size, len, " ring_overwritten=%llu unexpected=%llu",
 			      s.ring_overwritten, s.unexpected);
-	return tcptrace_append(buf, size, len, " mem_bytes=%llu\n", s.mem_bytes);
+	len = tcptrace_append(buf, size, len, " syncookies=%llu kprobe_missed=%llu",
+			      s.syncookies, s.kprobe_missed);
+	len = tcptrace_append(buf, size, len, " filtered=%llu filter_ports=%llu filter_netns=%llu",
+			      s.filtered, s.filter_ports, s.filter_netns);
+	return tcptrace_append(buf, size, len, " mem_bytes=%llu timewait=%d halfopen=%d\n",
+			       s.mem_bytes, s.timewait, s.halfopen);
 }
 
 static bool tcptrace_visible(const struct tcptrace_reader *r,
@@ -358,11 +373,75 @@ static loff_t tcptrace_dev_llseek(struct file *file, loff_t offset, int whence)
 	return ret;
 }
 
-static int tcptrace_reader_command(struct file *file, struct tcptrace_reader *r,
-				   const char *cmd)
+/* Commands that change what every reader sees are the initial namespace's. */
+static bool tcptrace_may_admin(struct file *file, const struct tcptrace_reader *r)
 {
+	return r->netns == init_net.ns.inum &&
+	       file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN);
+}
+
+/* "80,443,8000-8099": ports 1 to 65535, single or as ranges. */
+static int tcptrace_parse_ports(char *list, unsigned long *ports)
+{
+	char *item;
+
+	while ((item = strsep(&list, ","))) {
+		char *last = strchr(item, '-');
+		u16 lo, hi;
+
+		if (last)
+			*last++ = '\0';
+		if (kstrtou16(item, 10, &lo) || !lo)
+			return -EINVAL;
+		hi = lo;
+		if (last && (kstrtou16(last, 10, &hi) || hi < lo))
+			return -EINVAL;
+		bitmap_set(ports, lo, hi - lo + 1);
+	}
+	return 0;
+}
+
+static int tcptrace_command_ports(char *list)
+{
+	unsigned long *ports;
+	int err;
+
+	if (!*list) {
+		tcptrace_hist_filter_ports(NULL);
+		return 0;
+	}
+	ports = bitmap_zalloc(1 << 16, GFP_KERNEL);
+	if (!ports)
+		return -ENOMEM;
+	err = tcptrace_parse_ports(list, ports);
+	if (!err)
+		tcptrace_hist_filter_ports(ports);
+	bitmap_free(ports);
+	return err;
+}
+
+static int tcptrace_reader_command(struct file *file, struct tcptrace_reader *r,
+				   char *cmd)
+{
+	u32 netns;
+
 	if (!strcmp(cmd, TCPTRACE_CMD_CLEAR)) {
+		if (!tcptrace_may_admin(file, r))
+			return -EPERM;
 		tcptrace_hist_clear();
+		return 0;
+	}
+	if (str_has_prefix(cmd, TCPTRACE_CMD_PORTS)) {
+		if (!tcptrace_may_admin(file, r))
+			return -EPERM;
+		return tcptrace_command_ports(cmd + strlen(TCPTRACE_CMD_PORTS));
+	}
+	if (str_has_prefix(cmd, TCPTRACE_CMD_NETNS)) {
+		if (!tcptrace_may_admin(file, r))
+			return -EPERM;
+		if (kstrtou32(cmd + strlen(TCPTRACE_CMD_NETNS), 10, &netns))
+			return -EINVAL;
+		tcptrace_hist_filter_netns(netns);
 		return 0;
 	}
 	if (!strcmp(cmd, TCPTRACE_CMD_FOLLOW)) {
@@ -373,8 +452,7 @@ static int tcptrace_reader_command(struct file *file, struct tcptrace_reader *r,
 	}
 	if (!strcmp(cmd, TCPTRACE_CMD_ALL_NETNS)) {
 		/* Only the initial namespace's administrator sees the others. */
-		if (r->netns != init_net.ns.inum ||
-		    !file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN))
+		if (!tcptrace_may_admin(file, r))
 			return -EPERM;
 		r->all_netns = true;
 		return 0;

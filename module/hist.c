@@ -2,17 +2,22 @@
 /*
  * tcptrace: the history table, the slot pool and the ring of done histories.
  *
- *   tracepoint probe (any context, preemption off)
+ *   tracepoint and kprobe handlers (any context, preemption off)
  *        |
- *        v  hash_ptr(sk)
+ *        v  hash_ptr(key)
  *   buckets[]  -- raw_spinlock + hlist of live histories -----+
  *        |                                                    |
  *        | first event of a socket: take a slot     slots[] (max_live, preallocated)
  *        | from the free list  <--------------------  free list (free_lock)
  *        |
- *        | newstate == CLOSE: unlink, copy into the ring, return the slot
+ *        | done: unlink, copy into the ring, return the slot
  *        v
  *   ring.slots[seq % size]   ring.tail <= seq < ring.head   (ring.lock)
+ *
+ * A history's key is the socket the kernel is using for the connection:
+ * the request socket from the SYN, the full socket from the handshake's
+ * end, the timewait socket from the hand-over. When one takes over from
+ * another, the history moves to the new key's bucket.
  *
  * Everything is allocated at load. tracepoint probes run with preemption
  * disabled, so on PREEMPT_RT the probe may neither allocate nor take a
@@ -33,13 +38,17 @@
 #include <linux/irq_work.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/slab.h>
 #include <linux/sock_diag.h>
 #include <linux/spinlock.h>
 #include <net/inet_sock.h>
+#include <net/inet_timewait_sock.h>
+#include <net/ipv6.h>
 #include <net/net_namespace.h>
+#include <net/request_sock.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/tcp_states.h>
@@ -59,6 +68,8 @@ struct tcptrace_pcpu_stats {
 	u64 drop_table_full;
 	u64 drop_steps_full;
 	u64 unexpected;
+	u64 syncookies;
+	u64 filtered;
 };
 
 static struct tcptrace_bucket *tcptrace_buckets;
@@ -99,24 +110,27 @@ static void tcptrace_wake_followers(struct irq_work *work)
 static DEFINE_IRQ_WORK(tcptrace_wakeup_work, tcptrace_wake_followers);
 
 /*
- * The transitions RFC 9293 allows, plus the ones Linux adds: a child
- * cloned from its listener starts LISTEN>SYN_RECV, a TCP_REPAIR socket
- * jumps CLOSE>ESTABLISHED, a FIN in SYN_RECV leads to CLOSE_WAIT, and any
- * state may abort to CLOSE. Anything else is flagged, never dropped.
+ * The transitions RFC 9293 allows, plus the ones Linux adds: a SYN makes
+ * a request socket (LISTEN>NEW_SYN_RECV), a child cloned from its listener
+ * starts LISTEN>SYN_RECV, a TCP_REPAIR socket jumps CLOSE>ESTABLISHED, a
+ * FIN in SYN_RECV leads to CLOSE_WAIT, any state may abort to CLOSE, and
+ * close() after shutdown() sets FIN_WAIT1, FIN_WAIT2, CLOSING or LAST_ACK
+ * again (tcp_close_state()). Anything else is flagged, never dropped.
  */
 static const u16 tcptrace_allowed[TCPTRACE_NR_STATES] = {
 	[TCP_CLOSE]		= TCPF_SYN_SENT | TCPF_LISTEN | TCPF_ESTABLISHED,
-	[TCP_LISTEN]		= TCPF_SYN_RECV | TCPF_SYN_SENT | TCPF_CLOSE,
+	[TCP_LISTEN]		= TCPF_NEW_SYN_RECV | TCPF_SYN_RECV | TCPF_SYN_SENT |
+				  TCPF_CLOSE,
 	[TCP_SYN_SENT]		= TCPF_ESTABLISHED | TCPF_SYN_RECV | TCPF_CLOSE,
 	[TCP_SYN_RECV]		= TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 				  TCPF_CLOSE_WAIT | TCPF_CLOSE,
 	[TCP_ESTABLISHED]	= TCPF_FIN_WAIT1 | TCPF_CLOSE_WAIT | TCPF_CLOSE,
-	[TCP_FIN_WAIT1]		= TCPF_FIN_WAIT2 | TCPF_CLOSING | TCPF_TIME_WAIT |
-				  TCPF_CLOSE,
-	[TCP_FIN_WAIT2]		= TCPF_TIME_WAIT | TCPF_CLOSE,
-	[TCP_CLOSING]		= TCPF_TIME_WAIT | TCPF_CLOSE,
+	[TCP_FIN_WAIT1]		= TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2 | TCPF_CLOSING |
+				  TCPF_TIME_WAIT | TCPF_CLOSE,
+	[TCP_FIN_WAIT2]		= TCPF_FIN_WAIT2 | TCPF_TIME_WAIT | TCPF_CLOSE,
+	[TCP_CLOSING]		= TCPF_CLOSING | TCPF_TIME_WAIT | TCPF_CLOSE,
 	[TCP_CLOSE_WAIT]	= TCPF_LAST_ACK | TCPF_CLOSE,
-	[TCP_LAST_ACK]		= TCPF_CLOSE,
+	[TCP_LAST_ACK]		= TCPF_LAST_ACK | TCPF_CLOSE,
 	[TCP_TIME_WAIT]		= TCPF_CLOSE,
 	[TCP_NEW_SYN_RECV]	= TCPF_SYN_RECV | TCPF_CLOSE,
 };
@@ -132,9 +146,9 @@ static bool tcptrace_transition_expected(const struct tcptrace_hist *h,
 	       (tcptrace_allowed[oldstate] & BIT(newstate));
 }
 
-static struct tcptrace_bucket *tcptrace_bucket_of(const struct sock *sk)
+static struct tcptrace_bucket *tcptrace_bucket_of(const void *key)
 {
-	return &tcptrace_buckets[hash_ptr(sk, tcptrace_bucket_bits)];
+	return &tcptrace_buckets[hash_ptr(key, tcptrace_bucket_bits)];
 }
 
 static struct tcptrace_hist *tcptrace_slot_get(void)
@@ -148,6 +162,77 @@ static struct tcptrace_hist *tcptrace_slot_get(void)
 		tcptrace_nr_free--;
 	}
 	raw_spin_unlock(&tcptrace_free_lock);
+	return h;
+}
+
+/*
+ * What the runtime filter keeps: sockets of one network namespace, and
+ * with a local or remote port in a set, as known when the history would
+ * start. Read locklessly by the probe; changed under tcptrace_filter_lock,
+ * the port set with its switch off, so that no half-written set is used.
+ */
+static DECLARE_BITMAP(tcptrace_filter_ports, 1 << 16);
+static bool tcptrace_filter_ports_on;
+static u32 tcptrace_filter_netns;		/* 0: any */
+static DEFINE_MUTEX(tcptrace_filter_lock);	/* serializes filter changes */
+
+static bool tcptrace_wanted(u32 netns, __be16 sport, __be16 dport)
+{
+	u32 want_netns = READ_ONCE(tcptrace_filter_netns);
+
+	if (want_netns && want_netns != netns)
+		return false;
+	/* Pairs with smp_store_release() in tcptrace_hist_filter_ports(). */
+	if (smp_load_acquire(&tcptrace_filter_ports_on) &&
+	    !test_bit(ntohs(sport), tcptrace_filter_ports) &&
+	    !test_bit(ntohs(dport), tcptrace_filter_ports))
+		return false;
+	return true;
+}
+
+/**
+ * tcptrace_hist_filter_ports - keep only sockets using one of these ports
+ * @ports: a bitmap of 65536 ports, or NULL to keep every port
+ */
+void tcptrace_hist_filter_ports(const unsigned long *ports)
+{
+	mutex_lock(&tcptrace_filter_lock);
+	WRITE_ONCE(tcptrace_filter_ports_on, false);
+	if (ports) {
+		/* Probes still testing the old set keep every port meanwhile. */
+		synchronize_rcu();
+		bitmap_copy(tcptrace_filter_ports, ports, 1 << 16);
+		/* Pairs with smp_load_acquire() in tcptrace_wanted(): set, then on. */
+		smp_store_release(&tcptrace_filter_ports_on, true);
+	}
+	mutex_unlock(&tcptrace_filter_lock);
+}
+
+/**
+ * tcptrace_hist_filter_netns - keep only sockets of one network namespace
+ * @netns: its inode number, or 0 to keep every namespace
+ */
+void tcptrace_hist_filter_netns(u32 netns)
+{
+	WRITE_ONCE(tcptrace_filter_netns, netns);
+}
+
+/*
+ * A slot for a new history, or NULL, counted: the filter does not want the
+ * socket, or the table is full. Interrupts off.
+ */
+static struct tcptrace_hist *tcptrace_slot_for(u32 netns, __be16 sport,
+					       __be16 dport)
+{
+	struct tcptrace_hist *h;
+
+	if (!tcptrace_wanted(netns, sport, dport)) {
+		this_cpu_inc(tcptrace_pcpu->filtered);
+		return NULL;
+	}
+	h = tcptrace_slot_get();
+	if (!h)
+		this_cpu_inc(tcptrace_pcpu->drop_table_full);
 	return h;
 }
 
@@ -182,14 +267,50 @@ static void tcptrace_ring_push(const struct tcptrace_hist *h)
 }
 
 static struct tcptrace_hist *tcptrace_lookup(struct tcptrace_bucket *b,
-					     const struct sock *sk)
+					     const void *key)
 {
 	struct tcptrace_hist *h;
 
 	hlist_for_each_entry(h, &b->head, node)
-		if (h->sk == sk)
+		if (h->key == key)
 			return h;
 	return NULL;
+}
+
+/*
+ * The socket cookie, made if the socket has none yet. sock_gen_cookie()
+ * stores a new cookie in the socket, once, with a cmpxchg: the same lazy
+ * assignment inet_diag and BPF make. That is the one write behind the
+ * cast; the exported wrapper takes a non-const socket. Any kind of socket:
+ * the cookie is in sock_common.
+ */
+static u64 tcptrace_cookie(const struct sock *sk)
+{
+	u32 cookie[2];
+
+	sock_diag_save_cookie((struct sock *)sk, cookie);
+	return (u64)cookie[1] << 32 | cookie[0];
+}
+
+/*
+ * The 4-tuple as the socket has it now, from sock_common, so any kind of
+ * socket. The local port is the caller's: a full socket's CLOSE is
+ * reported after inet_put_port() cleared sk_num, but not inet_sport.
+ */
+static void tcptrace_read_addrs(struct tcptrace_hist *h, const struct sock *sk,
+				__be16 sport)
+{
+	h->family = sk->sk_family;
+	h->sport = sport;
+	h->dport = sk->sk_dport;
+	h->saddr.v4 = sk->sk_rcv_saddr;
+	h->daddr.v4 = sk->sk_daddr;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		h->saddr.v6 = sk->sk_v6_rcv_saddr;
+		h->daddr.v6 = sk->sk_v6_daddr;
+	}
+#endif
 }
 
 /*
@@ -201,42 +322,17 @@ static struct tcptrace_hist *tcptrace_lookup(struct tcptrace_bucket *b,
 static void tcptrace_update_ids(struct tcptrace_hist *h, const struct sock *sk,
 				int oldstate, int newstate)
 {
-	const struct inet_sock *inet = inet_sk(sk);
-
 	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV)
 		return;
-
-	/*
-	 * sock_gen_cookie() may store a new cookie in the socket, once, with
-	 * a cmpxchg: the same lazy assignment inet_diag and BPF make. That is
-	 * the one write behind this cast; the exported wrapper takes a
-	 * non-const socket.
-	 */
-	if (!h->cookie) {
-		u32 cookie[2];
-
-		sock_diag_save_cookie((struct sock *)sk, cookie);
-		h->cookie = (u64)cookie[1] << 32 | cookie[0];
-	}
-
-	h->family = sk->sk_family;
-	h->sport = inet->inet_sport;
-	h->dport = sk->sk_dport;
-#if IS_ENABLED(CONFIG_IPV6)
-	if (sk->sk_family == AF_INET6) {
-		h->saddr.v6 = sk->sk_v6_rcv_saddr;
-		h->daddr.v6 = sk->sk_v6_daddr;
-		return;
-	}
-#endif
-	h->saddr.v4 = sk->sk_rcv_saddr;
-	h->daddr.v4 = sk->sk_daddr;
+	if (!h->cookie)
+		h->cookie = tcptrace_cookie(sk);
+	tcptrace_read_addrs(h, sk, inet_sk(sk)->inet_sport);
 }
 
 static void tcptrace_hist_start(struct tcptrace_hist *h, const struct sock *sk)
 {
 	memset(h, 0, sizeof(*h));
-	h->sk = sk;
+	h->key = sk;
 	h->family = sk->sk_family;
 	h->netns = sock_net(sk)->ns.inum;
 	h->uid = from_kuid_munged(&init_user_ns, sk->sk_uid);
@@ -336,7 +432,7 @@ static void tcptrace_hist_finish(struct tcptrace_hist *h, const struct sock *sk,
 }
 
 static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
-			      int newstate, u64 now)
+			      int newstate, u64 now, u8 flags)
 {
 	struct tcptrace_step *step;
 
@@ -349,7 +445,9 @@ static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
 	step = &h->steps[h->nsteps];
 	step->oldstate = oldstate;
 	step->newstate = newstate;
-	step->flags = in_serving_softirq() ? TCPTRACE_STEPF_SOFTIRQ : 0;
+	step->flags = flags;
+	if (in_serving_softirq())
+		step->flags |= TCPTRACE_STEPF_SOFTIRQ;
 	if (!tcptrace_transition_expected(h, oldstate, newstate)) {
 		step->flags |= TCPTRACE_STEPF_UNEXPECTED;
 		if (h->unexpected < U8_MAX)
@@ -357,6 +455,37 @@ static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
 		this_cpu_inc(tcptrace_pcpu->unexpected);
 	}
 	h->ts[h->nsteps++] = now;
+}
+
+/* Done: into the ring, and the slot back to the pool. */
+static void tcptrace_complete(struct tcptrace_hist *h)
+{
+	tcptrace_ring_push(h);
+	tcptrace_slot_put(h);
+	this_cpu_inc(tcptrace_pcpu->completed);
+}
+
+/*
+ * Chain @h under a new key. A history already there under the same key
+ * missed its end (its socket was freed unseen): it ends as it is.
+ */
+static void tcptrace_rekey(struct tcptrace_hist *h, const void *key)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(key);
+	struct tcptrace_hist *stale;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	stale = tcptrace_lookup(b, key);
+	if (stale) {
+		hlist_del(&stale->node);
+		stale->end = TCPTRACE_END_LOST;
+	}
+	h->key = key;
+	hlist_add_head(&h->node, &b->head);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	if (stale)
+		tcptrace_complete(stale);
 }
 
 /**
@@ -372,9 +501,10 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 {
 	struct tcptrace_bucket *b = tcptrace_bucket_of(sk);
 	struct tcptrace_hist *h, *stale = NULL;
+	const void *tw = NULL;
 	u64 now = ktime_get_ns();
 	unsigned long flags;
-	bool done;
+	bool done = false;
 
 	this_cpu_inc(tcptrace_pcpu->events);
 
@@ -392,37 +522,324 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 		h = NULL;
 	}
 	if (!h) {
-		h = tcptrace_slot_get();
+		h = tcptrace_slot_for(sock_net(sk)->ns.inum, inet_sk(sk)->inet_sport,
+				      sk->sk_dport);
 		if (!h) {
 			raw_spin_unlock_irqrestore(&b->lock, flags);
-			this_cpu_inc(tcptrace_pcpu->drop_table_full);
 			goto out_stale;
 		}
 		tcptrace_hist_start(h, sk);
 		hlist_add_head(&h->node, &b->head);
 		this_cpu_inc(tcptrace_pcpu->created);
 	}
-	tcptrace_add_step(h, oldstate, newstate, now);
 	tcptrace_update_ids(h, sk, oldstate, newstate);
 	tcptrace_set_owner(h);
-	done = newstate == TCP_CLOSE;
-	if (done) {
-		hlist_del(&h->node);
+	if (newstate == TCP_CLOSE && h->tw) {
+		/*
+		 * Not the end: a timewait socket carries on in its substate
+		 * (tcptrace_hist_timewait_begin() saw the hand-over).
+		 */
+		tw = h->tw;
+		h->tw = NULL;
+		tcptrace_add_step(h, oldstate, h->tw_substate, now,
+				  TCPTRACE_STEPF_TIMEWAIT);
+		h->flags |= TCPTRACE_HISTF_TIMEWAIT;
 		tcptrace_hist_finish(h, sk, oldstate);
+		hlist_del(&h->node);
+	} else {
+		tcptrace_add_step(h, oldstate, newstate, now, 0);
+		done = newstate == TCP_CLOSE;
+		if (done) {
+			hlist_del(&h->node);
+			tcptrace_hist_finish(h, sk, oldstate);
+		}
 	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
 
-	if (done) {
-		tcptrace_ring_push(h);
-		tcptrace_slot_put(h);
-		this_cpu_inc(tcptrace_pcpu->completed);
-	}
+	/* Outside the socket's bucket: two bucket locks are never held. */
+	if (tw)
+		tcptrace_rekey(h, tw);
+	if (done)
+		tcptrace_complete(h);
 out_stale:
-	if (stale) {
-		tcptrace_ring_push(stale);
-		tcptrace_slot_put(stale);
-		this_cpu_inc(tcptrace_pcpu->completed);
+	if (stale)
+		tcptrace_complete(stale);
+}
+
+/* Take the live history under @key out of the table, or NULL. */
+static struct tcptrace_hist *tcptrace_unlink(const void *key)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(key);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, key);
+	if (h)
+		hlist_del(&h->node);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	return h;
+}
+
+/**
+ * tcptrace_hist_request_begin - a SYN arrived: a request socket is born
+ * @req: the request socket, fresh from inet_reqsk_alloc(); its cookie is
+ *	 set here
+ * @listener: its listener
+ *
+ * The server side of a connection starts here, one round trip before the
+ * tracepoint sees its child socket. The request's addresses are not set
+ * yet: they come with the child, or at the request's end.
+ */
+void tcptrace_hist_request_begin(struct request_sock *req,
+				 const struct sock *listener)
+{
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	h = tcptrace_slot_for(sock_net(listener)->ns.inum,
+			      inet_sk(listener)->inet_sport, 0);
+	local_irq_restore(flags);
+	if (!h)
+		return;
+	tcptrace_hist_start(h, listener);
+	h->sport = inet_sk(listener)->inet_sport;
+	/* The child inherits this cookie: one id for the whole connection. */
+	h->cookie = tcptrace_cookie(req_to_sk(req));
+	tcptrace_add_step(h, TCP_LISTEN, TCP_NEW_SYN_RECV, ktime_get_ns(),
+			  TCPTRACE_STEPF_DERIVED);
+	this_cpu_inc(tcptrace_pcpu->created);
+	tcptrace_rekey(h, req);
+}
+
+/**
+ * tcptrace_hist_request_join - the handshake completed: a child was cloned
+ * @req: the request socket
+ * @child: the child socket, whose first step the tracepoint just reported
+ *
+ * The request's history goes on as the child's. The child reported its
+ * first step as LISTEN>SYN_RECV, the state of the listener it was cloned
+ * from; after the request, the step it really took is NEW_SYN_RECV>SYN_RECV.
+ */
+void tcptrace_hist_request_join(const void *req, const void *child)
+{
+	struct tcptrace_hist *h, *ch;
+	unsigned int i;
+
+	h = tcptrace_unlink(req);
+	if (!h)
+		return;
+	ch = tcptrace_unlink(child);
+	if (ch) {
+		for (i = 0; i < ch->nsteps; i++) {
+			struct tcptrace_step step = ch->steps[i];
+
+			if (!i && step.oldstate == TCP_LISTEN)
+				step.oldstate = TCP_NEW_SYN_RECV;
+			if (h->nsteps == TCPTRACE_MAX_STEPS) {
+				h->dropped = min(h->dropped + 1, U8_MAX);
+				continue;
+			}
+			h->steps[h->nsteps] = step;
+			h->ts[h->nsteps++] = ch->ts[i];
+		}
+		h->flags |= ch->flags;
+		h->unexpected = min(h->unexpected + ch->unexpected, U8_MAX);
+		tcptrace_slot_put(ch);
+		/* Two histories became one. */
+		this_cpu_dec(tcptrace_pcpu->created);
 	}
+	tcptrace_rekey(h, child);
+}
+
+static void tcptrace_request_addrs(struct tcptrace_hist *h,
+				   const struct request_sock *req)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+
+	h->sport = htons(ireq->ir_num);
+	h->dport = ireq->ir_rmt_port;
+	h->saddr.v4 = ireq->ir_loc_addr;
+	h->daddr.v4 = ireq->ir_rmt_addr;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (h->family != AF_INET6)
+		return;
+	/* An IPv4 SYN to a dual-stack listener: v4-mapped, as its child would be. */
+	if (req->rsk_ops->family == AF_INET) {
+		ipv6_addr_set_v4mapped(ireq->ir_loc_addr, &h->saddr.v6);
+		ipv6_addr_set_v4mapped(ireq->ir_rmt_addr, &h->daddr.v6);
+	} else {
+		h->saddr.v6 = ireq->ir_v6_loc_addr;
+		h->daddr.v6 = ireq->ir_v6_rmt_addr;
+	}
+#endif
+}
+
+/**
+ * tcptrace_hist_accepted - accept() returned a child
+ * @child: the child socket
+ *
+ * In the acceptor's context: it owns the child, though every step so far
+ * ran in softirq.
+ */
+void tcptrace_hist_accepted(const void *child)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(child);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, child);
+	if (h)
+		tcptrace_set_owner(h);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+}
+
+/**
+ * tcptrace_hist_request_end - a request socket is freed
+ * @req: the request socket, still whole
+ *
+ * If it never produced a child, its history ends here: no ACK came, a RST
+ * came, its listener closed, or it answered the SYN with a SYN cookie and
+ * kept no state (a valid ACK then starts a new request and history).
+ */
+void tcptrace_hist_request_end(const struct request_sock *req)
+{
+	struct tcptrace_hist *h = tcptrace_unlink(req);
+
+	if (!h)
+		return;
+	tcptrace_request_addrs(h, req);
+	h->retrans = req->num_retrans;
+	tcptrace_add_step(h, TCP_NEW_SYN_RECV, TCP_CLOSE, ktime_get_ns(),
+			  TCPTRACE_STEPF_DERIVED);
+	if (req->syncookie) {
+		h->end = TCPTRACE_END_SYNCOOKIE;
+		this_cpu_inc(tcptrace_pcpu->syncookies);
+	} else {
+		h->end = TCPTRACE_END_HANDSHAKE_FAILED;
+	}
+	tcptrace_complete(h);
+}
+
+/**
+ * tcptrace_hist_seed - start the history of a socket that existed at load
+ * @sk: a full, timewait or request socket: only its sock_common is read
+ * @state: its state, the substate for a timewait socket
+ * @sport: its local port
+ * @uid: its uid, 0 when it has none
+ *
+ * The history starts in @state at the time of the load, with a step that
+ * stands for it: it is not shown, but counts as visited and as the state
+ * the next step must leave.
+ */
+void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(sk);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	if (tcptrace_lookup(b, sk)) {
+		raw_spin_unlock_irqrestore(&b->lock, flags);
+		return;
+	}
+	h = tcptrace_slot_for(sock_net(sk)->ns.inum, sport, sk->sk_dport);
+	if (!h) {
+		raw_spin_unlock_irqrestore(&b->lock, flags);
+		return;
+	}
+	memset(h, 0, sizeof(*h));
+	h->key = sk;
+	h->netns = sock_net(sk)->ns.inum;
+	h->uid = uid;
+	h->flags = TCPTRACE_HISTF_SEEDED;
+	h->cookie = tcptrace_cookie(sk);
+	tcptrace_read_addrs(h, sk, sport);
+	h->steps[0] = (struct tcptrace_step){ state, state, TCPTRACE_STEPF_SEEDED };
+	h->ts[0] = ktime_get_ns();
+	h->nsteps = 1;
+	hlist_add_head(&h->node, &b->head);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	this_cpu_inc(tcptrace_pcpu->created);
+}
+
+/**
+ * tcptrace_hist_timewait_begin - a timewait socket is taking over
+ * @sk: the full socket, about to report CLOSE
+ * @tw: the timewait socket, its substate set
+ *
+ * From a kprobe on inet_twsk_hashdance() (or _schedule()), which the stack
+ * calls right before tcp_done(): the history stays under @sk until that
+ * CLOSE event, which then moves it under @tw.
+ */
+void tcptrace_hist_timewait_begin(const void *sk, const void *tw)
+{
+	const struct inet_timewait_sock *tws = tw;
+	struct tcptrace_bucket *b = tcptrace_bucket_of(sk);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, sk);
+	if (h) {
+		h->tw = tw;
+		h->tw_substate = READ_ONCE(tws->tw_substate);
+	}
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+}
+
+static int tcptrace_last_state(const struct tcptrace_hist *h)
+{
+	return h->nsteps ? h->steps[h->nsteps - 1].newstate : -1;
+}
+
+/**
+ * tcptrace_hist_timewait_substate - a timewait socket's timer was rearmed
+ * @tw: the timewait socket
+ * @substate: its substate now
+ *
+ * FIN_WAIT2 turns into TIME_WAIT silently when the FIN arrives, and the
+ * stack rearms the timer for the full TIME_WAIT right after.
+ */
+void tcptrace_hist_timewait_substate(const void *tw, int substate)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(tw);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, tw);
+	if (h && tcptrace_last_state(h) == TCP_FIN_WAIT2 && substate == TCP_TIME_WAIT)
+		tcptrace_add_step(h, TCP_FIN_WAIT2, TCP_TIME_WAIT, ktime_get_ns(),
+				  TCPTRACE_STEPF_DERIVED);
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+}
+
+/**
+ * tcptrace_hist_timewait_end - a timewait socket dies: its history is done
+ * @tw: the timewait socket
+ * @killed: before its time (reused, reset, namespace gone), not expired
+ */
+void tcptrace_hist_timewait_end(const void *tw, bool killed)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(tw);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, tw);
+	if (h) {
+		hlist_del(&h->node);
+		if (killed)
+			h->flags |= TCPTRACE_HISTF_TW_KILLED;
+		tcptrace_add_step(h, tcptrace_last_state(h), TCP_CLOSE, ktime_get_ns(),
+				  TCPTRACE_STEPF_DERIVED);
+	}
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	if (h)
+		tcptrace_complete(h);
 }
 
 /**
@@ -560,6 +977,8 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 		stats->drop_table_full += READ_ONCE(p->drop_table_full);
 		stats->drop_steps_full += READ_ONCE(p->drop_steps_full);
 		stats->unexpected += READ_ONCE(p->unexpected);
+		stats->syncookies += READ_ONCE(p->syncookies);
+		stats->filtered += READ_ONCE(p->filtered);
 	}
 
 	raw_spin_lock_irqsave(&tcptrace_free_lock, flags);
@@ -574,6 +993,12 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 	raw_spin_unlock_irqrestore(&tcptrace_ring.lock, flags);
 
 	stats->mem_bytes = tcptrace_mem_bytes;
+	stats->filter_ports = bitmap_weight(tcptrace_filter_ports, 1 << 16) *
+			      READ_ONCE(tcptrace_filter_ports_on);
+	stats->filter_netns = READ_ONCE(tcptrace_filter_netns);
+	stats->timewait = tcptrace_derive_timewait();
+	stats->halfopen = tcptrace_derive_halfopen();
+	stats->kprobe_missed = tcptrace_derive_missed();
 }
 
 int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size)

@@ -52,6 +52,15 @@ static unsigned int ring_size = 8192;
 module_param_cb(ring_size, &tcptrace_bound_ops, &ring_size, 0444);
 MODULE_PARM_DESC(ring_size, "done histories the ring keeps (1-4194304, default 8192)");
 
+/*
+ * The tracepoint alone misses TIME_WAIT and the half-open phase; kprobes
+ * on the stack's functions follow them (derive.c). Off, the module uses
+ * stable interfaces only.
+ */
+static bool kprobes = true;
+module_param(kprobes, bool, 0444);
+MODULE_PARM_DESC(kprobes, "follow TIME_WAIT and the half-open phase with kprobes (default 1)");
+
 static void tcptrace_probe_set_state(void *data, const struct sock *sk,
 				     const int oldstate, const int newstate)
 {
@@ -144,16 +153,23 @@ static int __init tcptrace_init(void)
 	if (err)
 		goto err_hist_exit;
 
+	if (kprobes)
+		tcptrace_derive_init();
+
+	/* After the probes: a socket is either seeded or seen by its events. */
+	tcptrace_seed();
+
 	/* Last: once the device exists, readers may come. */
 	err = tcptrace_dev_init();
 	if (err)
-		goto err_detach;
+		goto err_derive_exit;
 
-	pr_info("tracing TCP state changes: max_live=%u ring_size=%u\n",
-		max_live, ring_size);
+	pr_info("tracing TCP state changes: max_live=%u ring_size=%u timewait=%d halfopen=%d\n",
+		max_live, ring_size, tcptrace_derive_timewait(), tcptrace_derive_halfopen());
 	return 0;
 
-err_detach:
+err_derive_exit:
+	tcptrace_derive_exit();
 	tcptrace_detach(ARRAY_SIZE(tcptrace_tps));
 err_hist_exit:
 	tcptrace_hist_exit();
@@ -163,6 +179,7 @@ err_hist_exit:
 static void __exit tcptrace_exit(void)
 {
 	tcptrace_dev_exit();
+	tcptrace_derive_exit();
 	tcptrace_detach(ARRAY_SIZE(tcptrace_tps));
 	tcptrace_hist_exit();
 }

@@ -23,12 +23,18 @@ struct tcptrace_step {
 
 #define TCPTRACE_STEPF_SOFTIRQ		BIT(0)
 #define TCPTRACE_STEPF_UNEXPECTED	BIT(1)
+#define TCPTRACE_STEPF_DERIVED		BIT(2)	/* seen by a kprobe, not the tracepoint */
+#define TCPTRACE_STEPF_TIMEWAIT		BIT(3)	/* a timewait socket took over at CLOSE */
+#define TCPTRACE_STEPF_SEEDED		BIT(4)	/* stands for the state seen at load; not shown */
 
 /* What the history learnt about its socket on the way. */
 #define TCPTRACE_HISTF_OWNER		BIT(0)	/* pid, tgid and comm are set */
 #define TCPTRACE_HISTF_RST_SENT		BIT(1)
 #define TCPTRACE_HISTF_RST_RECEIVED	BIT(2)
 #define TCPTRACE_HISTF_LINGER_ABORT	BIT(3)	/* closed with SO_LINGER {1, 0} */
+#define TCPTRACE_HISTF_TIMEWAIT		BIT(4)	/* a timewait socket took over */
+#define TCPTRACE_HISTF_TW_KILLED	BIT(5)	/* ... and was killed before its time */
+#define TCPTRACE_HISTF_SEEDED		BIT(6)	/* the socket existed at load */
 
 union tcptrace_addr {
 	__be32 v4;
@@ -37,14 +43,21 @@ union tcptrace_addr {
 
 /*
  * The life of one socket. Live histories are chained in the table's
- * buckets; done ones are copied into the ring, where @node and @sk mean
- * nothing and @seq is the ring position.
+ * buckets under @key; done ones are copied into the ring, where @node and
+ * @key mean nothing.
  */
 struct tcptrace_hist {
 	struct hlist_node node;
-	const struct sock *sk;	/* lookup key only: never shown, never dereferenced */
+	/*
+	 * The socket, then the timewait socket that takes over from it: a
+	 * lookup key only, never shown, never dereferenced.
+	 */
+	const void *key;
 	u64 cookie;		/* the socket cookie; 0 until known */
-	u64 seq;
+	union {
+		const void *tw;	/* live: the timewait socket taking over at CLOSE */
+		u64 seq;	/* done: the position in the ring */
+	};
 	union tcptrace_addr saddr;
 	union tcptrace_addr daddr;
 	__be16 sport;
@@ -55,6 +68,7 @@ struct tcptrace_hist {
 	u8 flags;		/* TCPTRACE_HISTF_* */
 	u8 end;			/* enum tcptrace_end, once done */
 	u8 unexpected;		/* steps flagged unexpected, saturating */
+	u8 tw_substate;		/* live: the state the timewait socket takes over in */
 	u32 netns;		/* inode number of the socket's network namespace */
 	u32 uid;		/* the socket's, in the initial user namespace */
 	u32 pid;		/* owner: the first task to change its state */
@@ -77,7 +91,14 @@ struct tcptrace_stats {
 	u64 drop_table_full;
 	u64 drop_steps_full;
 	u64 unexpected;
+	u64 syncookies;
+	u64 filtered;
+	u64 filter_ports;	/* ports in the filter, 0 for none */
+	u64 filter_netns;
 	u64 ring_overwritten;
+	u64 kprobe_missed;
+	bool timewait;
+	bool halfopen;
 	u64 live;
 	u64 live_max;
 	u64 done;
@@ -90,6 +111,16 @@ int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size);
 void tcptrace_hist_exit(void);
 void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate);
 void tcptrace_hist_mark(const void *key, u8 flag);
+void tcptrace_hist_timewait_begin(const void *sk, const void *tw);
+void tcptrace_hist_timewait_substate(const void *tw, int substate);
+void tcptrace_hist_timewait_end(const void *tw, bool killed);
+struct request_sock;
+void tcptrace_hist_request_begin(struct request_sock *req,
+				 const struct sock *listener);
+void tcptrace_hist_request_join(const void *req, const void *child);
+void tcptrace_hist_request_end(const struct request_sock *req);
+void tcptrace_hist_accepted(const void *child);
+void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid);
 u64 tcptrace_hist_done_start(void);
 void tcptrace_hist_stats(struct tcptrace_stats *stats);
 int tcptrace_hist_copy_done(u64 *seq, u64 end, struct tcptrace_hist *out);
@@ -97,9 +128,21 @@ u64 tcptrace_hist_done_end(void);
 bool tcptrace_hist_copy_live(unsigned int *bucket, unsigned int *index,
 			     struct tcptrace_hist *out);
 void tcptrace_hist_clear(void);
+void tcptrace_hist_filter_ports(const unsigned long *ports);
+void tcptrace_hist_filter_netns(u32 netns);
 
 /* Woken, from irq_work, when a history is done. */
 extern struct wait_queue_head tcptrace_done_wait;
+
+/* derive.c */
+void tcptrace_derive_init(void);
+void tcptrace_derive_exit(void);
+bool tcptrace_derive_timewait(void);
+bool tcptrace_derive_halfopen(void);
+unsigned long tcptrace_derive_missed(void);
+
+/* seed.c */
+void tcptrace_seed(void);
 
 /* dev.c */
 int tcptrace_dev_init(void);

@@ -135,7 +135,7 @@ static int parse_options(int argc, char *argv[], struct options *opt)
 			fputs(usage_text, stdout);
 			return EXIT_OK;
 		case 'V':
-			printf("tcptrace %s (reads format %d)\n", TOOL_VERSION,
+			printf("tcptrace %s (reads formats 1 to %d)\n", TOOL_VERSION,
 			       TCPTRACE_FORMAT_VERSION);
 			return EXIT_OK;
 		case ':':

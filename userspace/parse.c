@@ -518,8 +518,8 @@ static const struct tt_header_key *lookup_header_key(struct span name)
 
 /*
  * The format decides how to read everything else, so it is looked for
- * before anything else is parsed: a header of format 2 is refused as such
- * even if the rest of it would not parse as format 1.
+ * before anything else is parsed: a header of a newer format is refused as
+ * such even if the rest of it would not parse as this one.
  */
 static enum tt_line_type check_header_format(const char *start, const char *end,
 					     char err[TT_ERR_MAX])
@@ -533,9 +533,10 @@ static enum tt_line_type check_header_format(const char *start, const char *end,
 			continue;
 		if (!parse_value("header: ", "format", value, &format, err))
 			return TT_LINE_ERROR;
-		if (format != TCPTRACE_FORMAT_VERSION) {
+		/* Each format only adds to the one before: read them all. */
+		if (format < 1 || format > TCPTRACE_FORMAT_VERSION) {
 			snprintf(err, TT_ERR_MAX,
-				 "unsupported format %" PRIu64 " (this tcptrace reads format %d)",
+				 "unsupported format %" PRIu64 " (this tcptrace reads formats 1 to %d)",
 				 format, TCPTRACE_FORMAT_VERSION);
 			return TT_LINE_UNSUPPORTED;
 		}

@@ -153,8 +153,8 @@ cli_tests() {
 	STDIN=malformed.txt expect_run malformed.table "$TMP/want_err" 1 "$TCPTRACE" --read=-
 	result "stdin: malformed lines are reported as <stdin>:LINE"
 
-	expect_message 1 "tcptrace: format2.txt:1: unsupported format 2 (this tcptrace reads format 1)" \
-		"$TCPTRACE" --stats -r format2.txt
+	expect_message 1 "tcptrace: format3.txt:1: unsupported format 3 (this tcptrace reads formats 1 to 2)" \
+		"$TCPTRACE" --stats -r format3.txt
 	result "stats: a header of another format is refused"
 
 	expect_message 1 "tcptrace: noheader.txt:1: missing header line (the first line must be '# tcptrace format=...')" \
@@ -196,7 +196,7 @@ cli_tests() {
 		detail "--help: first line is '$(head -n 1 "$TMP/out")'"
 	result "--help prints the usage and exits 0"
 
-	printf 'tcptrace 1.0 (reads format 1)\n' > "$TMP/want"
+	printf 'tcptrace 1.0 (reads formats 1 to 2)\n' > "$TMP/want"
 	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -V
 	result "--version prints the version and exits 0"
 

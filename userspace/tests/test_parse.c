@@ -371,18 +371,30 @@ static void test_header_unknown_keys_and_order(struct test *t)
 	CHECK_U64(t, line.header.events, 16);
 }
 
-/* Refused before anything else is read: format 2 may mean anything. */
+/* Refused before anything else is read: a newer format may mean anything. */
 static void test_header_unsupported_format(struct test *t)
 {
 	char err[TT_ERR_MAX];
 	struct tt_line line;
 
-	if (parse_as(t, "# tcptrace format=2 " HEADER_REST "\n", TT_LINE_UNSUPPORTED, &line, err))
-		CHECK_STR(t, err, "unsupported format 2 (this tcptrace reads format 1)");
+	if (parse_as(t, "# tcptrace format=3 " HEADER_REST "\n", TT_LINE_UNSUPPORTED, &line, err))
+		CHECK_STR(t, err, "unsupported format 3 (this tcptrace reads formats 1 to 2)");
 	if (parse_as(t, "# tcptrace format=0 " HEADER_REST "\n", TT_LINE_UNSUPPORTED, &line, err))
-		CHECK_STR(t, err, "unsupported format 0 (this tcptrace reads format 1)");
+		CHECK_STR(t, err, "unsupported format 0 (this tcptrace reads formats 1 to 2)");
 	if (parse_as(t, "# tcptrace whatever  layout format=3\n", TT_LINE_UNSUPPORTED, &line, err))
-		CHECK_STR(t, err, "unsupported format 3 (this tcptrace reads format 1)");
+		CHECK_STR(t, err, "unsupported format 3 (this tcptrace reads formats 1 to 2)");
+}
+
+/* Format 2 only adds to format 1: captures of both are read. */
+static void test_header_older_formats(struct test *t)
+{
+	char err[TT_ERR_MAX];
+	struct tt_line line;
+
+	if (parse_as(t, "# tcptrace format=1 " HEADER_REST "\n", TT_LINE_HEADER, &line, err))
+		CHECK_U64(t, line.header.format, 1);
+	if (parse_as(t, "# tcptrace format=2 " HEADER_REST "\n", TT_LINE_HEADER, &line, err))
+		CHECK_U64(t, line.header.format, 2);
 }
 
 static void test_duration_format(struct test *t)
@@ -595,6 +607,7 @@ static const struct {
 	{ "parse: header (example of the format)", test_header },
 	{ "parse: header with unknown keys in any order", test_header_unknown_keys_and_order },
 	{ "parse: header of another format is refused", test_header_unsupported_format },
+	{ "parse: headers of formats 1 and 2 are read", test_header_older_formats },
 	{ "parse: line too long", test_line_too_long },
 	{ "output: durations", test_duration_format },
 };

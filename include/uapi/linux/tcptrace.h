@@ -16,7 +16,7 @@
  * fields, record kinds and step flags may appear without a bump: readers
  * ignore what they do not know.
  */
-#define TCPTRACE_FORMAT_VERSION	1
+#define TCPTRACE_FORMAT_VERSION	2
 
 /* No record line, newline included, is longer than this. */
 #define TCPTRACE_LINE_MAX	1024
@@ -37,6 +37,8 @@
 /* Letters that may follow a step's time in path=. */
 #define TCPTRACE_STEP_SOFTIRQ	's'	/* ran in softirq context */
 #define TCPTRACE_STEP_UNEXPECTED 'x'	/* not a transition RFC 9293 or Linux makes */
+#define TCPTRACE_STEP_DERIVED	'd'	/* seen by a kprobe, not the tracepoint */
+#define TCPTRACE_STEP_TIMEWAIT	'w'	/* reported as CLOSE: a timewait socket took over */
 
 /*
  * State names in path=, indexed by the kernel's TCP state number
@@ -71,6 +73,7 @@ enum tcptrace_end {
 	TCPTRACE_END_EVICTED,
 	TCPTRACE_END_LOST,
 	TCPTRACE_END_CLOSED,
+	TCPTRACE_END_SYNCOOKIE,
 	TCPTRACE_NR_ENDS,
 };
 
@@ -78,12 +81,14 @@ enum tcptrace_end {
 	"none", "active_close", "passive_close", "simultaneous_close",	\
 	"reset_sent", "reset_received", "aborted", "refused",		\
 	"connect_timeout", "timeout", "handshake_failed",		\
-	"listener_closed", "evicted", "lost", "closed",			\
+	"listener_closed", "evicted", "lost", "closed", "syncookie",	\
 }
 
 /* Commands written to the device, one per write(), trailing newline allowed. */
 #define TCPTRACE_CMD_CLEAR	"clear"		/* forget all done histories */
 #define TCPTRACE_CMD_FOLLOW	"follow"	/* this open file streams done histories */
 #define TCPTRACE_CMD_ALL_NETNS	"all-netns"	/* this open file shows every netns */
+#define TCPTRACE_CMD_PORTS	"ports="	/* keep only these ports: "80,443,8000-8099" */
+#define TCPTRACE_CMD_NETNS	"netns="	/* keep only this netns (inode), 0 for all */
 
 #endif /* _UAPI_LINUX_TCPTRACE_H */
