@@ -485,15 +485,20 @@ static ssize_t tcptrace_dev_write(struct file *file, const char __user *ubuf,
 
 static int tcptrace_dev_open(struct inode *inode, struct file *file)
 {
+	struct net *net = current->nsproxy->net_ns;
 	struct tcptrace_reader *r;
 	struct tcptrace_stats s;
 	int ret;
+
+	/* Whoever administers a network namespace may read its sockets' lives. */
+	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
+		return -EPERM;
 
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
 		return -ENOMEM;
 	mutex_init(&r->lock);
-	r->netns = current->nsproxy->net_ns->ns.inum;
+	r->netns = net->ns.inum;
 
 	tcptrace_hist_stats(&s);
 	/* misc_open() left the miscdevice here; seq_open() wants it empty. */
