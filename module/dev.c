@@ -192,6 +192,7 @@ static size_t tcptrace_format_header(char *buf, size_t size)
 			      s.syncookies, s.kprobe_missed);
 	len = tcptrace_append(buf, size, len, " filtered=%llu filter_ports=%llu filter_netns=%llu",
 			      s.filtered, s.filter_ports, s.filter_netns);
+	len = tcptrace_append(buf, size, len, " evicted=%llu", s.evicted);
 	return tcptrace_append(buf, size, len, " mem_bytes=%llu timewait=%d halfopen=%d\n",
 			       s.mem_bytes, s.timewait, s.halfopen);
 }

@@ -25,8 +25,8 @@
  * the same bucket is reached from process and softirq context. Each lock is
  * held for a lookup or a copy of one history, never while formatting.
  *
- * Lock order: bucket lock, then free_lock. The ring lock is never held
- * with another.
+ * Lock order: a bucket lock, then another bucket's only by trylock (to
+ * evict), then free_lock or the ring lock, which are never held together.
  *
  * The ring runs in overwrite mode: a new done history replaces the oldest
  * one when the ring is full, and ring_overwritten counts it. Positions are
@@ -70,6 +70,7 @@ struct tcptrace_pcpu_stats {
 	u64 unexpected;
 	u64 syncookies;
 	u64 filtered;
+	u64 evicted;
 };
 
 static struct tcptrace_bucket *tcptrace_buckets;
@@ -94,6 +95,11 @@ static struct {
 
 static struct tcptrace_pcpu_stats __percpu *tcptrace_pcpu;
 static u64 tcptrace_mem_bytes;
+
+/* Eviction: whether a full table makes room, and where it looks next. */
+static bool tcptrace_evict_on;
+static atomic_t tcptrace_evict_cursor = ATOMIC_INIT(0);
+#define TCPTRACE_EVICT_TRIES	64
 
 DECLARE_WAIT_QUEUE_HEAD(tcptrace_done_wait);
 
@@ -165,6 +171,26 @@ static struct tcptrace_hist *tcptrace_slot_get(void)
 	return h;
 }
 
+static void tcptrace_ring_push(const struct tcptrace_hist *h)
+{
+	struct tcptrace_hist *slot;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&tcptrace_ring.lock, flags);
+	if (tcptrace_ring.head - tcptrace_ring.tail == tcptrace_ring.size) {
+		tcptrace_ring.tail++;
+		tcptrace_ring.overwritten++;
+	}
+	slot = &tcptrace_ring.slots[tcptrace_ring.head % tcptrace_ring.size];
+	*slot = *h;
+	slot->seq = tcptrace_ring.head++;
+	raw_spin_unlock_irqrestore(&tcptrace_ring.lock, flags);
+
+	/* Pairs with the barrier in prepare_to_wait() of a follower. */
+	if (wq_has_sleeper(&tcptrace_done_wait))
+		irq_work_queue(&tcptrace_wakeup_work);
+}
+
 /*
  * What the runtime filter keeps: sockets of one network namespace, and
  * with a local or remote port in a set, as known when the history would
@@ -218,8 +244,44 @@ void tcptrace_hist_filter_netns(u32 netns)
 }
 
 /*
+ * The table is full: end another live history as evicted and take its
+ * slot. Buckets are visited round-robin from a shared cursor, a clock hand
+ * over the table; a bucket whose lock is held (the caller's own, another
+ * CPU's) is passed over, so that two bucket locks never wait on each other.
+ * Interrupts off.
+ */
+static struct tcptrace_hist *tcptrace_evict(void)
+{
+	unsigned int mask = (1U << tcptrace_bucket_bits) - 1;
+	unsigned int tries;
+
+	for (tries = 0; tries < TCPTRACE_EVICT_TRIES; tries++) {
+		unsigned int i = atomic_inc_return(&tcptrace_evict_cursor) & mask;
+		struct tcptrace_bucket *b = &tcptrace_buckets[i];
+		struct tcptrace_hist *h = NULL, *pos;
+
+		if (hlist_empty(&b->head) || !raw_spin_trylock(&b->lock))
+			continue;
+		/* The chain's last is its oldest: new ones go in at the head. */
+		hlist_for_each_entry(pos, &b->head, node)
+			h = pos;
+		if (h)
+			hlist_del(&h->node);
+		raw_spin_unlock(&b->lock);
+		if (!h)
+			continue;
+		h->end = TCPTRACE_END_EVICTED;
+		tcptrace_ring_push(h);
+		this_cpu_inc(tcptrace_pcpu->evicted);
+		this_cpu_inc(tcptrace_pcpu->completed);
+		return h;
+	}
+	return NULL;
+}
+
+/*
  * A slot for a new history, or NULL, counted: the filter does not want the
- * socket, or the table is full. Interrupts off.
+ * socket, or the table is full and nothing could be evicted. Interrupts off.
  */
 static struct tcptrace_hist *tcptrace_slot_for(u32 netns, __be16 sport,
 					       __be16 dport)
@@ -231,6 +293,8 @@ static struct tcptrace_hist *tcptrace_slot_for(u32 netns, __be16 sport,
 		return NULL;
 	}
 	h = tcptrace_slot_get();
+	if (!h && tcptrace_evict_on)
+		h = tcptrace_evict();
 	if (!h)
 		this_cpu_inc(tcptrace_pcpu->drop_table_full);
 	return h;
@@ -244,26 +308,6 @@ static void tcptrace_slot_put(struct tcptrace_hist *h)
 	hlist_add_head(&h->node, &tcptrace_free);
 	tcptrace_nr_free++;
 	raw_spin_unlock_irqrestore(&tcptrace_free_lock, flags);
-}
-
-static void tcptrace_ring_push(const struct tcptrace_hist *h)
-{
-	struct tcptrace_hist *slot;
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&tcptrace_ring.lock, flags);
-	if (tcptrace_ring.head - tcptrace_ring.tail == tcptrace_ring.size) {
-		tcptrace_ring.tail++;
-		tcptrace_ring.overwritten++;
-	}
-	slot = &tcptrace_ring.slots[tcptrace_ring.head % tcptrace_ring.size];
-	*slot = *h;
-	slot->seq = tcptrace_ring.head++;
-	raw_spin_unlock_irqrestore(&tcptrace_ring.lock, flags);
-
-	/* Pairs with the barrier in prepare_to_wait() of a follower. */
-	if (wq_has_sleeper(&tcptrace_done_wait))
-		irq_work_queue(&tcptrace_wakeup_work);
 }
 
 static struct tcptrace_hist *tcptrace_lookup(struct tcptrace_bucket *b,
@@ -979,6 +1023,7 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 		stats->unexpected += READ_ONCE(p->unexpected);
 		stats->syncookies += READ_ONCE(p->syncookies);
 		stats->filtered += READ_ONCE(p->filtered);
+		stats->evicted += READ_ONCE(p->evicted);
 	}
 
 	raw_spin_lock_irqsave(&tcptrace_free_lock, flags);
@@ -1001,7 +1046,7 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 	stats->kprobe_missed = tcptrace_derive_missed();
 }
 
-int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size)
+int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size, bool evict)
 {
 	size_t nbuckets = roundup_pow_of_two(max_live);
 	unsigned int i;
@@ -1030,6 +1075,7 @@ int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size)
 		hlist_add_head(&tcptrace_slots[i].node, &tcptrace_free);
 	tcptrace_nr_free = max_live;
 	tcptrace_max_live = max_live;
+	tcptrace_evict_on = evict;
 	tcptrace_ring.size = ring_size;
 	tcptrace_mem_bytes = nbuckets * sizeof(*tcptrace_buckets) +
 			     (size_t)(max_live + ring_size) * sizeof(struct tcptrace_hist);

@@ -85,6 +85,15 @@ static void tcptrace_probe_receive_reset(void *data, struct sock *sk)
 }
 
 /* None of these tracepoints is exported to modules: they are found by name. */
+/*
+ * A full table makes room by ending an older live history (end=evicted),
+ * so that new activity is never missed; 0 leaves new sockets out instead,
+ * which keeps long-lived connections whole.
+ */
+static bool evict = true;
+module_param(evict, bool, 0444);
+MODULE_PARM_DESC(evict, "when the table is full, evict an older live history (default 1)");
+
 static struct tcptrace_tp {
 	const char *name;
 	void *probe;
@@ -145,7 +154,7 @@ static int __init tcptrace_init(void)
 	check_trace_callback_type_tcp_send_reset(tcptrace_probe_send_reset);
 	check_trace_callback_type_tcp_receive_reset(tcptrace_probe_receive_reset);
 
-	err = tcptrace_hist_init(max_live, ring_size);
+	err = tcptrace_hist_init(max_live, ring_size, evict);
 	if (err)
 		return err;
 

@@ -93,6 +93,7 @@ struct tcptrace_stats {
 	u64 unexpected;
 	u64 syncookies;
 	u64 filtered;
+	u64 evicted;
 	u64 filter_ports;	/* ports in the filter, 0 for none */
 	u64 filter_netns;
 	u64 ring_overwritten;
@@ -107,7 +108,7 @@ struct tcptrace_stats {
 };
 
 /* hist.c */
-int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size);
+int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size, bool evict);
 void tcptrace_hist_exit(void);
 void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate);
 void tcptrace_hist_mark(const void *key, u8 flag);
