@@ -92,15 +92,16 @@ run_one() {
 	fi
 }
 
-# The C test with the module loaded, unloaded after. A ring of 64 lets
-# device.follow_overrun overrun it in a few dozen connects (it skips with
-# the default 8192); no other test keeps more than a handful of histories.
+# run_c_test [PARAM=VALUE...]: the C test with the module loaded with these
+# parameters, unloaded after. A ring of 64 lets device.follow_overrun
+# overrun it in a few dozen connects (it skips with the default 8192); no
+# other test keeps more than a handful of histories.
 run_c_test() {
 	local loaded_here=0 rc
 
 	if [ ! -c /dev/tcptrace ] && [ -n "${TCPTRACE_KO:-}" ]; then
-		insmod "$TCPTRACE_KO" ring_size=64 ||
-			{ echo "insmod $TCPTRACE_KO ring_size=64 failed"; return 1; }
+		insmod "$TCPTRACE_KO" ring_size=64 "$@" ||
+			{ echo "insmod $TCPTRACE_KO ring_size=64 $* failed"; return 1; }
 		loaded_here=1
 	fi
 	./tcptrace_test
@@ -113,21 +114,25 @@ run_c_test() {
 }
 
 echo "TAP version 13"
-echo "1..2"
+echo "1..3"
 if [ "$(id -u)" != 0 ]; then
 	echo "# not root: the tests will skip"
 fi
-# The C test first: the module test loads, unloads and stresses the module
-# with odd parameters, the likelier of the two to take the kernel down.
-if [ -x "$here/tcptrace_test" ]; then
-	export -f run_c_test
-	run_one tcptrace_test bash -c run_c_test
-else
-	test_num=$((test_num + 1))
-	echo "# tcptrace_test is not built: make -C $here"
-	echo "not ok $test_num selftests: $COLLECTION: tcptrace_test # not built"
-	nfail=$((nfail + 1))
-fi
+# The C test first, with the tracepoint alone and then with the kprobes
+# (the default): the expected paths differ, the test reads which from the
+# header. The module test loads, unloads and stresses the module with odd
+# parameters, the likeliest to take the kernel down.
+for params in kprobes=0 kprobes=1; do
+	if [ -x "$here/tcptrace_test" ]; then
+		export -f run_c_test
+		run_one "tcptrace_test $params" bash -c "run_c_test $params"
+	else
+		test_num=$((test_num + 1))
+		echo "# tcptrace_test is not built: make -C $here"
+		echo "not ok $test_num selftests: $COLLECTION: tcptrace_test $params # not built"
+		nfail=$((nfail + 1))
+	fi
+done
 run_one tcptrace_module.sh ./tcptrace_module.sh
 echo "# Totals: pass:$((test_num - nfail - nskip)) fail:$nfail skip:$nskip"
 [ "$nfail" = 0 ]

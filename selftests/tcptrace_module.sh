@@ -20,8 +20,14 @@ readonly ksft_pass=0 ksft_fail=1 ksft_skip=4
 readonly MOD=tcptrace
 readonly DEV=/dev/tcptrace
 readonly SYSMOD=/sys/module/$MOD
-readonly HEADER_KEYS="format now live live_max done ring_size events created completed drop_table_full drop_steps_full ring_overwritten mem_bytes"
-readonly TESTS=14
+readonly HEADER_KEYS="format now live live_max done ring_size events created completed drop_table_full drop_steps_full ring_overwritten unexpected mem_bytes syncookies kprobe_missed filtered filter_ports filter_netns timewait halfopen"
+readonly TESTS=15
+
+# The format version the header must show: the repository's UAPI header
+# says, when it is there; else the one this test was written for.
+FORMAT=$(sed -n 's/^#define[[:space:]]*TCPTRACE_FORMAT_VERSION[[:space:]]*\([0-9]*\).*/\1/p' \
+	 "$(dirname -- "$0")/../include/uapi/linux/tcptrace.h" 2>/dev/null)
+FORMAT=${FORMAT:-2}
 
 KO=${TCPTRACE_KO:-}
 READER=${TCPTRACE_READER:-}
@@ -174,7 +180,7 @@ test_cat_terminates() {
 
 test_header() {
 	header_of "$TMP/cap" > "$TMP/hdr" || return 1
-	[ "$(hdr "$TMP/cap" format)" = 1 ] || { diag "format is not 1"; return 1; }
+	[ "$(hdr "$TMP/cap" format)" = "$FORMAT" ] || { diag "format is not $FORMAT"; return 1; }
 	# the defaults of Documentation/tcptrace.rst
 	[ "$(hdr "$TMP/cap" live_max)" = 16384 ] || { diag "live_max is not 16384"; return 1; }
 	[ "$(hdr "$TMP/cap" ring_size)" = 8192 ] || { diag "ring_size is not 8192"; return 1; }
@@ -229,7 +235,24 @@ test_reload() {
 	load || return 1
 	capture "$TMP/cap2" || { diag "cat after reload failed"; return 1; }
 	header_of "$TMP/cap2" > /dev/null || return 1
-	[ "$(hdr "$TMP/cap2" format)" = 1 ]
+	[ "$(hdr "$TMP/cap2" format)" = "$FORMAT" ]
+}
+
+# kprobes=1 (the default) places its probes on the kernels we test;
+# kprobes=0 keeps to the tracepoint.
+test_kprobes() {
+	local p
+	for p in timewait halfopen; do
+		[ "$(hdr "$TMP/cap" "$p")" = 1 ] ||
+			{ diag "$p=0 with kprobes=1: a probe could not be placed on $(uname -r)"; return 1; }
+	done
+	unload || return 1
+	load kprobes=0 || return 1
+	capture "$TMP/nokp" || return 1
+	for p in timewait halfopen; do
+		[ "$(hdr "$TMP/nokp" "$p")" = 0 ] || { diag "$p is not 0 with kprobes=0"; return 1; }
+	done
+	unload && load
 }
 
 # bad_param PARAM=VALUE: insmod fails with EINVAL, one log line names it.
@@ -337,6 +360,7 @@ run_test "module parameters are read-only" test_params_readonly
 run_test "rmmod is refused while $DEV is open" test_rmmod_busy
 run_test "rmmod works once $DEV is closed" test_rmmod_after_close
 run_test "the module loads again and reads" test_reload
+run_test "kprobes=1 follows TIME_WAIT and half-open, kprobes=0 does not" test_kprobes
 run_test "insmod max_live=0 fails with EINVAL" bad_param max_live=0
 run_test "insmod max_live=4194305 fails with EINVAL" bad_param max_live=4194305
 run_test "insmod ring_size=0 fails with EINVAL" bad_param ring_size=0
