@@ -4,10 +4,11 @@
  *
  * Each open file is a reader in one of two modes:
  *
- * - snapshot (the default): the first read formats all histories into a
- *   seq_file buffer; later reads, lseek() and short reads are served from
- *   it, and the end of it is end of file. A reader never sees half a
- *   record or a mix of two snapshots.
+ * - snapshot (the default): the first read (or lseek) formats all
+ *   histories into a buffer of the reader's own; later reads, lseek() and
+ *   short reads are served from it, and its end is end of file. A reader
+ *   never sees half a record or a mix of two snapshots, and seeking back
+ *   re-reads the very same one.
  *
  * - follow (after the "follow" command): like /dev/kmsg, the file has its
  *   own 64-bit position over done histories; a read returns whole records
@@ -29,11 +30,11 @@
 #include <linux/nsproxy.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
-#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/socket.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <net/net_namespace.h>
 
 #include "tcptrace.h"
@@ -45,7 +46,9 @@
 #define TCPTRACE_AVG_LINE	320
 
 struct tcptrace_reader {
-	struct mutex lock;	/* serializes follow reads and commands */
+	struct mutex lock;	/* protects everything below */
+	char *snap;		/* snapshot: its text, once taken */
+	size_t snap_len;
 	u32 netns;		/* the opener's network namespace */
 	bool all_netns;
 	bool follow;
@@ -203,55 +206,71 @@ static bool tcptrace_visible(const struct tcptrace_reader *r,
 	return r->all_netns || h->netns == r->netns;
 }
 
-static struct tcptrace_reader *tcptrace_reader_of(struct file *file)
-{
-	return ((struct seq_file *)file->private_data)->private;
-}
-
-static int tcptrace_show_snapshot(struct seq_file *m, struct tcptrace_reader *r)
+/*
+ * Format every visible history into @buf. Returns the length, or @size
+ * when @buf is too small.
+ */
+static size_t tcptrace_format_snapshot(struct tcptrace_reader *r, char *buf,
+				       size_t size)
 {
 	unsigned int bucket = 0, index = 0;
+	size_t len, used;
 	u64 seq = 0, end;
 	int ret;
 
-	seq_write(m, r->line, tcptrace_format_header(r->line, sizeof(r->line)));
+	used = tcptrace_format_header(r->line, sizeof(r->line));
+	memcpy(buf, r->line, min(used, size));
 
 	end = tcptrace_hist_done_end();
 	while ((ret = tcptrace_hist_copy_done(&seq, end, &r->hist))) {
 		/* -EPIPE: overwritten while we read; the gap shows in seq=. */
 		if (ret < 0 || !tcptrace_visible(r, &r->hist))
 			continue;
-		seq_write(m, r->line, tcptrace_format_hist(r->line, sizeof(r->line),
-							   &r->hist, true));
-		if (seq_has_overflowed(m))
-			return 0;
+		len = tcptrace_format_hist(r->line, sizeof(r->line), &r->hist, true);
+		if (used + len > size)
+			return size;
+		memcpy(buf + used, r->line, len);
+		used += len;
 	}
 	while (tcptrace_hist_copy_live(&bucket, &index, &r->hist)) {
 		if (!tcptrace_visible(r, &r->hist))
 			continue;
-		seq_write(m, r->line, tcptrace_format_hist(r->line, sizeof(r->line),
-							   &r->hist, false));
-		if (seq_has_overflowed(m))
-			return 0;
+		len = tcptrace_format_hist(r->line, sizeof(r->line), &r->hist, false);
+		if (used + len > size)
+			return size;
+		memcpy(buf + used, r->line, len);
+		used += len;
 	}
-	return 0;
+	return used;
 }
 
 /*
- * The whole snapshot in one call. If it outgrows the buffer, seq_file
- * doubles the buffer and calls again, and a fresh snapshot is taken.
+ * Take the snapshot. Sized from the counters first; if histories came in
+ * meanwhile and it does not fit, again twice as large. No line is longer
+ * than TCPTRACE_LINE_MAX, so a buffer that size per history always fits.
  */
-static int tcptrace_dev_show(struct seq_file *m, void *v)
+static int tcptrace_snapshot_take(struct tcptrace_reader *r)
 {
-	struct tcptrace_reader *r = m->private;
-	int ret;
+	struct tcptrace_stats s;
+	size_t size, len, most;
+	char *buf;
 
-	/* r->line and r->hist are shared with follow reads on the same file. */
-	if (mutex_lock_interruptible(&r->lock))
-		return -ERESTARTSYS;
-	ret = tcptrace_show_snapshot(m, r);
-	mutex_unlock(&r->lock);
-	return ret;
+	tcptrace_hist_stats(&s);
+	most = (s.live_max + s.ring_size + 1) * TCPTRACE_LINE_MAX;
+	size = min((s.live + s.done + 1) * TCPTRACE_AVG_LINE, most);
+	for (;;) {
+		buf = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+		if (!buf)
+			return -ENOMEM;
+		len = tcptrace_format_snapshot(r, buf, size);
+		if (len < size || size == most)
+			break;
+		kvfree(buf);
+		size = min(size * 2, most);
+	}
+	r->snap = buf;
+	r->snap_len = len;
+	return 0;
 }
 
 static bool tcptrace_follow_ready(struct tcptrace_reader *r)
@@ -317,22 +336,24 @@ static ssize_t tcptrace_follow_read(struct file *file, struct tcptrace_reader *r
 static ssize_t tcptrace_dev_read(struct file *file, char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
-	struct tcptrace_reader *r = tcptrace_reader_of(file);
-	ssize_t ret;
-
-	if (!READ_ONCE(r->follow))
-		return seq_read(file, ubuf, count, ppos);
+	struct tcptrace_reader *r = file->private_data;
+	ssize_t ret = 0;
 
 	if (mutex_lock_interruptible(&r->lock))
 		return -ERESTARTSYS;
-	ret = tcptrace_follow_read(file, r, ubuf, count);
+	if (r->follow)
+		ret = tcptrace_follow_read(file, r, ubuf, count);
+	else if (!r->snap)
+		ret = tcptrace_snapshot_take(r);
+	if (!r->follow && !ret)
+		ret = simple_read_from_buffer(ubuf, count, ppos, r->snap, r->snap_len);
 	mutex_unlock(&r->lock);
 	return ret;
 }
 
 static __poll_t tcptrace_dev_poll(struct file *file, poll_table *wait)
 {
-	struct tcptrace_reader *r = tcptrace_reader_of(file);
+	struct tcptrace_reader *r = file->private_data;
 	__poll_t mask = 0;
 
 	if (!READ_ONCE(r->follow))
@@ -346,18 +367,28 @@ static __poll_t tcptrace_dev_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
-/* Follow mode: SEEK_SET 0 goes to the oldest history held, SEEK_END 0 past the newest. */
+/*
+ * A snapshot seeks like a file of its size. Following, SEEK_SET 0 goes to
+ * the oldest history held and SEEK_END 0 past the newest.
+ */
 static loff_t tcptrace_dev_llseek(struct file *file, loff_t offset, int whence)
 {
-	struct tcptrace_reader *r = tcptrace_reader_of(file);
+	struct tcptrace_reader *r = file->private_data;
 	loff_t ret = 0;
 
-	if (!READ_ONCE(r->follow))
-		return seq_lseek(file, offset, whence);
-	if (offset)
-		return -EINVAL;
-
 	mutex_lock(&r->lock);
+	if (!r->follow) {
+		if (!r->snap)
+			ret = tcptrace_snapshot_take(r);
+		if (!ret)
+			ret = fixed_size_llseek(file, offset, whence, r->snap_len);
+		mutex_unlock(&r->lock);
+		return ret;
+	}
+	if (offset) {
+		mutex_unlock(&r->lock);
+		return -EINVAL;
+	}
 	switch (whence) {
 	case SEEK_SET:
 		r->seq = tcptrace_hist_done_start();
@@ -464,7 +495,7 @@ static int tcptrace_reader_command(struct file *file, struct tcptrace_reader *r,
 static ssize_t tcptrace_dev_write(struct file *file, const char __user *ubuf,
 				  size_t count, loff_t *ppos)
 {
-	struct tcptrace_reader *r = tcptrace_reader_of(file);
+	struct tcptrace_reader *r = file->private_data;
 	char cmd[TCPTRACE_CMD_MAX];
 	size_t len = count;
 	int ret;
@@ -488,8 +519,6 @@ static int tcptrace_dev_open(struct inode *inode, struct file *file)
 {
 	struct net *net = current->nsproxy->net_ns;
 	struct tcptrace_reader *r;
-	struct tcptrace_stats s;
-	int ret;
 
 	/* Whoever administers a network namespace may read its sockets' lives. */
 	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
@@ -500,22 +529,16 @@ static int tcptrace_dev_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mutex_init(&r->lock);
 	r->netns = net->ns.inum;
-
-	tcptrace_hist_stats(&s);
-	/* misc_open() left the miscdevice here; seq_open() wants it empty. */
-	file->private_data = NULL;
-	ret = single_open_size(file, tcptrace_dev_show, r,
-			       (s.live + s.done + 1) * TCPTRACE_AVG_LINE);
-	if (ret)
-		kfree(r);
-	return ret;
+	/* Replaces the miscdevice misc_open() left here. */
+	file->private_data = r;
+	return 0;
 }
 
 static int tcptrace_dev_release(struct inode *inode, struct file *file)
 {
-	struct tcptrace_reader *r = tcptrace_reader_of(file);
+	struct tcptrace_reader *r = file->private_data;
 
-	single_release(inode, file);
+	kvfree(r->snap);
 	kfree(r);
 	return 0;
 }
