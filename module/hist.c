@@ -1048,7 +1048,8 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 
 int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size, bool evict)
 {
-	size_t nbuckets = roundup_pow_of_two(max_live);
+	/* At least two: hash_ptr() cannot make a 0-bit hash. */
+	size_t nbuckets = roundup_pow_of_two(max(max_live, 2U));
 	unsigned int i;
 
 	tcptrace_pcpu = alloc_percpu(struct tcptrace_pcpu_stats);
