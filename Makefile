@@ -46,6 +46,9 @@ lint: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 CHECK="sparse -Wno-decl" modules 2>&1 | \
 		tee /dev/stderr | { ! grep -E 'warning|error'; }
 	$(MAKE) -C userspace clean all
+	@for doc in Documentation/*.rst; do \
+		python3 -m docutils --halt=warning "$$doc" /dev/null || exit 1; \
+	done; echo "Documentation/*.rst: rendered without warnings"
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
