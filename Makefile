@@ -43,7 +43,7 @@ demo:
 lint: module
 	$(KSRC)/scripts/checkpatch.pl --strict --no-tree --terse --show-types \
 		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f $(MODULE_SRCS)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 CHECK="sparse -Wno-decl" modules 2>&1 | \
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules 2>&1 | \
 		tee /dev/stderr | { ! grep -E 'warning|error'; }
 	$(MAKE) -C userspace clean all
 	@for doc in Documentation/*.rst; do \

@@ -20,8 +20,8 @@ readonly ksft_pass=0 ksft_fail=1 ksft_skip=4
 readonly MOD=tcptrace
 readonly DEV=/dev/tcptrace
 readonly SYSMOD=/sys/module/$MOD
-readonly HEADER_KEYS="format now live live_max done ring_size events created completed drop_table_full drop_steps_full ring_overwritten unexpected mem_bytes syncookies kprobe_missed filtered filter_ports filter_netns timewait halfopen"
-readonly TESTS=15
+readonly HEADER_KEYS="format now live live_max done ring_size events created completed drop_table_full drop_steps_full ring_overwritten unexpected mem_bytes syncookies kprobe_missed filtered filter_ports filter_netns evicted timewait halfopen"
+readonly TESTS=16
 
 # The format version the header must show: the repository's UAPI header
 # says, when it is there; else the one this test was written for.
@@ -283,29 +283,39 @@ bad_param() {
 	fi
 }
 
-test_tiny_bounds() {
-	local events
+# tiny_bounds [evict=0]: a table of one and a ring of one, under traffic
+# that has three sockets open at once and completes several histories.
+tiny_bounds() {
+	local evict=1 events
+	[ "${1:-}" = evict=0 ] && evict=0
 	command -v perl >/dev/null || { diag "no perl for traffic"; return "$ksft_skip"; }
 	if is_loaded; then
 		unload || return 1
 	fi
-	load max_live=1 ring_size=1 || return 1
+	load max_live=1 ring_size=1 "$@" || return 1
 	capture "$TMP/tiny0" || return 1
 	[ "$(hdr "$TMP/tiny0" live_max)" = 1 ] || { diag "live_max is not 1"; return 1; }
 	[ "$(hdr "$TMP/tiny0" ring_size)" = 1 ] || { diag "ring_size is not 1"; return 1; }
 	traffic || { diag "traffic failed"; return 1; }
-	busywait 5000 bash -c "cat $DEV | head -n 1 | grep -q ' live=0 '"
 	capture "$TMP/tiny1" || return 1
 	sed 's/^/#   /' "$TMP/tiny1" >&2
 	events=$(hdr "$TMP/tiny1" events)
 	# listener, client, child and a refused client: at least 2+5+5+2 events
 	[ "$events" -ge 14 ] || { diag "events=$events, want >= 14"; return 1; }
-	# three sockets at once in a table of one: some events had no room
-	[ "$(hdr "$TMP/tiny1" drop_table_full)" -gt 0 ] || { diag "drop_table_full is 0"; return 1; }
+	if [ "$evict" = 1 ]; then
+		# a full table ends an older live history to make room
+		[ "$(hdr "$TMP/tiny1" evicted)" -gt 0 ] || { diag "evicted is 0"; return 1; }
+		[ "$(hdr "$TMP/tiny1" drop_table_full)" = 0 ] || { diag "drop_table_full is not 0"; return 1; }
+	else
+		# a full table leaves new sockets out
+		[ "$(hdr "$TMP/tiny1" drop_table_full)" -gt 0 ] || { diag "drop_table_full is 0"; return 1; }
+		[ "$(hdr "$TMP/tiny1" evicted)" = 0 ] || { diag "evicted is not 0 with evict=0"; return 1; }
+	fi
 	# several histories completed into a ring of one
 	[ "$(hdr "$TMP/tiny1" "done")" = 1 ] || { diag "done is not 1"; return 1; }
 	[ "$(hdr "$TMP/tiny1" ring_overwritten)" -gt 0 ] || { diag "ring_overwritten is 0"; return 1; }
 	[ "$(grep -c '^done ' "$TMP/tiny1")" = 1 ] || { diag "not one done record"; return 1; }
+	[ "$(grep -c '^live ' "$TMP/tiny1")" -le 1 ] || { diag "more live records than max_live"; return 1; }
 	unload
 }
 
@@ -366,7 +376,8 @@ run_test "insmod max_live=4194305 fails with EINVAL" bad_param max_live=4194305
 run_test "insmod ring_size=0 fails with EINVAL" bad_param ring_size=0
 run_test "insmod ring_size=4194305 fails with EINVAL" bad_param ring_size=4194305
 run_test "the reader prints one row per record of a capture" test_reader_roundtrip
-run_test "max_live=1 ring_size=1 count what they cannot keep" test_tiny_bounds
+run_test "max_live=1 ring_size=1: evicts, counts what it overwrites" tiny_bounds
+run_test "max_live=1 ring_size=1 evict=0: counts what it leaves out" tiny_bounds evict=0
 
 echo "# Totals: pass:$((test_num - nfail - nskip)) fail:$nfail xfail:0 xpass:0 skip:$nskip error:0"
 [ "$nfail" = 0 ] || exit $ksft_fail

@@ -204,7 +204,7 @@ struct hdr {
 			   created, completed, drop_table_full, drop_steps_full,
 			   ring_overwritten, unexpected, mem_bytes, syncookies,
 			   kprobe_missed, filtered, filter_ports, filter_netns,
-			   timewait, halfopen;
+			   evicted, timewait, halfopen;
 };
 
 struct dump {
@@ -499,9 +499,8 @@ static const char *parse_record(struct rec *r, char *line)
 			for (e = 0; e < TCPTRACE_NR_ENDS; e++)
 				if (!strcmp(v, end_names[e]))
 					break;
-			/* "none" and "evicted" are reserved */
-			if (e == TCPTRACE_NR_ENDS || e == TCPTRACE_END_NONE ||
-			    e == TCPTRACE_END_EVICTED)
+			/* "none" is reserved */
+			if (e == TCPTRACE_NR_ENDS || e == TCPTRACE_END_NONE)
 				return "bad end=";
 			r->end = e;
 			has_end = true;
@@ -540,15 +539,17 @@ static const char *parse_record(struct rec *r, char *line)
 		return "bytes_acked=, bytes_received=, retrans=, srtt_us= must be on done records and only there";
 	if (r->unexpected != (unsigned long long)r->nflagged)
 		return "unexpected= does not count the steps flagged x";
+	/* Evicted and lost histories end as they were. */
+	if (r->done && r->steps[r->nsteps - 1].newstate != TCP_CLOSE &&
+	    !r->dropped && r->end != TCPTRACE_END_EVICTED && r->end != TCPTRACE_END_LOST)
+		return "a done history does not end in CLOSE";
 	if (!r->done && r->timewait[0])
 		return "timewait= on a live record";
 	if (r->done != r->has_seq)
 		return "seq= must be on done records and only there";
 	if (!r->done && r->steps[r->nsteps - 1].newstate == TCP_CLOSE)
 		return "a live history ends in CLOSE";
-	if (r->done && r->steps[r->nsteps - 1].newstate != TCP_CLOSE &&
-	    !r->dropped)
-		return "a done history does not end in CLOSE";
+
 	return NULL;
 }
 
@@ -559,15 +560,15 @@ static const char *parse_header(struct hdr *h, char *line)
 		"events", "created", "completed", "drop_table_full",
 		"drop_steps_full", "ring_overwritten", "unexpected", "mem_bytes",
 		"syncookies", "kprobe_missed", "filtered", "filter_ports",
-		"filter_netns", "timewait", "halfopen",
+		"filter_netns", "evicted", "timewait", "halfopen",
 	};
 	unsigned long long *vals[] = {
 		&h->format, &h->now, &h->live, &h->live_max, &h->done,
 		&h->ring_size, &h->events, &h->created, &h->completed,
 		&h->drop_table_full, &h->drop_steps_full, &h->ring_overwritten,
 		&h->unexpected, &h->mem_bytes, &h->syncookies, &h->kprobe_missed,
-		&h->filtered, &h->filter_ports, &h->filter_netns, &h->timewait,
-		&h->halfopen,
+		&h->filtered, &h->filter_ports, &h->filter_netns, &h->evicted,
+		&h->timewait, &h->halfopen,
 	};
 	unsigned int seen = 0, i;
 	char *kv, *save = NULL;
