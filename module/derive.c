@@ -10,9 +10,14 @@
  *                                            sk reports CLOSE
  *   __inet_twsk_schedule(tw, timeo, rearm)   the timer rearmed: FIN_WAIT2
  *                                            became TIME_WAIT
- *   tw_timer_handler(&tw->tw_timer)          TIME_WAIT expired
- *   inet_twsk_deschedule_put(tw)             TIME_WAIT cut short (port
+ *   tw_timer_handler(&tw->tw_timer)          TIME_WAIT ran out
+ *   tcp_twsk_destructor(tw)                  the timewait socket is freed,
+ *                                            expired or cut short (port
  *                                            reused, RST, netns exit)
+ *
+ * The end is taken from the destructor, which the stack calls through a
+ * pointer and so can never be inlined: inet_twsk_deschedule_put(), for
+ * one, is inlined into inet_twsk_purge() on 6.1.
  *
  * The half-open phase. A SYN creates a request socket in NEW_SYN_RECV; the
  * tracepoint first sees the server side when the final ACK creates the
@@ -61,14 +66,14 @@ static int tcptrace_kp_tw_timer(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct timer_list *timer = tcptrace_arg(regs, 0);
 
-	tcptrace_hist_timewait_end(container_of(timer, struct inet_timewait_sock, tw_timer),
-				   false);
+	tcptrace_hist_timewait_expired(container_of(timer, struct inet_timewait_sock,
+						    tw_timer));
 	return 0;
 }
 
-static int tcptrace_kp_deschedule(struct kprobe *kp, struct pt_regs *regs)
+static int tcptrace_kp_tw_destructor(struct kprobe *kp, struct pt_regs *regs)
 {
-	tcptrace_hist_timewait_end(tcptrace_arg(regs, 0), true);
+	tcptrace_hist_timewait_end(tcptrace_arg(regs, 0));
 	return 0;
 }
 
@@ -137,7 +142,7 @@ static struct tcptrace_probe tcptrace_timewait_probes[] = {
 	{ { "inet_twsk_hashdance_schedule", "inet_twsk_hashdance" }, tcptrace_kp_hashdance },
 	{ { "__inet_twsk_schedule" }, tcptrace_kp_schedule },
 	{ { "tw_timer_handler" }, tcptrace_kp_tw_timer },
-	{ { "inet_twsk_deschedule_put" }, tcptrace_kp_deschedule },
+	{ { "tcp_twsk_destructor" }, tcptrace_kp_tw_destructor },
 };
 
 static struct tcptrace_probe tcptrace_halfopen_probes[] = {

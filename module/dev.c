@@ -164,7 +164,7 @@ static size_t tcptrace_format_hist(char *buf, size_t size,
 				      h->bytes_received, h->retrans, h->srtt_us);
 	if (done && (h->flags & TCPTRACE_HISTF_TIMEWAIT))
 		len = tcptrace_append(buf, size, len, " timewait=%s",
-				      h->flags & TCPTRACE_HISTF_TW_KILLED ? "killed" : "expired");
+				      h->flags & TCPTRACE_HISTF_TW_EXPIRED ? "expired" : "killed");
 	if (h->flags & TCPTRACE_HISTF_SEEDED)
 		len = tcptrace_append(buf, size, len, " seen_at_load=1");
 	if (h->unexpected)

@@ -862,11 +862,31 @@ void tcptrace_hist_timewait_substate(const void *tw, int substate)
 }
 
 /**
- * tcptrace_hist_timewait_end - a timewait socket dies: its history is done
- * @tw: the timewait socket
- * @killed: before its time (reused, reset, namespace gone), not expired
+ * tcptrace_hist_timewait_expired - a timewait socket's timer ran out
+ * @tw: the timewait socket, about to be unhashed and put
  */
-void tcptrace_hist_timewait_end(const void *tw, bool killed)
+void tcptrace_hist_timewait_expired(const void *tw)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(tw);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, tw);
+	if (h)
+		h->flags |= TCPTRACE_HISTF_TW_EXPIRED;
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+}
+
+/**
+ * tcptrace_hist_timewait_end - a timewait socket is freed: its history is done
+ * @tw: the timewait socket
+ *
+ * Every timewait socket ends here, whatever ended it; unless its timer ran
+ * out first, it was killed before its time (port reused, RST, namespace
+ * gone).
+ */
+void tcptrace_hist_timewait_end(const void *tw)
 {
 	struct tcptrace_bucket *b = tcptrace_bucket_of(tw);
 	struct tcptrace_hist *h;
@@ -876,8 +896,6 @@ void tcptrace_hist_timewait_end(const void *tw, bool killed)
 	h = tcptrace_lookup(b, tw);
 	if (h) {
 		hlist_del(&h->node);
-		if (killed)
-			h->flags |= TCPTRACE_HISTF_TW_KILLED;
 		tcptrace_add_step(h, tcptrace_last_state(h), TCP_CLOSE, ktime_get_ns(),
 				  TCPTRACE_STEPF_DERIVED);
 	}

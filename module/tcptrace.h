@@ -33,7 +33,7 @@ struct tcptrace_step {
 #define TCPTRACE_HISTF_RST_RECEIVED	BIT(2)
 #define TCPTRACE_HISTF_LINGER_ABORT	BIT(3)	/* closed with SO_LINGER {1, 0} */
 #define TCPTRACE_HISTF_TIMEWAIT		BIT(4)	/* a timewait socket took over */
-#define TCPTRACE_HISTF_TW_KILLED	BIT(5)	/* ... and was killed before its time */
+#define TCPTRACE_HISTF_TW_EXPIRED	BIT(5)	/* ... and its timer ran out */
 #define TCPTRACE_HISTF_SEEDED		BIT(6)	/* the socket existed at load */
 
 union tcptrace_addr {
@@ -114,7 +114,8 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate);
 void tcptrace_hist_mark(const void *key, u8 flag);
 void tcptrace_hist_timewait_begin(const void *sk, const void *tw);
 void tcptrace_hist_timewait_substate(const void *tw, int substate);
-void tcptrace_hist_timewait_end(const void *tw, bool killed);
+void tcptrace_hist_timewait_expired(const void *tw);
+void tcptrace_hist_timewait_end(const void *tw);
 struct request_sock;
 void tcptrace_hist_request_begin(struct request_sock *req,
 				 const struct sock *listener);
