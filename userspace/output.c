@@ -179,23 +179,29 @@ void tt_print_record_json(FILE *out, const struct tt_record *r)
 	fputs("]}\n", out);
 }
 
+/* The counters the header has, in the format's order. */
 void tt_print_stats(FILE *out, const struct tt_header *h)
 {
 	size_t i;
 
 	for (i = 0; i < tt_nr_header_keys; i++)
-		fprintf(out, "%s %" PRIu64 "\n", tt_header_keys[i].name,
-			tt_header_value(h, &tt_header_keys[i]));
+		if (tt_header_has(h, &tt_header_keys[i]))
+			fprintf(out, "%s %" PRIu64 "\n", tt_header_keys[i].name,
+				tt_header_value(h, &tt_header_keys[i]));
 }
 
 void tt_print_stats_json(FILE *out, const struct tt_header *h)
 {
+	const char *sep = "";
 	size_t i;
 
 	fputc('{', out);
-	for (i = 0; i < tt_nr_header_keys; i++)
-		fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "",
-			tt_header_keys[i].name,
+	for (i = 0; i < tt_nr_header_keys; i++) {
+		if (!tt_header_has(h, &tt_header_keys[i]))
+			continue;
+		fprintf(out, "%s\"%s\":%" PRIu64, sep, tt_header_keys[i].name,
 			tt_header_value(h, &tt_header_keys[i]));
+		sep = ",";
+	}
 	fputs("}\n", out);
 }

@@ -3,9 +3,9 @@
  * Parser for the text format of /dev/tcptrace; the grammar and the
  * extension rule it follows are in Documentation/tcptrace.rst.
  *
- * Strict about what format 1 defines (a line that does not follow it is an
- * error with a message naming the problem), lenient about what the
- * extension rule allows to appear later: unknown keys, step flags and
+ * Strict about what formats 1 and 2 define (a line that does not follow
+ * them is an error with a message naming the problem), lenient about what
+ * the extension rule allows to appear later: unknown keys, step flags and
  * record kinds are skipped.
  */
 #include <arpa/inet.h>
@@ -23,23 +23,62 @@ static const char *const state_names[] = TCPTRACE_STATE_NAMES;
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == TCPTRACE_NR_STATES,
 	       "TCPTRACE_STATE_NAMES and TCPTRACE_NR_STATES disagree");
 
-#define HEADER_KEY(name) { #name, offsetof(struct tt_header, name) }
+static const char *const end_names[] = TCPTRACE_END_NAMES;
+_Static_assert(sizeof(end_names) / sizeof(end_names[0]) == TCPTRACE_NR_ENDS,
+	       "TCPTRACE_END_NAMES and TCPTRACE_NR_ENDS disagree");
+
+#define HEADER_KEY(name, required) \
+	{ #name, offsetof(struct tt_header, name), required }
 const struct tt_header_key tt_header_keys[] = {
-	HEADER_KEY(format),
-	HEADER_KEY(now),
-	HEADER_KEY(live),
-	HEADER_KEY(live_max),
-	HEADER_KEY(done),
-	HEADER_KEY(ring_size),
-	HEADER_KEY(events),
-	HEADER_KEY(created),
-	HEADER_KEY(completed),
-	HEADER_KEY(drop_table_full),
-	HEADER_KEY(drop_steps_full),
-	HEADER_KEY(ring_overwritten),
-	HEADER_KEY(mem_bytes),
+	HEADER_KEY(format, true),
+	HEADER_KEY(now, true),
+	HEADER_KEY(live, true),
+	HEADER_KEY(live_max, true),
+	HEADER_KEY(done, true),
+	HEADER_KEY(ring_size, true),
+	HEADER_KEY(events, true),
+	HEADER_KEY(created, true),
+	HEADER_KEY(completed, true),
+	HEADER_KEY(drop_table_full, true),
+	HEADER_KEY(drop_steps_full, true),
+	HEADER_KEY(ring_overwritten, true),
+	HEADER_KEY(unexpected, false),
+	HEADER_KEY(syncookies, false),
+	HEADER_KEY(kprobe_missed, false),
+	HEADER_KEY(filtered, false),
+	HEADER_KEY(filter_ports, false),
+	HEADER_KEY(filter_netns, false),
+	HEADER_KEY(evicted, false),
+	HEADER_KEY(mem_bytes, true),
+	HEADER_KEY(timewait, false),
+	HEADER_KEY(halfopen, false),
 };
 const size_t tt_nr_header_keys = sizeof(tt_header_keys) / sizeof(tt_header_keys[0]);
+_Static_assert(sizeof(tt_header_keys) / sizeof(tt_header_keys[0]) <= 32,
+	       "tt_header.has has a bit per key");
+
+/* The record keys whose value is a number, and where it goes. */
+struct record_key {
+	const char *name;
+	size_t offset;		/* of its value in struct tt_record */
+	unsigned int bit;	/* TT_HAS_*, 0 for t0 (required) */
+};
+
+#define RECORD_KEY(name, bit) { #name, offsetof(struct tt_record, name), bit }
+static const struct record_key record_keys[] = {
+	RECORD_KEY(seq, TT_HAS_SEQ),
+	RECORD_KEY(t0, 0),
+	RECORD_KEY(netns, TT_HAS_NETNS),
+	RECORD_KEY(uid, TT_HAS_UID),
+	RECORD_KEY(pid, TT_HAS_PID),
+	RECORD_KEY(tgid, TT_HAS_TGID),
+	RECORD_KEY(bytes_acked, TT_HAS_BYTES_ACKED),
+	RECORD_KEY(bytes_received, TT_HAS_BYTES_RECEIVED),
+	RECORD_KEY(retrans, TT_HAS_RETRANS),
+	RECORD_KEY(srtt_us, TT_HAS_SRTT_US),
+	RECORD_KEY(unexpected, TT_HAS_UNEXPECTED),
+	RECORD_KEY(dropped, TT_HAS_DROPPED),
+};
 
 /* A piece of the line being parsed; lines are not NUL-terminated. */
 struct span {
@@ -180,6 +219,26 @@ const char *tt_state_name(unsigned int state)
 	return state < TCPTRACE_NR_STATES ? state_names[state] : state_names[0];
 }
 
+const char *tt_end_name(unsigned int end)
+{
+	return end < TCPTRACE_NR_ENDS ? end_names[end] : end_names[0];
+}
+
+static int lookup_end(struct span name)
+{
+	unsigned int i;
+
+	for (i = 0; i < TCPTRACE_NR_ENDS; i++)
+		if (span_is(name, end_names[i]))
+			return (int)i;
+	return -1;
+}
+
+int tt_end_lookup(const char *name)
+{
+	return lookup_end((struct span){ name, strlen(name) });
+}
+
 static bool lookup_state(struct span name, uint8_t *state)
 {
 	unsigned int i;
@@ -258,8 +317,20 @@ static bool parse_step_time(struct cursor *c, struct span name,
 	}
 	/* Flags are lowercase letters; the extension rule says skip unknown. */
 	while (!at_end(c) && is_lower(*c->pos)) {
-		if (*c->pos == TCPTRACE_STEP_SOFTIRQ)
+		switch (*c->pos) {
+		case TCPTRACE_STEP_SOFTIRQ:
 			step->softirq = true;
+			break;
+		case TCPTRACE_STEP_UNEXPECTED:
+			step->unexpected = true;
+			break;
+		case TCPTRACE_STEP_DERIVED:
+			step->derived = true;
+			break;
+		case TCPTRACE_STEP_TIMEWAIT:
+			step->timewait = true;
+			break;
+		}
 		c->pos++;
 	}
 	if (!at_end(c) && *c->pos != '/' && *c->pos != '>')
@@ -350,7 +421,6 @@ static bool parse_endpoint(struct span field, int index, enum tt_family family,
 	const char *expected = family == TT_FAMILY_IPV4 ? "A.B.C.D:PORT" : "[IPV6]:PORT";
 	const char *colon = NULL;
 	struct span addr, port;
-	unsigned char binary[sizeof(struct in6_addr)];
 	size_t i;
 
 	for (i = field.len; i > 0; i--) {
@@ -378,7 +448,7 @@ static bool parse_endpoint(struct span field, int index, enum tt_family family,
 	memcpy(ep->addr, addr.s, addr.len);
 	ep->addr[addr.len] = '\0';
 	if (inet_pton(family == TT_FAMILY_IPV4 ? AF_INET : AF_INET6,
-		      ep->addr, binary) != 1)
+		      ep->addr, ep->bin) != 1)
 		return set_error(err, "field %d: bad %s address '%.*s'", index,
 			     family == TT_FAMILY_IPV4 ? "IPv4" : "IPv6", QUOTED(addr));
 	if (!parse_port(port, &ep->port))
@@ -423,55 +493,213 @@ static bool parse_positional(struct fields *fs, struct tt_record *r,
 	return true;
 }
 
-/* A known key may appear once; parse its value into @out. */
-static bool parse_key_once(const char *name, struct span value, bool *seen,
-			   uint64_t *out, char err[TT_ERR_MAX])
+/* ---- comm --------------------------------------------------------- */
+
+static int hex_digit(char c)
 {
-	if (*seen)
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The byte of "\xHH" at @s (@len bytes left), or -1 if it is not one. */
+static int escaped_byte(const char *s, size_t len)
+{
+	int hi, lo;
+
+	if (len < 4 || s[0] != '\\' || s[1] != 'x')
+		return -1;
+	hi = hex_digit(s[2]);
+	lo = hex_digit(s[3]);
+	return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+int tt_comm_decode(const char *text, size_t len, char *buf, size_t size)
+{
+	size_t i = 0, n = 0;
+
+	while (i < len) {
+		int byte = escaped_byte(text + i, len - i);
+
+		if (n == size)
+			return -1;
+		if (byte >= 0) {
+			buf[n++] = (char)byte;
+			i += 4;
+		} else {
+			buf[n++] = text[i++];
+		}
+	}
+	return (int)n;
+}
+
+void tt_comm_encode(const char *comm, size_t len, char out[TT_COMM_TEXT_MAX])
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n + 5 <= TT_COMM_TEXT_MAX; i++) {
+		unsigned char c = comm[i];
+
+		if (c > ' ' && c < 0x7f && c != '\\')
+			out[n++] = (char)c;
+		else
+			n += snprintf(out + n, TT_COMM_TEXT_MAX - n, "\\x%02x", c);
+	}
+	out[n] = '\0';
+}
+
+/*
+ * comm=: bytes from '!' to '~', a backslash only as "\xHH". Kept in the
+ * canonical form, so that two spellings of one name compare equal.
+ */
+static bool parse_comm(struct span value, struct tt_record *r,
+		       char err[TT_ERR_MAX])
+{
+	char decoded[TT_COMM_MAX];
+	size_t i = 0, n = 0;
+
+	while (i < value.len) {
+		int byte = escaped_byte(value.s + i, value.len - i);
+
+		if (value.s[i] == '\\' && byte < 0)
+			return set_error(err, "comm: bad escape '%.*s' (expected \\xHH)",
+				     (int)(value.len - i < 4 ? value.len - i : 4),
+				     value.s + i);
+		if (n == sizeof(decoded))
+			return set_error(err, "comm: longer than %d bytes", TT_COMM_MAX);
+		if (byte >= 0) {
+			decoded[n++] = (char)byte;
+			i += 4;
+		} else {
+			decoded[n++] = value.s[i++];
+		}
+	}
+	tt_comm_encode(decoded, n, r->comm);
+	return true;
+}
+
+/* ---- record keys -------------------------------------------------- */
+
+static const struct record_key *lookup_record_key(struct span name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(record_keys) / sizeof(record_keys[0]); i++)
+		if (span_is(name, record_keys[i].name))
+			return &record_keys[i];
+	return NULL;
+}
+
+/* A key may appear once: @bit of @seen says it did. */
+static bool first_time(unsigned int *seen, unsigned int bit, const char *name,
+		       char err[TT_ERR_MAX])
+{
+	if (*seen & bit)
 		return set_error(err, "duplicate key '%s'", name);
-	*seen = true;
-	return parse_value("", name, value, out, err);
+	*seen |= bit;
+	return true;
+}
+
+static bool parse_end(struct span value, struct tt_record *r,
+		      char err[TT_ERR_MAX])
+{
+	int end = lookup_end(value);
+
+	if (end < 0)
+		return set_error(err, "unknown end reason '%.*s'", QUOTED(value));
+	r->end = (unsigned int)end;
+	return true;
+}
+
+static bool parse_timewait(struct span value, struct tt_record *r,
+			   char err[TT_ERR_MAX])
+{
+	if (span_is(value, "expired"))
+		r->timewait = TT_TIMEWAIT_EXPIRED;
+	else if (span_is(value, "killed"))
+		r->timewait = TT_TIMEWAIT_KILLED;
+	else
+		return set_error(err, "timewait: expected expired or killed, got '%.*s'",
+			     QUOTED(value));
+	return true;
+}
+
+static bool parse_seen_at_load(struct span value, struct tt_record *r,
+			       char err[TT_ERR_MAX])
+{
+	if (!span_is(value, "0") && !span_is(value, "1"))
+		return set_error(err, "seen_at_load: expected 0 or 1, got '%.*s'",
+			     QUOTED(value));
+	r->seen_at_load = value.s[0] == '1';
+	return true;
+}
+
+/* Keys seen so far, beyond tt_record.has: those without a TT_HAS_* bit. */
+enum {
+	SEEN_T0 = 1u << 30,
+	SEEN_PATH = 1u << 31,
+};
+
+/* One key=value field; keys this version does not know are skipped. */
+static bool parse_record_key(struct span key, struct span value,
+			     struct tt_record *r, unsigned int *seen,
+			     char err[TT_ERR_MAX])
+{
+	const struct record_key *known = lookup_record_key(key);
+
+	if (known) {
+		unsigned int bit = known->bit ? known->bit : SEEN_T0;
+
+		if (!first_time(seen, bit, known->name, err))
+			return false;
+		return parse_value("", known->name, value,
+				   (uint64_t *)(void *)((char *)r + known->offset), err);
+	}
+	if (span_is(key, "path"))
+		return first_time(seen, SEEN_PATH, "path", err) &&
+		       parse_path(value, r, err);
+	if (span_is(key, "comm"))
+		return first_time(seen, TT_HAS_COMM, "comm", err) &&
+		       parse_comm(value, r, err);
+	if (span_is(key, "end"))
+		return first_time(seen, TT_HAS_END, "end", err) &&
+		       parse_end(value, r, err);
+	if (span_is(key, "timewait"))
+		return first_time(seen, TT_HAS_TIMEWAIT, "timewait", err) &&
+		       parse_timewait(value, r, err);
+	if (span_is(key, "seen_at_load"))
+		return first_time(seen, TT_HAS_SEEN_AT_LOAD, "seen_at_load", err) &&
+		       parse_seen_at_load(value, r, err);
+	return true;	/* a key from a later version */
 }
 
 /* The key=value fields after the positional ones. */
 static bool parse_record_keys(struct fields *fs, struct tt_record *r,
 			      char err[TT_ERR_MAX])
 {
-	bool seen_t0 = false, seen_dropped = false, seen_path = false;
 	struct span f, key, value;
+	unsigned int seen = 0;
 
 	while (next_field(fs, &f)) {
-		bool ok = true;
-
 		if (f.len == 0)
 			return empty_field_error(fs, "", err);
 		if (!split_key_value(f, &key, &value))
 			return set_error(err, "field %d: expected key=value, got '%.*s'",
 				     fs->index, QUOTED(f));
-
-		if (span_is(key, "seq")) {
-			ok = parse_key_once("seq", value, &r->has_seq, &r->seq, err);
-		} else if (span_is(key, "t0")) {
-			ok = parse_key_once("t0", value, &seen_t0, &r->t0, err);
-		} else if (span_is(key, "dropped")) {
-			ok = parse_key_once("dropped", value, &seen_dropped,
-					    &r->dropped, err);
-		} else if (span_is(key, "path")) {
-			if (seen_path)
-				return set_error(err, "duplicate key 'path'");
-			seen_path = true;
-			ok = parse_path(value, r, err);
-		}
-		/* Any other key is from a later version: skip it. */
-		if (!ok)
+		if (!parse_record_key(key, value, r, &seen, err))
 			return false;
 	}
+	r->has = seen & ~(SEEN_T0 | SEEN_PATH);
 
-	if (!seen_path)
+	if (!(seen & SEEN_PATH))
 		return set_error(err, "missing path=");
-	if (!seen_t0)
+	if (!(seen & SEEN_T0))
 		return set_error(err, "missing t0=");
-	if (r->kind == TT_KIND_DONE && !r->has_seq)
+	if (r->kind == TT_KIND_DONE && !(r->has & TT_HAS_SEQ))
 		return set_error(err, "missing seq= (required on done records)");
 	return true;
 }
@@ -516,6 +744,11 @@ static const struct tt_header_key *lookup_header_key(struct span name)
 	return NULL;
 }
 
+const struct tt_header_key *tt_header_key(const char *name)
+{
+	return lookup_header_key((struct span){ name, strlen(name) });
+}
+
 /*
  * The format decides how to read everything else, so it is looked for
  * before anything else is parsed: a header of a newer format is refused as
@@ -550,7 +783,6 @@ static enum tt_line_type check_header_format(const char *start, const char *end,
 static bool parse_header_keys(const char *start, const char *end,
 			      struct tt_header *h, char err[TT_ERR_MAX])
 {
-	bool seen[sizeof(tt_header_keys) / sizeof(tt_header_keys[0])] = { false };
 	struct fields fs = fields_of(start, end);
 	struct span f, key, value;
 	size_t i;
@@ -568,15 +800,15 @@ static bool parse_header_keys(const char *start, const char *end,
 		if (!known)
 			continue;	/* a counter from a later version */
 		i = known - tt_header_keys;
-		if (seen[i])
+		if (h->has & (1u << i))
 			return set_error(err, "header: duplicate key '%s'", known->name);
-		seen[i] = true;
+		h->has |= 1u << i;
 		counter = (char *)h + known->offset;
 		if (!parse_value("header: ", known->name, value, counter, err))
 			return false;
 	}
 	for (i = 0; i < tt_nr_header_keys; i++)
-		if (!seen[i])
+		if (tt_header_keys[i].required && !(h->has & (1u << i)))
 			return set_error(err, "header: missing %s=", tt_header_keys[i].name);
 	return true;
 }

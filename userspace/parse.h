@@ -19,6 +19,16 @@
 /* Room for any error message the parser writes. */
 #define TT_ERR_MAX	160
 
+/*
+ * Longest comm= the parser takes, in bytes once its \xHH escapes are
+ * decoded. The kernel's is at most 15 (TASK_COMM_LEN); the margin is for
+ * kernels that lengthen it.
+ */
+#define TT_COMM_MAX	64
+
+/* comm as the format writes it (every byte may be "\xHH"), NUL included. */
+#define TT_COMM_TEXT_MAX	(4 * TT_COMM_MAX + 1)
+
 enum tt_kind {
 	TT_KIND_DONE,
 	TT_KIND_LIVE,
@@ -32,6 +42,8 @@ enum tt_family {
 struct tt_endpoint {
 	/* As written in the line, without brackets: "127.0.0.1", "::1". */
 	char addr[INET6_ADDRSTRLEN];
+	/* In binary, network order: 4 bytes for IPv4, 16 for IPv6. */
+	unsigned char bin[16];
 	uint16_t port;
 };
 
@@ -39,8 +51,37 @@ struct tt_step {
 	uint8_t old_state;	/* TCP state numbers, below TCPTRACE_NR_STATES */
 	uint8_t new_state;
 	uint64_t t_ns;		/* nanoseconds since the record's t0 */
-	bool softirq;		/* ran in softirq context */
+	bool softirq;		/* 's': ran in softirq context */
 	bool gap;		/* old state written with '/': transitions missed */
+	bool unexpected;	/* 'x': not a transition of the state machine */
+	bool derived;		/* 'd': seen by a kprobe, not the tracepoint */
+	bool timewait;		/* 'w': reported as OLD>CLOSE, a timewait socket took over */
+};
+
+/* timewait= of a done record. */
+enum tt_timewait {
+	TT_TIMEWAIT_NONE,	/* absent: no timewait socket carried the history */
+	TT_TIMEWAIT_EXPIRED,
+	TT_TIMEWAIT_KILLED,
+};
+
+/* Bits of tt_record.has: the optional fields the line had. */
+enum {
+	TT_HAS_SEQ		= 1u << 0,	/* always set for done records */
+	TT_HAS_NETNS		= 1u << 1,
+	TT_HAS_UID		= 1u << 2,
+	TT_HAS_PID		= 1u << 3,
+	TT_HAS_TGID		= 1u << 4,
+	TT_HAS_COMM		= 1u << 5,
+	TT_HAS_END		= 1u << 6,
+	TT_HAS_BYTES_ACKED	= 1u << 7,
+	TT_HAS_BYTES_RECEIVED	= 1u << 8,
+	TT_HAS_RETRANS		= 1u << 9,
+	TT_HAS_SRTT_US		= 1u << 10,
+	TT_HAS_TIMEWAIT		= 1u << 11,
+	TT_HAS_SEEN_AT_LOAD	= 1u << 12,
+	TT_HAS_UNEXPECTED	= 1u << 13,
+	TT_HAS_DROPPED		= 1u << 14,
 };
 
 struct tt_record {
@@ -49,9 +90,27 @@ struct tt_record {
 	enum tt_family family;
 	struct tt_endpoint local;
 	struct tt_endpoint remote;
-	bool has_seq;		/* always true for done records */
+	unsigned int has;	/* TT_HAS_* */
 	uint64_t seq;
 	uint64_t t0;
+	uint64_t netns;		/* inode number of the network namespace */
+	uint64_t uid;
+	uint64_t pid;		/* the owner, in the initial PID namespace */
+	uint64_t tgid;
+	/*
+	 * The owner's comm as the format writes it, in one canonical form:
+	 * the bytes outside '!' to '~' and the backslash as "\xHH" with
+	 * lowercase hex digits, everything else as itself.
+	 */
+	char comm[TT_COMM_TEXT_MAX];
+	unsigned int end;	/* index in TCPTRACE_END_NAMES (TT_HAS_END) */
+	enum tt_timewait timewait;
+	uint64_t bytes_acked;
+	uint64_t bytes_received;
+	uint64_t retrans;
+	uint64_t srtt_us;
+	bool seen_at_load;	/* the socket existed when the module was loaded */
+	uint64_t unexpected;	/* steps flagged 'x'; 0 when absent */
 	uint64_t dropped;	/* 0 when the line has no dropped= */
 	/*
 	 * The first state of path=. Normally also steps[0].old_state, but a
@@ -75,13 +134,29 @@ struct tt_header {
 	uint64_t drop_table_full;
 	uint64_t drop_steps_full;
 	uint64_t ring_overwritten;
+	uint64_t unexpected;
+	uint64_t syncookies;
+	uint64_t kprobe_missed;
+	uint64_t filtered;
+	uint64_t filter_ports;
+	uint64_t filter_netns;
+	uint64_t evicted;
 	uint64_t mem_bytes;
+	uint64_t timewait;
+	uint64_t halfopen;
+	/* Bit i: the line had tt_header_keys[i]. The required ones always. */
+	uint32_t has;
 };
 
-/* The header's keys in the order the format lists them, format first. */
+/*
+ * The header's keys in the order the format lists them, format first.
+ * Those of format 1 but unexpected= are required; the others, newer, are
+ * taken when present.
+ */
 struct tt_header_key {
 	const char *name;
 	size_t offset;		/* of its value in struct tt_header */
+	bool required;
 };
 extern const struct tt_header_key tt_header_keys[];
 extern const size_t tt_nr_header_keys;
@@ -94,6 +169,15 @@ static inline uint64_t tt_header_value(const struct tt_header *h,
 
 	return *(const uint64_t *)value;
 }
+
+static inline bool tt_header_has(const struct tt_header *h,
+				 const struct tt_header_key *key)
+{
+	return h->has & (1u << (key - tt_header_keys));
+}
+
+/* The key called @name, or NULL. */
+const struct tt_header_key *tt_header_key(const char *name);
 
 enum tt_line_type {
 	TT_LINE_BLANK,
@@ -126,5 +210,21 @@ bool tt_is_header_line(const char *line, size_t len);
 
 /* "ESTABLISHED" for 1, ...; "UNKNOWN" for numbers past the table. */
 const char *tt_state_name(unsigned int state);
+
+/* "active_close" for TCPTRACE_END_ACTIVE_CLOSE, ...; "none" past the table. */
+const char *tt_end_name(unsigned int end);
+
+/* The index of end reason @name in TCPTRACE_END_NAMES, or -1. */
+int tt_end_lookup(const char *name);
+
+/*
+ * Decode @text, a comm with "\xHH" escapes (either case), into @buf of
+ * @size bytes (no NUL added); a backslash not starting an escape stands for
+ * itself. Returns the decoded length, or -1 if it does not fit.
+ */
+int tt_comm_decode(const char *text, size_t len, char *buf, size_t size);
+
+/* Write the @len bytes of @comm in the canonical form of tt_record.comm. */
+void tt_comm_encode(const char *comm, size_t len, char out[TT_COMM_TEXT_MAX]);
 
 #endif /* TCPTRACE_PARSE_H */

@@ -6,45 +6,9 @@
  * lines saying what failed; tests/run.sh numbers them into the KTAP
  * output of "make test". Exits 1 if any test failed.
  */
-#include <inttypes.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "../output.h"
 #include "../parse.h"
-
-struct test {
-	bool failed;
-};
-
-static void fail_at(struct test *t, int line, const char *what)
-{
-	printf("# line %d: %s\n", line, what);
-	t->failed = true;
-}
-
-#define CHECK(t, cond) do {						\
-	if (!(cond))							\
-		fail_at(t, __LINE__, "failed: " #cond);			\
-} while (0)
-
-#define CHECK_STR(t, got, want) do {					\
-	const char *got_ = (got), *want_ = (want);			\
-	if (strcmp(got_, want_) != 0) {					\
-		printf("# line %d: %s is '%s', expected '%s'\n",	\
-		       __LINE__, #got, got_, want_);			\
-		(t)->failed = true;					\
-	}								\
-} while (0)
-
-#define CHECK_U64(t, got, want) do {					\
-	uint64_t got_ = (got), want_ = (want);				\
-	if (got_ != want_) {						\
-		printf("# line %d: %s is %" PRIu64 ", expected %" PRIu64 "\n", \
-		       __LINE__, #got, got_, want_);			\
-		(t)->failed = true;					\
-	}								\
-} while (0)
+#include "check.h"
 
 static const char *const line_types[] = {
 	[TT_LINE_BLANK] = "blank",
@@ -124,7 +88,7 @@ static void test_done_ipv4(struct test *t)
 	CHECK_U64(t, r.local.port, 47104);
 	CHECK_STR(t, r.remote.addr, "127.0.0.1");
 	CHECK_U64(t, r.remote.port, 8080);
-	CHECK(t, r.has_seq);
+	CHECK(t, r.has & TT_HAS_SEQ);
 	CHECK_U64(t, r.seq, 2);
 	CHECK_U64(t, r.t0, 4031402117);
 	CHECK_U64(t, r.dropped, 0);
@@ -152,7 +116,8 @@ static void test_live_ipv6(struct test *t)
 	CHECK_U64(t, r.local.port, 8080);
 	CHECK_STR(t, r.remote.addr, "::");
 	CHECK_U64(t, r.remote.port, 0);
-	CHECK(t, !r.has_seq);
+	CHECK(t, !(r.has & TT_HAS_SEQ));
+	CHECK_U64(t, r.has, 0);
 	CHECK_U64(t, r.t0, 4030991020);
 	CHECK_U64(t, r.nr_steps, 1);
 	check_step(t, &r.steps[0], CLOSE, LISTEN, 0, false, false);
@@ -266,7 +231,7 @@ static void test_unknown_flags_ignored(struct test *t)
 {
 	struct tt_record r;
 
-	if (!parse_record(t, "live 1 " ADDRS " t0=5 path=CLOSE>SYN_SENT@0x>ESTABLISHED@1xsz>FIN_WAIT1@2ss>FIN_WAIT2@3s\n", &r))
+	if (!parse_record(t, "live 1 " ADDRS " t0=5 path=CLOSE>SYN_SENT@0q>ESTABLISHED@1qsz>FIN_WAIT1@2ss>FIN_WAIT2@3s\n", &r))
 		return;
 	CHECK_U64(t, r.nr_steps, 4);
 	check_step(t, &r.steps[0], CLOSE, SYN_SENT, 0, false, false);
@@ -353,9 +318,44 @@ static void test_header(struct test *t)
 	CHECK_U64(t, h->drop_steps_full, 0);
 	CHECK_U64(t, h->ring_overwritten, 0);
 	CHECK_U64(t, h->mem_bytes, 3932160);
-	CHECK_U64(t, tt_nr_header_keys, 13);
+	CHECK_U64(t, tt_nr_header_keys, 22);
 	CHECK_STR(t, tt_header_keys[0].name, "format");
-	CHECK_U64(t, tt_header_value(h, &tt_header_keys[12]), 3932160);
+	CHECK(t, tt_header_key("mem_bytes") != NULL);
+	CHECK_U64(t, tt_header_value(h, tt_header_key("mem_bytes")), 3932160);
+	CHECK(t, tt_header_key("no_such_key") == NULL);
+	/* Format 1 has no syncookies=: the header says it was not there. */
+	CHECK(t, tt_header_has(h, tt_header_key("now")));
+	CHECK(t, !tt_header_has(h, tt_header_key("syncookies")));
+}
+
+/* The header of format 2, as the module writes it. */
+static void test_header_format2(struct test *t)
+{
+	char err[TT_ERR_MAX];
+	struct tt_line line;
+	struct tt_header *h = &line.header;
+
+	if (!parse_as(t, "# tcptrace format=2 now=112778123180 live=0 live_max=16384 done=5 ring_size=8192 events=23 created=5 completed=5 drop_table_full=0 drop_steps_full=0 ring_overwritten=0 unexpected=3 syncookies=4 kprobe_missed=6 filtered=7 filter_ports=2 filter_netns=4026531840 evicted=8 mem_bytes=5963776 timewait=1 halfopen=0\n",
+		      TT_LINE_HEADER, &line, err))
+		return;
+	CHECK_U64(t, h->format, 2);
+	CHECK_U64(t, h->unexpected, 3);
+	CHECK_U64(t, h->syncookies, 4);
+	CHECK_U64(t, h->kprobe_missed, 6);
+	CHECK_U64(t, h->filtered, 7);
+	CHECK_U64(t, h->filter_ports, 2);
+	CHECK_U64(t, h->filter_netns, 4026531840);
+	CHECK_U64(t, h->evicted, 8);
+	CHECK_U64(t, h->mem_bytes, 5963776);
+	CHECK_U64(t, h->timewait, 1);
+	CHECK_U64(t, h->halfopen, 0);
+	CHECK_U64(t, h->has, (1u << tt_nr_header_keys) - 1);
+	/* The example of the format, written before some keys existed. */
+	if (!parse_as(t, "# tcptrace format=2 now=112778123180 live=0 live_max=16384 done=5 ring_size=8192 events=23 created=5 completed=5 drop_table_full=0 drop_steps_full=0 ring_overwritten=0 unexpected=0 mem_bytes=5963776 timewait=1\n",
+		      TT_LINE_HEADER, &line, err))
+		return;
+	CHECK(t, tt_header_has(h, tt_header_key("timewait")));
+	CHECK(t, !tt_header_has(h, tt_header_key("halfopen")));
 }
 
 static void test_header_unknown_keys_and_order(struct test *t)
@@ -395,6 +395,132 @@ static void test_header_older_formats(struct test *t)
 		CHECK_U64(t, line.header.format, 1);
 	if (parse_as(t, "# tcptrace format=2 " HEADER_REST "\n", TT_LINE_HEADER, &line, err))
 		CHECK_U64(t, line.header.format, 2);
+}
+
+/* ---- format 2 ------------------------------------------------------ */
+
+/* The example record of the format, owner, counters and all. */
+static void test_format2_record(struct test *t)
+{
+	struct tt_record r;
+
+	if (!parse_record(t, "done 4102 ipv4 127.0.0.1:38876 127.0.0.1:59765 seq=7 t0=116626567032 netns=4026531840 uid=0 pid=324 tgid=324 comm=python3 end=passive_close bytes_acked=102 bytes_received=1 retrans=0 srtt_us=297 path=CLOSE>SYN_SENT@0>ESTABLISHED@449449>CLOSE_WAIT@1306990s>LAST_ACK@51943620>CLOSE@52317630\n", &r))
+		return;
+	CHECK_U64(t, r.has, TT_HAS_SEQ | TT_HAS_NETNS | TT_HAS_UID | TT_HAS_PID |
+		  TT_HAS_TGID | TT_HAS_COMM | TT_HAS_END | TT_HAS_BYTES_ACKED |
+		  TT_HAS_BYTES_RECEIVED | TT_HAS_RETRANS | TT_HAS_SRTT_US);
+	CHECK_U64(t, r.seq, 7);
+	CHECK_U64(t, r.netns, 4026531840);
+	CHECK_U64(t, r.uid, 0);
+	CHECK_U64(t, r.pid, 324);
+	CHECK_U64(t, r.tgid, 324);
+	CHECK_STR(t, r.comm, "python3");
+	CHECK_U64(t, r.end, TCPTRACE_END_PASSIVE_CLOSE);
+	CHECK_STR(t, tt_end_name(r.end), "passive_close");
+	CHECK_U64(t, r.bytes_acked, 102);
+	CHECK_U64(t, r.bytes_received, 1);
+	CHECK_U64(t, r.retrans, 0);
+	CHECK_U64(t, r.srtt_us, 297);
+	CHECK(t, r.timewait == TT_TIMEWAIT_NONE);
+	CHECK(t, !r.seen_at_load);
+	CHECK_U64(t, r.unexpected, 0);
+	CHECK_U64(t, r.nr_steps, 5);
+	check_step(t, &r.steps[2], ESTABLISHED, CLOSE_WAIT, 1306990, true, false);
+}
+
+/* The active close of the format: a hand-over ('w') and derived steps ('d'). */
+static void test_format2_flags(struct test *t)
+{
+	struct tt_record r;
+	unsigned int i;
+
+	if (!parse_record(t, "done 1 " ADDRS " seq=0 t0=5 end=active_close timewait=expired path=CLOSE>SYN_SENT@0>ESTABLISHED@446510>FIN_WAIT1@5186660>FIN_WAIT2@13217930s>FIN_WAIT2@13479350sw>TIME_WAIT@58174510sd>CLOSE@60058174510sd\n", &r))
+		return;
+	CHECK(t, r.timewait == TT_TIMEWAIT_EXPIRED);
+	CHECK(t, r.has & TT_HAS_TIMEWAIT);
+	CHECK_U64(t, r.nr_steps, 7);
+	for (i = 0; i < r.nr_steps; i++) {
+		CHECK(t, r.steps[i].timewait == (i == 4));
+		CHECK(t, r.steps[i].derived == (i >= 5));
+		CHECK(t, !r.steps[i].unexpected);
+	}
+	check_step(t, &r.steps[4], FIN_WAIT2, FIN_WAIT2, 13479350, true, false);
+	check_step(t, &r.steps[6], TIME_WAIT, CLOSE, 60058174510, true, false);
+
+	if (!parse_record(t, "done 1 " ADDRS " seq=0 t0=5 unexpected=2 timewait=killed path=CLOSE>SYN_SENT@0x>ESTABLISHED@1dwxs\n", &r))
+		return;
+	CHECK(t, r.timewait == TT_TIMEWAIT_KILLED);
+	CHECK_U64(t, r.unexpected, 2);
+	CHECK(t, r.steps[0].unexpected && !r.steps[0].derived && !r.steps[0].softirq);
+	CHECK(t, r.steps[1].unexpected && r.steps[1].derived &&
+		 r.steps[1].timewait && r.steps[1].softirq);
+}
+
+static void test_format2_seen_at_load(struct test *t)
+{
+	struct tt_record r;
+
+	if (!parse_record(t, "live 4098 " ADDRS " t0=9 netns=1 uid=0 seen_at_load=1 path=ESTABLISHED\n", &r))
+		return;
+	CHECK(t, r.seen_at_load);
+	CHECK(t, r.has & TT_HAS_SEEN_AT_LOAD);
+	CHECK(t, !(r.has & (TT_HAS_PID | TT_HAS_COMM)));
+	if (!parse_record(t, "live 4098 " ADDRS " t0=9 seen_at_load=0 path=ESTABLISHED\n", &r))
+		return;
+	CHECK(t, !r.seen_at_load);
+}
+
+/* comm is kept in one spelling: lowercase escapes, and only where needed. */
+static void test_comm(struct test *t)
+{
+	static const struct {
+		const char *written;
+		const char *kept;
+	} cases[] = {
+		{ "comm=python3", "python3" },
+		{ "comm=my\\x20app", "my\\x20app" },
+		{ "comm=tab\\x09\\x5c", "tab\\x09\\x5c" },
+		{ "comm=UP\\x2A\\xFF", "UP*\\xff" },	/* '*' needs no escape */
+		{ "comm=\\x41", "A" },
+		{ "comm=", "" },
+		{ "comm=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
+	};
+	char text[TCPTRACE_LINE_MAX], decoded[8];
+	struct tt_record r;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "live 1 " ADDRS " t0=1 %s path=CLOSE\n",
+			 cases[i].written);
+		if (parse_record(t, text, &r))
+			CHECK_STR(t, r.comm, cases[i].kept);
+	}
+	/* The lenient decoder of --comm: a lone backslash is itself. */
+	CHECK_U64(t, tt_comm_decode("a\\x41\\b", 7, decoded, sizeof(decoded)), 4);
+	CHECK(t, memcmp(decoded, "aA\\b", 4) == 0);
+	CHECK(t, tt_comm_decode("123456789", 9, decoded, sizeof(decoded)) == -1);
+	tt_comm_encode("a b\\", 4, text);
+	CHECK_STR(t, text, "a\\x20b\\x5c");
+}
+
+static void test_end_names(struct test *t)
+{
+	static const char *const names[] = TCPTRACE_END_NAMES;
+	char text[TCPTRACE_LINE_MAX];
+	struct tt_record r;
+	unsigned int i;
+
+	for (i = 0; i < TCPTRACE_NR_ENDS; i++) {
+		snprintf(text, sizeof(text), "done 1 " ADDRS " seq=1 t0=1 end=%s path=CLOSE\n",
+			 names[i]);
+		if (parse_record(t, text, &r))
+			CHECK_U64(t, r.end, i);
+		CHECK_U64(t, tt_end_lookup(names[i]), i);
+	}
+	CHECK_STR(t, tt_end_name(TCPTRACE_END_SYNCOOKIE), "syncookie");
+	CHECK_STR(t, tt_end_name(TCPTRACE_NR_ENDS), "none");
+	CHECK(t, tt_end_lookup("bogus") == -1);
 }
 
 static void test_duration_format(struct test *t)
@@ -553,6 +679,36 @@ static const struct error_case error_cases[] = {
 	  "header: field 2: expected key=value, got 'junk'" },
 	{ "header with a tab", "# tcptrace format=1\t" HEADER_REST "\n",
 	  "non-printable byte 0x09 at column 20" },
+	{ "header: format 2 counter not a number", "# tcptrace format=2 " HEADER_REST " syncookies=x\n",
+	  "header: syncookies: expected a decimal number, got 'x'" },
+	{ "header: duplicate format 2 counter", "# tcptrace format=2 " HEADER_REST " timewait=1 timewait=1\n",
+	  "header: duplicate key 'timewait'" },
+	{ "unknown end reason", R "end=bored path=CLOSE\n", "unknown end reason 'bored'" },
+	{ "end reason in capitals", R "end=ACTIVE_CLOSE path=CLOSE\n",
+	  "unknown end reason 'ACTIVE_CLOSE'" },
+	{ "duplicate end=", R "end=refused end=refused path=CLOSE\n", "duplicate key 'end'" },
+	{ "bad timewait=", R "timewait=yes path=CLOSE\n",
+	  "timewait: expected expired or killed, got 'yes'" },
+	{ "bad seen_at_load=", R "seen_at_load=2 path=CLOSE\n",
+	  "seen_at_load: expected 0 or 1, got '2'" },
+	{ "netns not a number", R "netns=net path=CLOSE\n",
+	  "netns: expected a decimal number, got 'net'" },
+	{ "pid overflows u64", R "pid=18446744073709551616 path=CLOSE\n",
+	  "pid: number overflows u64" },
+	{ "duplicate uid=", R "uid=0 uid=0 path=CLOSE\n", "duplicate key 'uid'" },
+	{ "duplicate comm=", R "comm=a comm=b path=CLOSE\n", "duplicate key 'comm'" },
+	{ "comm with a lone backslash", R "comm=a\\b path=CLOSE\n",
+	  "comm: bad escape '\\b' (expected \\xHH)" },
+	{ "comm with a short escape", R "comm=a\\x4 path=CLOSE\n",
+	  "comm: bad escape '\\x4' (expected \\xHH)" },
+	{ "comm with a bad hex digit", R "comm=\\xg1 path=CLOSE\n",
+	  "comm: bad escape '\\xg1' (expected \\xHH)" },
+	{ "comm too long", R "comm=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefX path=CLOSE\n",
+	  "comm: longer than 64 bytes" },
+	{ "bytes_acked negative", R "bytes_acked=-1 path=CLOSE\n",
+	  "bytes_acked: expected a decimal number, got '-1'" },
+	{ "unexpected= empty", R "unexpected= path=CLOSE\n",
+	  "unexpected: expected a decimal number, got ''" },
 };
 
 static void run_error_case(struct test *t, const struct error_case *c)
@@ -607,16 +763,16 @@ static const struct {
 	{ "parse: header (example of the format)", test_header },
 	{ "parse: header with unknown keys in any order", test_header_unknown_keys_and_order },
 	{ "parse: header of another format is refused", test_header_unsupported_format },
+	{ "parse: header of format 2 (optional counters)", test_header_format2 },
+	{ "parse: format 2 record (example of the format)", test_format2_record },
+	{ "parse: step flags x, d and w", test_format2_flags },
+	{ "parse: seen_at_load=", test_format2_seen_at_load },
+	{ "parse: comm= and its escapes", test_comm },
+	{ "parse: every name of TCPTRACE_END_NAMES", test_end_names },
 	{ "parse: headers of formats 1 and 2 are read", test_header_older_formats },
 	{ "parse: line too long", test_line_too_long },
 	{ "output: durations", test_duration_format },
 };
-
-static bool report(const char *prefix, const char *name, const struct test *t)
-{
-	printf("%s %s%s\n", t->failed ? "not ok" : "ok", prefix, name);
-	return !t->failed;
-}
 
 int main(void)
 {
