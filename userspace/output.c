@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <inttypes.h>
 
+#include "model.h"
 #include "output.h"
 
 /*
@@ -55,9 +56,17 @@ void tt_format_duration(uint64_t ns, char buf[TT_DURATION_MAX])
 	}
 }
 
-uint64_t tt_record_lifetime(const struct tt_record *r)
+static const char *const ss_state_names[] = {
+	"UNKNOWN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
+	"TIME-WAIT", "CLOSE", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
+	"NEW-SYN-RECV", "BOUND-INACTIVE",
+};
+_Static_assert(sizeof(ss_state_names) / sizeof(ss_state_names[0]) == TCPTRACE_NR_STATES,
+	       "a ss name for each state");
+
+const char *tt_ss_state_name(unsigned int state)
 {
-	return r->nr_steps ? r->steps[r->nr_steps - 1].t_ns : 0;
+	return state < TCPTRACE_NR_STATES ? ss_state_names[state] : ss_state_names[0];
 }
 
 static const char *kind_name(enum tt_kind kind)

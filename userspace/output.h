@@ -14,8 +14,8 @@
 /* "0ns", "999ns", "71.312us", "1.16ms", "2s": at most 3 decimals. */
 void tt_format_duration(uint64_t ns, char buf[TT_DURATION_MAX]);
 
-/* Time of the last step since t0; 0 for a path without steps. */
-uint64_t tt_record_lifetime(const struct tt_record *r);
+/* ss(8)'s name of a state: "ESTAB", "SYN-SENT", ... */
+const char *tt_ss_state_name(unsigned int state);
 
 void tt_print_table_heading(FILE *out);
 void tt_print_table_row(FILE *out, const struct tt_record *r);

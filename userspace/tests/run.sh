@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Host tests of the tcptrace reader, run by "make -C userspace test" once
-# tcptrace and tests/test_parse are built. Output is KTAP: the plan, then
+# tcptrace and the test programs are built. Output is KTAP: the plan, then
 # one "ok N name" / "not ok N name" line per test, each preceded by "# "
 # lines saying what went wrong. Exit status 1 if any test failed.
 #
@@ -16,7 +16,7 @@ set -u
 
 cd "$(dirname "$0")/.." || exit 1
 TCPTRACE=$PWD/tcptrace
-TEST_PARSE=$PWD/tests/test_parse
+TEST_PROGRAMS="$PWD/tests/test_parse $PWD/tests/test_model"
 MAN_PAGE=$PWD/tcptrace.1
 DATA=$PWD/tests/data
 VALGRIND_SUPP=$PWD/tests/valgrind.supp
@@ -87,24 +87,26 @@ expect_message() {
 # ---- parser unit tests ------------------------------------------------
 
 unit_tests() {
-	"$TEST_PARSE" > "$TMP/unit" 2> "$TMP/unit_err"
-	status=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok "*)		result "${line#ok }" ;;
-		"not ok "*)	detail "(see the lines above)"
-				result "${line#not ok }" ;;
-		*)		printf '%s\n' "${line#\# }" >> "$DETAILS" ;;
-		esac
-	done < "$TMP/unit"
+	for program in $TEST_PROGRAMS; do
+		"$program" > "$TMP/unit" 2> "$TMP/unit_err"
+		status=$?
+		while IFS= read -r line; do
+			case $line in
+			"ok "*)		result "${line#ok }" ;;
+			"not ok "*)	detail "(see the lines above)"
+					result "${line#not ok }" ;;
+			*)		printf '%s\n' "${line#\# }" >> "$DETAILS" ;;
+			esac
+		done < "$TMP/unit"
 
-	# A crash or a sanitizer report would otherwise go unnoticed.
-	want=0
-	grep -q '^not ok ' "$TMP/unit" && want=1
-	[ "$status" -eq "$want" ] ||
-		detail "test_parse exited with status $status, expected $want"
-	[ -s "$TMP/unit_err" ] && { detail "test_parse wrote to stderr:"; cat "$TMP/unit_err" >> "$DETAILS"; }
-	result "test_parse ran to completion"
+		# A crash or a sanitizer report would otherwise go unnoticed.
+		want=0
+		grep -q '^not ok ' "$TMP/unit" && want=1
+		[ "$status" -eq "$want" ] ||
+			detail "$(basename "$program") exited with status $status, expected $want"
+		[ -s "$TMP/unit_err" ] && { detail "$(basename "$program") wrote to stderr:"; cat "$TMP/unit_err" >> "$DETAILS"; }
+		result "$(basename "$program") ran to completion"
+	done
 }
 
 # ---- golden tests of the CLI ------------------------------------------
@@ -264,14 +266,16 @@ valgrind_tests() {
 		why="built with AddressSanitizer"
 	fi
 	if [ -n "$why" ]; then
-		skip "valgrind: test_parse" "$why"
+		skip "valgrind: the unit tests" "$why"
 		skip "valgrind: tcptrace on every capture" "$why"
 		skip "memory does not grow with the input" "$why"
 		return
 	fi
 
-	valgrind_run "$TEST_PARSE"
-	result "valgrind: test_parse"
+	for program in $TEST_PROGRAMS; do
+		valgrind_run "$program"
+	done
+	result "valgrind: the unit tests"
 
 	cd "$DATA" || return
 	for capture in *.txt; do

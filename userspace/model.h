@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What a parsed record means beyond what its line says: how long the socket
+ * lived, which states it visited and for how long, its role and handshake
+ * time, whether it shows anomalies, and which two records are the two ends
+ * of one connection. Also the fixed log2 histograms the summary keeps.
+ *
+ * Everything but the pairing works on one record in constant memory.
+ */
+#ifndef TCPTRACE_MODEL_H
+#define TCPTRACE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parse.h"
+
+/* Time of the last step since t0; 0 for a path without steps. */
+uint64_t tt_record_lifetime(const struct tt_record *r);
+
+/*
+ * Bit s set: the history was in state s, as its first state, as the new
+ * state of a step, or as the old state a '/' names.
+ */
+uint32_t tt_record_visited(const struct tt_record *r);
+
+static inline bool tt_record_visited_state(const struct tt_record *r,
+					   unsigned int state)
+{
+	return state < 32 && (tt_record_visited(r) & (1u << state));
+}
+
+enum tt_role {
+	TT_ROLE_UNKNOWN,	/* first seen in a synchronized state */
+	TT_ROLE_CLIENT,		/* went through SYN_SENT */
+	TT_ROLE_SERVER,		/* a request or a listener's child */
+	TT_ROLE_LISTENER,	/* went through LISTEN, and is not a child */
+};
+
+enum tt_role tt_record_role(const struct tt_record *r);
+const char *tt_role_name(enum tt_role role);
+
+/*
+ * Handshake time: for a client, from entering SYN_SENT to entering
+ * ESTABLISHED; for a server, from entering NEW_SYN_RECV (or SYN_RECV
+ * without a request) to entering ESTABLISHED. Only when every step in
+ * between was seen (no '/'). False when there is none.
+ */
+bool tt_record_handshake(const struct tt_record *r, uint64_t *ns);
+
+/* Steps flagged 'x' in the path, or unexpected= if that says more. */
+uint64_t tt_record_unexpected(const struct tt_record *r);
+
+/* Steps written with a '/' old state: transitions were missed before them. */
+unsigned int tt_record_gaps(const struct tt_record *r);
+
+/* Unexpected steps, missed transitions or dropped steps. */
+bool tt_record_anomalous(const struct tt_record *r);
+
+/*
+ * A stretch of time in one state whose start and end were both seen: from
+ * the step that entered the state (or t0 for the state a seen_at_load
+ * history starts in) to the next step into another state. A step into the
+ * same state (a timewait hand-over, a second close()) continues the
+ * stretch. A stretch ended by a step with '/' is left out: the state was
+ * left at some unseen time before it.
+ */
+struct tt_span {
+	uint8_t state;
+	uint64_t start;		/* since t0 */
+	uint64_t duration;
+};
+
+/* The spans of @r into @spans; their number. */
+unsigned int tt_record_spans(const struct tt_record *r,
+			     struct tt_span spans[TCPTRACE_MAX_STEPS + 1]);
+
+/* ---- log2 histograms ------------------------------------------------ */
+
+/*
+ * Bucket 0 holds 0; bucket k (1 to 64) holds [2^(k-1), 2^k). A percentile
+ * is reported as the upper bound of the bucket it falls in (2^k, the
+ * bucket's values are below it), or the maximum if that is smaller: a
+ * bound that the true value does not exceed.
+ */
+#define TT_HIST_BUCKETS	65
+
+struct tt_hist {
+	uint64_t count;
+	uint64_t max;
+	uint64_t buckets[TT_HIST_BUCKETS];
+};
+
+void tt_hist_add(struct tt_hist *h, uint64_t value);
+
+/* The bucket of @value. */
+unsigned int tt_hist_bucket(uint64_t value);
+
+/* Lowest value of bucket @k, and the bound above its values (saturated). */
+uint64_t tt_hist_bucket_low(unsigned int k);
+uint64_t tt_hist_bucket_high(unsigned int k);
+
+/* Percentile @pct (0 to 100) as a bound, as above; 0 for an empty one. */
+uint64_t tt_hist_percentile(const struct tt_hist *h, unsigned int pct);
+
+/* ---- addresses and pairing ------------------------------------------ */
+
+/* An address for comparing: IPv4-mapped IPv6 addresses become IPv4. */
+struct tt_addr {
+	uint8_t len;			/* 4 or 16 */
+	unsigned char bytes[16];
+};
+
+void tt_endpoint_addr(const struct tt_endpoint *ep, enum tt_family family,
+		      struct tt_addr *addr);
+
+/*
+ * Two records that are the two ends of one connection on the traced host:
+ * each one's local address and port are the other's remote ones, in the
+ * same network namespace (IPv4-mapped addresses match IPv4 ones), and
+ * their times overlap. Indexes into the array given to tt_pair_records().
+ */
+struct tt_pair {
+	size_t client;		/* the active opener, on the left of a ladder */
+	size_t server;
+	uint64_t start;		/* earliest t0 of the two */
+};
+
+/*
+ * Pair the @n records of @records: @pairs (room for n / 2) gets the pairs
+ * by start time, @unpaired (room for n) the others, in input order.
+ * Where several records could pair, those that reached a synchronized
+ * state pair first, then the earliest. Returns false (errno ENOMEM) if its
+ * working memory could not be allocated.
+ */
+bool tt_pair_records(const struct tt_record *records, size_t n,
+		     struct tt_pair *pairs, size_t *nr_pairs,
+		     size_t *unpaired, size_t *nr_unpaired);
+
+#endif /* TCPTRACE_MODEL_H */

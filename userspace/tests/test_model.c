@@ -1,0 +1,627 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of what is derived from records (model.c) and of the
+ * selection options (filter.c): expectations worked out by hand from
+ * Documentation/tcptrace.rst.
+ */
+#include <stdlib.h>
+
+#include "../filter.h"
+#include "../model.h"
+#include "../parse.h"
+#include "check.h"
+
+/* TCP state numbers, for readable expectations. */
+enum {
+	ESTABLISHED = 1, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT,
+	CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING, NEW_SYN_RECV,
+};
+
+#define BIT(state)	(1u << (state))
+
+/* Parse @text, one record line without its newline; false if it is not one. */
+static bool record(struct test *t, const char *text, struct tt_record *r)
+{
+	char line[TCPTRACE_LINE_MAX + 2], err[TT_ERR_MAX];
+	struct tt_line parsed;
+
+	snprintf(line, sizeof(line), "%s\n", text);
+	if (tt_parse_line(line, strlen(line), &parsed, err) != TT_LINE_RECORD) {
+		printf("# not a record (%s): %s\n", err, text);
+		t->failed = true;
+		return false;
+	}
+	*r = parsed.record;
+	return true;
+}
+
+/* The example histories of the format, and some of our own. */
+#define CLIENT "done 4102 ipv4 127.0.0.1:38876 127.0.0.1:8080 seq=8 t0=1000000 netns=1 " \
+	"end=active_close timewait=expired path=CLOSE>SYN_SENT@0>ESTABLISHED@446510s>" \
+	"FIN_WAIT1@5186660>FIN_WAIT2@13217930s>FIN_WAIT2@13479350sw>TIME_WAIT@58174510sd>" \
+	"CLOSE@60058174510sd"
+#define SERVER "done 4103 ipv4 127.0.0.1:8080 127.0.0.1:38876 seq=7 t0=1020000 netns=1 " \
+	"end=passive_close path=LISTEN>NEW_SYN_RECV@0sd>SYN_RECV@440000s>ESTABLISHED@440500s>" \
+	"CLOSE_WAIT@5180000s>LAST_ACK@58080000>CLOSE@58160000s"
+#define LISTENER "live 4097 ipv4 0.0.0.0:8080 0.0.0.0:0 t0=5 netns=1 path=CLOSE>LISTEN@0"
+#define CHILD "done 9 ipv4 10.0.0.1:80 10.0.0.2:5000 seq=1 t0=5 path=LISTEN>SYN_RECV@0s>ESTABLISHED@700s>CLOSE@900s"
+#define LOADED "live 4098 ipv4 10.0.0.1:22 10.0.0.9:60000 t0=7 seen_at_load=1 path=ESTABLISHED>FIN_WAIT1@100>FIN_WAIT2@150s"
+
+static void test_lifetime_and_visited(struct test *t)
+{
+	struct tt_record r;
+
+	if (record(t, CLIENT, &r)) {
+		CHECK_U64(t, tt_record_lifetime(&r), 60058174510);
+		CHECK_U64(t, tt_record_visited(&r), BIT(CLOSE) | BIT(SYN_SENT) |
+			  BIT(ESTABLISHED) | BIT(FIN_WAIT1) | BIT(FIN_WAIT2) | BIT(TIME_WAIT));
+	}
+	if (record(t, LISTENER, &r)) {
+		CHECK_U64(t, tt_record_lifetime(&r), 0);
+		CHECK(t, tt_record_visited_state(&r, LISTEN));
+		CHECK(t, !tt_record_visited_state(&r, ESTABLISHED));
+	}
+	/* A '/' state was visited too, though its entry was not seen. */
+	if (record(t, "live 1 ipv4 1.1.1.1:1 2.2.2.2:2 t0=1 path=SYN_SENT/CLOSE_WAIT>LAST_ACK@9", &r)) {
+		CHECK_U64(t, tt_record_visited(&r), BIT(SYN_SENT) | BIT(CLOSE_WAIT) | BIT(LAST_ACK));
+		CHECK_U64(t, tt_record_lifetime(&r), 9);
+	}
+	if (record(t, "live 1 ipv4 1.1.1.1:1 2.2.2.2:2 t0=1 path=ESTABLISHED", &r))
+		CHECK_U64(t, tt_record_lifetime(&r), 0);
+}
+
+static void test_roles(struct test *t)
+{
+	static const struct {
+		const char *line;
+		enum tt_role role;
+	} cases[] = {
+		{ CLIENT, TT_ROLE_CLIENT },
+		{ SERVER, TT_ROLE_SERVER },
+		{ CHILD, TT_ROLE_SERVER },
+		{ LISTENER, TT_ROLE_LISTENER },
+		{ LOADED, TT_ROLE_UNKNOWN },
+		/* A client seen at load in SYN_SENT; a simultaneous open. */
+		{ "live 1 ipv4 1.1.1.1:1 2.2.2.2:2 t0=1 path=SYN_SENT", TT_ROLE_CLIENT },
+		{ "live 1 ipv4 1.1.1.1:1 2.2.2.2:2 t0=1 path=CLOSE>SYN_SENT@0>SYN_RECV@5", TT_ROLE_CLIENT },
+	};
+	struct tt_record r;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (record(t, cases[i].line, &r))
+			CHECK_STR(t, tt_role_name(tt_record_role(&r)),
+				  tt_role_name(cases[i].role));
+}
+
+static void test_handshake(struct test *t)
+{
+	static const struct {
+		const char *line;
+		bool has;
+		uint64_t ns;
+	} cases[] = {
+		{ CLIENT, true, 446510 },
+		/* From the request: the round trip and the child's creation. */
+		{ SERVER, true, 440500 },
+		/* Without the half-open phase: from the child's first step. */
+		{ CHILD, true, 700 },
+		{ LISTENER, false, 0 },
+		{ LOADED, false, 0 },
+		/* A retried connect(): the handshake that succeeded. */
+		{ "done 1 ipv4 1.1.1.1:1 2.2.2.2:2 seq=1 t0=1 path=CLOSE>SYN_SENT@0>CLOSE@100>SYN_SENT@1000>ESTABLISHED@1500", true, 500 },
+		/* A simultaneous open goes through SYN_RECV. */
+		{ "live 1 ipv4 1.1.1.1:1 2.2.2.2:2 t0=1 path=CLOSE>SYN_SENT@10>SYN_RECV@50>ESTABLISHED@80", true, 70 },
+		/* Transitions missed in between: no telling. */
+		{ "live 1 ipv4 1.1.1.1:1 2.2.2.2:2 t0=1 path=CLOSE>SYN_SENT@10/SYN_RECV>ESTABLISHED@80", false, 0 },
+		/* Refused: no ESTABLISHED. */
+		{ "done 1 ipv4 1.1.1.1:1 2.2.2.2:2 seq=1 t0=1 end=refused path=CLOSE>SYN_SENT@0>CLOSE@52000", false, 0 },
+	};
+	struct tt_record r;
+	uint64_t ns;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!record(t, cases[i].line, &r))
+			continue;
+		ns = 12345;
+		CHECK(t, tt_record_handshake(&r, &ns) == cases[i].has);
+		if (cases[i].has)
+			CHECK_U64(t, ns, cases[i].ns);
+	}
+}
+
+static void test_spans(struct test *t)
+{
+	struct tt_span spans[TCPTRACE_MAX_STEPS + 1];
+	struct tt_record r;
+	unsigned int n;
+
+	/*
+	 * SYN_SENT 446510, ESTABLISHED 4740150, FIN_WAIT1 8031270, then
+	 * FIN_WAIT2 through the hand-over (a step into the same state) until
+	 * TIME_WAIT: 44956580, and TIME_WAIT 60s. CLOSE never ends.
+	 */
+	if (record(t, CLIENT, &r)) {
+		n = tt_record_spans(&r, spans);
+		CHECK_U64(t, n, 5);
+		CHECK_U64(t, spans[0].state, SYN_SENT);
+		CHECK_U64(t, spans[0].duration, 446510);
+		CHECK_U64(t, spans[1].state, ESTABLISHED);
+		CHECK_U64(t, spans[1].start, 446510);
+		CHECK_U64(t, spans[1].duration, 4740150);
+		CHECK_U64(t, spans[2].state, FIN_WAIT1);
+		CHECK_U64(t, spans[2].duration, 8031270);
+		CHECK_U64(t, spans[3].state, FIN_WAIT2);
+		CHECK_U64(t, spans[3].duration, 44956580);
+		CHECK_U64(t, spans[4].state, TIME_WAIT);
+		CHECK_U64(t, spans[4].duration, 60000000000);
+	}
+	/* The state at load was entered before t0; the last one is not over. */
+	if (record(t, LOADED, &r)) {
+		n = tt_record_spans(&r, spans);
+		CHECK_U64(t, n, 1);
+		CHECK_U64(t, spans[0].state, FIN_WAIT1);
+		CHECK_U64(t, spans[0].duration, 50);
+	}
+	/* SYN_SENT was left at some unseen time before the '/' step. */
+	if (record(t, "done 1 ipv4 1.1.1.1:1 2.2.2.2:2 seq=1 t0=1 path=CLOSE>SYN_SENT@0/ESTABLISHED>FIN_WAIT1@500>FIN_WAIT2@600s>CLOSE@700", &r)) {
+		n = tt_record_spans(&r, spans);
+		CHECK_U64(t, n, 2);
+		CHECK_U64(t, spans[0].state, FIN_WAIT1);
+		CHECK_U64(t, spans[0].duration, 100);
+		CHECK_U64(t, spans[1].state, FIN_WAIT2);
+		CHECK_U64(t, spans[1].duration, 100);
+	}
+}
+
+static void test_anomalies(struct test *t)
+{
+	struct tt_record r;
+
+	if (record(t, CLIENT, &r)) {
+		CHECK_U64(t, tt_record_unexpected(&r), 0);
+		CHECK_U64(t, tt_record_gaps(&r), 0);
+		CHECK(t, !tt_record_anomalous(&r));
+	}
+	if (record(t, "live 1 ipv4 1.1.1.1:1 2.2.2.2:2 t0=1 path=CLOSE>SYN_SENT@0x>ESTABLISHED@1x", &r)) {
+		CHECK_U64(t, tt_record_unexpected(&r), 2);
+		CHECK(t, tt_record_anomalous(&r));
+	}
+	/* unexpected= counts steps that may have been dropped from the path. */
+	if (record(t, "live 1 ipv4 1.1.1.1:1 2.2.2.2:2 t0=1 unexpected=3 dropped=2 path=CLOSE>SYN_SENT@0x", &r)) {
+		CHECK_U64(t, tt_record_unexpected(&r), 3);
+		CHECK(t, tt_record_anomalous(&r));
+	}
+	if (record(t, "live 1 ipv4 1.1.1.1:1 2.2.2.2:2 t0=1 path=CLOSE>SYN_SENT@0/ESTABLISHED>CLOSE_WAIT@5", &r)) {
+		CHECK_U64(t, tt_record_gaps(&r), 1);
+		CHECK(t, tt_record_anomalous(&r));
+	}
+	if (record(t, "live 1 ipv4 1.1.1.1:1 2.2.2.2:2 t0=1 dropped=1 path=CLOSE>SYN_SENT@0", &r))
+		CHECK(t, tt_record_anomalous(&r));
+}
+
+static void test_histogram(struct test *t)
+{
+	struct tt_hist h = { 0 };
+
+	CHECK_U64(t, tt_hist_bucket(0), 0);
+	CHECK_U64(t, tt_hist_bucket(1), 1);
+	CHECK_U64(t, tt_hist_bucket(2), 2);
+	CHECK_U64(t, tt_hist_bucket(3), 2);
+	CHECK_U64(t, tt_hist_bucket(4), 3);
+	CHECK_U64(t, tt_hist_bucket(100), 7);	/* [64, 128) */
+	CHECK_U64(t, tt_hist_bucket(UINT64_MAX), 64);
+	CHECK_U64(t, tt_hist_bucket_low(0), 0);
+	CHECK_U64(t, tt_hist_bucket_high(0), 1);
+	CHECK_U64(t, tt_hist_bucket_low(7), 64);
+	CHECK_U64(t, tt_hist_bucket_high(7), 128);
+	CHECK_U64(t, tt_hist_bucket_high(64), UINT64_MAX);
+
+	CHECK_U64(t, tt_hist_percentile(&h, 50), 0);
+	tt_hist_add(&h, 100);
+	tt_hist_add(&h, 100);
+	tt_hist_add(&h, 1500);
+	CHECK_U64(t, h.count, 3);
+	CHECK_U64(t, h.max, 1500);
+	/* The 2nd of 3 is in [64, 128): at most 128. */
+	CHECK_U64(t, tt_hist_percentile(&h, 50), 128);
+	/* The 3rd is in [1024, 2048), but the maximum is a tighter bound. */
+	CHECK_U64(t, tt_hist_percentile(&h, 90), 1500);
+	CHECK_U64(t, tt_hist_percentile(&h, 99), 1500);
+	CHECK_U64(t, tt_hist_percentile(&h, 0), 128);
+
+	memset(&h, 0, sizeof(h));
+	tt_hist_add(&h, 0);
+	CHECK_U64(t, tt_hist_percentile(&h, 99), 0);
+	/* 100 values 1..100: p90 is the 90th, in [64, 128). */
+	memset(&h, 0, sizeof(h));
+	for (unsigned int v = 1; v <= 100; v++)
+		tt_hist_add(&h, v);
+	CHECK_U64(t, tt_hist_percentile(&h, 50), 64);	/* the 50th: [32, 64) */
+	CHECK_U64(t, tt_hist_percentile(&h, 90), 100);
+}
+
+static void test_endpoint_addr(struct test *t)
+{
+	struct tt_record r;
+	struct tt_addr a;
+
+	if (!record(t, "live 1 ipv6 [::ffff:127.0.0.1]:1 [2001:db8::1]:2 t0=1 path=CLOSE", &r))
+		return;
+	tt_endpoint_addr(&r.local, r.family, &a);
+	CHECK_U64(t, a.len, 4);
+	CHECK(t, memcmp(a.bytes, "\x7f\0\0\x01", 4) == 0);
+	tt_endpoint_addr(&r.remote, r.family, &a);
+	CHECK_U64(t, a.len, 16);
+	CHECK_U64(t, a.bytes[3], 0xb8);
+}
+
+/* Pair @n lines; check the pairs (as "client:server" ids) and the unpaired. */
+static void check_pairs(struct test *t, const char *const lines[], size_t n,
+			const char *want_pairs, const char *want_unpaired)
+{
+	struct tt_record records[8];
+	struct tt_pair pairs[4];
+	size_t unpaired[8], nr_pairs, nr_unpaired, i;
+	char got[128] = "", got_unpaired[128] = "";
+
+	for (i = 0; i < n; i++)
+		if (!record(t, lines[i], &records[i]))
+			return;
+	CHECK(t, tt_pair_records(records, n, pairs, &nr_pairs, unpaired, &nr_unpaired));
+	for (i = 0; i < nr_pairs; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%" PRIu64 ":%" PRIu64,
+			 i ? " " : "", records[pairs[i].client].id, records[pairs[i].server].id);
+	for (i = 0; i < nr_unpaired; i++)
+		snprintf(got_unpaired + strlen(got_unpaired),
+			 sizeof(got_unpaired) - strlen(got_unpaired), "%s%" PRIu64,
+			 i ? " " : "", records[unpaired[i]].id);
+	CHECK_STR(t, got, want_pairs);
+	CHECK_STR(t, got_unpaired, want_unpaired);
+}
+
+static void test_pairing(struct test *t)
+{
+	/* Server first, as the ring has it; a listener never pairs. */
+	static const char *const basic[] = { SERVER, LISTENER, CLIENT };
+	/*
+	 * A SYN answered with a cookie, then the connection the ACK made:
+	 * the connection pairs, the cookie's request does not.
+	 */
+	static const char *const cookie[] = {
+		"done 11 ipv4 10.0.0.1:80 10.0.0.2:5000 seq=1 t0=100 end=syncookie path=LISTEN>NEW_SYN_RECV@0sd>CLOSE@50sd",
+		"done 12 ipv4 10.0.0.2:5000 10.0.0.1:80 seq=3 t0=90 end=active_close path=CLOSE>SYN_SENT@0>ESTABLISHED@300s>FIN_WAIT1@400>FIN_WAIT2@450s>CLOSE@500s",
+		"done 13 ipv4 10.0.0.1:80 10.0.0.2:5000 seq=2 t0=380 end=passive_close path=LISTEN>NEW_SYN_RECV@0sd>SYN_RECV@5s>ESTABLISHED@6s>CLOSE_WAIT@30s>LAST_ACK@60>CLOSE@200s",
+	};
+	/* The same four-tuple twice in a row: each with its own. */
+	static const char *const reuse[] = {
+		"done 21 ipv4 10.0.0.2:5000 10.0.0.1:80 seq=1 t0=1000 path=CLOSE>SYN_SENT@0>ESTABLISHED@10>CLOSE@100",
+		"done 22 ipv4 10.0.0.1:80 10.0.0.2:5000 seq=2 t0=1005 path=LISTEN>SYN_RECV@0>ESTABLISHED@5>CLOSE@120",
+		"done 23 ipv4 10.0.0.2:5000 10.0.0.1:80 seq=3 t0=5000 path=CLOSE>SYN_SENT@0>ESTABLISHED@10>CLOSE@100",
+		"live 24 ipv4 10.0.0.1:80 10.0.0.2:5000 t0=5005 path=LISTEN>SYN_RECV@0>ESTABLISHED@5",
+	};
+	/* Another namespace, or times that do not overlap: no pair. */
+	static const char *const apart[] = {
+		"done 31 ipv4 10.0.0.2:5000 10.0.0.1:80 seq=1 t0=1000 netns=1 path=CLOSE>SYN_SENT@0>ESTABLISHED@10>CLOSE@100",
+		"done 32 ipv4 10.0.0.1:80 10.0.0.2:5000 seq=2 t0=1005 netns=2 path=LISTEN>SYN_RECV@0>ESTABLISHED@5>CLOSE@120",
+		"done 33 ipv4 10.0.0.1:80 10.0.0.2:5000 seq=3 t0=9000 netns=1 path=LISTEN>SYN_RECV@0>ESTABLISHED@5>CLOSE@120",
+	};
+	/* An IPv4 client of a dual-stack server: IPv4-mapped on one side. */
+	static const char *const mapped[] = {
+		"live 41 ipv6 [::ffff:127.0.0.1]:8080 [::ffff:127.0.0.1]:51000 t0=20 path=LISTEN>SYN_RECV@0>ESTABLISHED@1",
+		"live 42 ipv4 127.0.0.1:51000 127.0.0.1:8080 t0=10 path=CLOSE>SYN_SENT@0>ESTABLISHED@15",
+	};
+	/* Seen at load, both established: the higher port is the client's. */
+	static const char *const loaded[] = {
+		"live 51 ipv4 10.0.0.1:22 10.0.0.1:60000 t0=1 seen_at_load=1 path=ESTABLISHED",
+		"live 52 ipv4 10.0.0.1:60000 10.0.0.1:22 t0=1 seen_at_load=1 path=ESTABLISHED",
+	};
+
+	check_pairs(t, basic, 3, "4102:4103", "4097");
+	check_pairs(t, cookie, 3, "12:13", "11");
+	check_pairs(t, reuse, 4, "21:22 23:24", "");
+	check_pairs(t, apart, 3, "", "31 32 33");
+	check_pairs(t, mapped, 2, "42:41", "");
+	check_pairs(t, loaded, 2, "52:51", "");
+	check_pairs(t, NULL, 0, "", "");
+}
+
+/* ---- filters -------------------------------------------------------- */
+
+static void test_durations(struct test *t)
+{
+	static const struct {
+		const char *text;
+		bool ok;
+		uint64_t ns;
+	} cases[] = {
+		{ "0", true, 0 },
+		{ "10ms", true, 10000000 },
+		{ "2s", true, 2000000000 },
+		{ "1.5us", true, 1500 },
+		{ "1.5\xc2\xb5s", true, 1500 },
+		{ "250ns", true, 250 },
+		{ "0.001s", true, 1000000 },
+		{ "2m", true, 120000000000 },
+		{ "1h", true, 3600000000000 },
+		{ "18446744073709551615ns", true, UINT64_MAX },
+		{ "18446744073.709551615s", true, UINT64_MAX },
+		{ "18446744073709551616ns", false, 0 },
+		{ "5124096h", false, 0 },
+		{ "1.5ns", false, 0 },	/* below the nanosecond */
+		{ "10", false, 0 },	/* a unit is needed */
+		{ "", false, 0 },
+		{ "ms", false, 0 },
+		{ "1.ms", false, 0 },
+		{ ".5s", false, 0 },
+		{ "-1s", false, 0 },
+		{ "1 s", false, 0 },
+		{ "1sec", false, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t ns = 777;
+		bool ok = tt_parse_duration(cases[i].text, &ns);
+
+		if (ok != cases[i].ok)
+			printf("# '%s': %s\n", cases[i].text, ok ? "accepted" : "refused");
+		CHECK(t, ok == cases[i].ok);
+		if (ok && cases[i].ok)
+			CHECK_U64(t, ns, cases[i].ns);
+	}
+}
+
+static void test_cidr(struct test *t)
+{
+	static const struct {
+		const char *cidr;
+		const char *addr;	/* in an ipv6 record if it has a ':' */
+		bool match;
+	} cases[] = {
+		{ "10.0.0.0/8", "10.200.3.4", true },
+		{ "10.0.0.0/8", "11.0.0.1", false },
+		{ "192.168.1.128/25", "192.168.1.200", true },
+		{ "192.168.1.128/25", "192.168.1.127", false },
+		{ "0.0.0.0/0", "8.8.8.8", true },
+		{ "0.0.0.0/0", "::1", false },
+		{ "127.0.0.1", "127.0.0.1", true },
+		{ "127.0.0.1", "127.0.0.2", false },
+		{ "2001:db8::/32", "2001:db8:ffff::1", true },
+		{ "2001:db8::/32", "2001:db9::1", false },
+		{ "[::1]", "::1", true },
+		{ "[fe80::]/10", "febf::1", true },
+		{ "[fe80::]/10", "fec0::1", false },
+		/* IPv4-mapped addresses are IPv4 ones, both ways. */
+		{ "127.0.0.0/8", "::ffff:127.0.0.1", true },
+		{ "::ffff:10.0.0.0/104", "10.1.1.1", true },
+		{ "::ffff:10.0.0.0/104", "11.1.1.1", false },
+	};
+	char line[200];
+	struct tt_cidr cidr;
+	struct tt_record r;
+	struct tt_addr a;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool v6 = strchr(cases[i].addr, ':');
+
+		CHECK(t, tt_parse_cidr(cases[i].cidr, &cidr));
+		snprintf(line, sizeof(line), v6 ? "live 1 ipv6 [%s]:1 [::]:0 t0=1 path=CLOSE" :
+			 "live 1 ipv4 %s:1 0.0.0.0:0 t0=1 path=CLOSE", cases[i].addr);
+		if (!record(t, line, &r))
+			continue;
+		tt_endpoint_addr(&r.local, r.family, &a);
+		if (tt_cidr_match(&cidr, &a) != cases[i].match)
+			printf("# %s and %s\n", cases[i].cidr, cases[i].addr);
+		CHECK(t, tt_cidr_match(&cidr, &a) == cases[i].match);
+	}
+	CHECK(t, !tt_parse_cidr("10.0.0.0/33", &cidr));
+	CHECK(t, !tt_parse_cidr("::/129", &cidr));
+	CHECK(t, !tt_parse_cidr("10.0.0/8", &cidr));
+	CHECK(t, !tt_parse_cidr("10.0.0.0/", &cidr));
+	CHECK(t, !tt_parse_cidr("10.0.0.0/-1", &cidr));
+	CHECK(t, !tt_parse_cidr("[10.0.0.1]", &cidr) || cidr.addr.len == 4);
+	CHECK(t, !tt_parse_cidr("", &cidr));
+	CHECK(t, !tt_parse_cidr("/8", &cidr));
+	CHECK(t, !tt_parse_cidr("host.example", &cidr));
+}
+
+static void test_state_lookup(struct test *t)
+{
+	CHECK_U64(t, tt_state_lookup("ESTABLISHED"), ESTABLISHED);
+	CHECK_U64(t, tt_state_lookup("estab"), ESTABLISHED);
+	CHECK_U64(t, tt_state_lookup("Fin-Wait-1"), FIN_WAIT1);
+	CHECK_U64(t, tt_state_lookup("fin_wait2"), FIN_WAIT2);
+	CHECK_U64(t, tt_state_lookup("NEW-SYN-RECV"), NEW_SYN_RECV);
+	CHECK_U64(t, tt_state_lookup("time-wait"), TIME_WAIT);
+	CHECK(t, tt_state_lookup("ESTABLISH") == -1);
+	CHECK(t, tt_state_lookup("") == -1);
+}
+
+/* A filter built from "OPTION=VALUE" strings; false if one is refused. */
+static bool build_filter(struct tt_filter *f, const char *const options[],
+			 char err[TT_FILTER_ERR_MAX])
+{
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; options[i]; i++) {
+		const char *value = strchr(options[i], '=') + 1;
+		bool ok;
+
+		if (strncmp(options[i], "-L=", 3) == 0)
+			ok = tt_filter_ports(&f->local_ports, "--local-port", value, err);
+		else if (strncmp(options[i], "-D=", 3) == 0)
+			ok = tt_filter_ports(&f->remote_ports, "--remote-port", value, err);
+		else if (strncmp(options[i], "addr=", 5) == 0)
+			ok = tt_filter_addr(f, value, err);
+		else if (strncmp(options[i], "state=", 6) == 0)
+			ok = tt_filter_state(f, value, err);
+		else if (strncmp(options[i], "end=", 4) == 0)
+			ok = tt_filter_end(f, value, err);
+		else if (strncmp(options[i], "pid=", 4) == 0)
+			ok = tt_filter_pid(f, value, err);
+		else if (strncmp(options[i], "comm=", 5) == 0)
+			ok = tt_filter_comm(f, value, err);
+		else if (strncmp(options[i], "netns=", 6) == 0)
+			ok = tt_filter_netns(f, value, err);
+		else
+			ok = tt_filter_min_lifetime(f, value, err);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static void test_filter_values(struct test *t)
+{
+	static const struct {
+		const char *option;
+		const char *message;
+	} cases[] = {
+		{ "-L=80,x", "--local-port: bad port 'x' (0 to 65535, or FIRST-LAST)" },
+		{ "-L=65536", "--local-port: bad port '65536' (0 to 65535, or FIRST-LAST)" },
+		{ "-D=90-80", "--remote-port: bad port '90-80' (0 to 65535, or FIRST-LAST)" },
+		{ "-D=1-2-3", "--remote-port: bad port '1-2-3' (0 to 65535, or FIRST-LAST)" },
+		{ "-L=80,,81", "--local-port: empty value in '80,,81'" },
+		{ "-L=", "--local-port: empty value in ''" },
+		{ "addr=10.0.0.0/33", "--addr: bad address '10.0.0.0/33' (ADDR or ADDR/PREFIX, IPv4 or IPv6)" },
+		{ "state=ESTAB,BOGUS", "--state: unknown state 'BOGUS'" },
+		{ "end=closed,late", "--end: unknown end reason 'late' (see tcptrace(1))" },
+		{ "pid=12a", "--pid: bad pid '12a' (a decimal number)" },
+		{ "netns=-1", "--netns: bad namespace inode '-1' (a decimal number)" },
+		{ "comm=", "--comm: empty name" },
+		{ "comm=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefX",
+		  "--comm: too long a name" },
+		{ "min=10", "--min-lifetime: bad duration '10' (such as 500us, 10ms, 2s)" },
+	};
+	const char *options[2] = { NULL, NULL };
+	char err[TT_FILTER_ERR_MAX];
+	struct tt_filter *f = malloc(sizeof(*f));
+	size_t i;
+
+	if (!f)
+		return;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		options[0] = cases[i].option;
+		strcpy(err, "(accepted)");
+		CHECK(t, !build_filter(f, options, err));
+		CHECK_STR(t, err, cases[i].message);
+	}
+	free(f);
+}
+
+static void test_filter_match(struct test *t)
+{
+	static const char *const records[] = { CLIENT, SERVER, LISTENER, CHILD, LOADED };
+	static const struct {
+		const char *options[4];
+		const char *want;	/* which of the records pass, by index */
+	} cases[] = {
+		{ { NULL }, "01234" },
+		{ { "-L=8080" }, "12" },
+		{ { "-L=0-100,8080" }, "1234" },
+		{ { "-D=8080,60000" }, "04" },
+		{ { "-L=8080", "-D=38876" }, "1" },
+		{ { "addr=10.0.0.0/24" }, "34" },
+		{ { "addr=10.0.0.2" }, "3" },
+		/* Each --addr must match: one end in each. */
+		{ { "addr=10.0.0.1", "addr=10.0.0.9" }, "4" },
+		{ { "state=LISTEN" }, "123" },
+		{ { "state=time-wait,close_wait" }, "01" },
+		{ { "state=LISTEN", "state=ESTAB" }, "13" },
+		{ { "end=active_close,passive_close" }, "01" },
+		{ { "end=refused" }, "" },
+		{ { "pid=324" }, "0" },
+		{ { "pid=331,1" }, "12" },
+		{ { "comm=curl" }, "0" },
+		{ { "comm=my\\x20app" }, "" },
+		{ { "netns=1" }, "012" },
+		{ { "netns=2,3" }, "" },
+		{ { "min=1ms" }, "01" },
+		{ { "min=0" }, "01234" },
+		{ { "min=60058174510ns" }, "0" },
+		{ { "min=60058174511ns" }, "" },
+	};
+	struct tt_record r[5];
+	char err[TT_FILTER_ERR_MAX], got[8];
+	struct tt_filter *f = malloc(sizeof(*f));
+	size_t i, j, n;
+
+	if (!f)
+		return;
+	for (i = 0; i < 5; i++)
+		if (!record(t, records[i], &r[i]))
+			goto out;
+	/* Owners for --pid and --comm. */
+	r[0].has |= TT_HAS_PID | TT_HAS_TGID | TT_HAS_COMM;
+	r[0].pid = r[0].tgid = 324;
+	strcpy(r[0].comm, "curl");
+	r[1].has |= TT_HAS_PID | TT_HAS_TGID;
+	r[1].pid = 331;
+	r[1].tgid = 1;
+	r[2].has |= TT_HAS_TGID;
+	r[2].tgid = 331;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!build_filter(f, cases[i].options, err)) {
+			printf("# %s\n", err);
+			t->failed = true;
+			continue;
+		}
+		for (j = 0, n = 0; j < 5; j++)
+			if (tt_filter_match(f, &r[j]))
+				got[n++] = (char)('0' + j);
+		got[n] = '\0';
+		if (strcmp(got, cases[i].want) != 0)
+			printf("# case %zu (%s)\n", i, cases[i].options[0] ? cases[i].options[0] : "none");
+		CHECK_STR(t, got, cases[i].want);
+	}
+	/* -4 and -6, alone and together. */
+	memset(f, 0, sizeof(*f));
+	f->ipv6 = true;
+	CHECK(t, !tt_filter_match(f, &r[0]));
+	f->ipv4 = true;
+	CHECK(t, tt_filter_match(f, &r[0]));
+	/* --anomalies: none of these has any. */
+	memset(f, 0, sizeof(*f));
+	f->anomalies = true;
+	for (j = 0; j < 5; j++)
+		CHECK(t, !tt_filter_match(f, &r[j]));
+out:
+	free(f);
+}
+
+static const struct {
+	const char *name;
+	void (*run)(struct test *t);
+} tests[] = {
+	{ "model: lifetime and visited states", test_lifetime_and_visited },
+	{ "model: roles", test_roles },
+	{ "model: handshake times", test_handshake },
+	{ "model: time in each state", test_spans },
+	{ "model: anomalies", test_anomalies },
+	{ "model: log2 histograms and percentile bounds", test_histogram },
+	{ "model: IPv4-mapped addresses compare as IPv4", test_endpoint_addr },
+	{ "model: pairing the two ends of a connection", test_pairing },
+	{ "filter: durations", test_durations },
+	{ "filter: addresses and prefixes", test_cidr },
+	{ "filter: state names, the format's and ss(8)'s", test_state_lookup },
+	{ "filter: bad values, one message each", test_filter_values },
+	{ "filter: matching, conditions combined", test_filter_match },
+};
+
+int main(void)
+{
+	bool all_passed = true;
+	size_t i;
+
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		struct test t = { false };
+
+		tests[i].run(&t);
+		all_passed &= report("", tests[i].name, &t);
+	}
+	return all_passed ? 0 : 1;
+}
