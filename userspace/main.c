@@ -159,7 +159,7 @@ static int open_input(struct tt_input *in, const char *path)
 {
 	const char *hint = "";
 
-	if (tt_input_open(in, path) == 0)
+	if (tt_input_open(in, path, false) == 0)
 		return 0;
 	if (strcmp(path, TCPTRACE_DEVICE) == 0) {
 		if (errno == ENOENT)
