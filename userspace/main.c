@@ -3,20 +3,23 @@
  * tcptrace: show the TCP socket histories recorded by the tcptrace module,
  * from /dev/tcptrace or from a saved capture.
  *
- * Lines are parsed and printed one at a time, so memory does not grow
- * with the input.
+ * Lines are parsed one at a time and handed to the chosen view (views.h);
+ * only --ladder holds records, up to a bound.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "input.h"
 #include "output.h"
 #include "parse.h"
+#include "views.h"
 
 #define TOOL_VERSION	"1.0"
 
@@ -26,38 +29,72 @@ enum exit_status {
 	EXIT_USAGE = 2,
 };
 
+enum view_kind {
+	VIEW_TABLE,
+	VIEW_STATS,
+};
+
+enum color_when {
+	COLOR_AUTO,
+	COLOR_ALWAYS,
+	COLOR_NEVER,
+};
+
 struct options {
 	const char *input;	/* a path, or "-" for standard input */
-	bool no_heading;
+	bool read_given;	/* -r: a capture, not the device */
+	enum view_kind view;
+	const char *view_option;	/* the option that chose it, for messages */
 	bool json;
-	bool stats;
+	enum color_when color;
+	struct tt_style style;
 };
 
 static const char usage_text[] =
 	"Usage: tcptrace [OPTION]...\n"
 	"Show the TCP socket histories recorded by the tcptrace module.\n"
 	"\n"
-	"  -r, --read=FILE   read a saved capture from FILE ('-' for standard\n"
-	"                    input) instead of " TCPTRACE_DEVICE "\n"
-	"  -H, --no-header   omit the table's heading row\n"
-	"  -j, --json        print one JSON object per socket (JSON Lines)\n"
-	"  -s, --stats       print the header's counters instead of the sockets\n"
-	"  -h, --help        print this help and exit\n"
-	"  -V, --version     print the version and exit\n"
+	"Input:\n"
+	"  -r, --read=FILE        read a saved capture from FILE ('-' for standard\n"
+	"                         input) instead of " TCPTRACE_DEVICE "\n"
+	"\n"
+	"Views (default: a table, one row per socket):\n"
+	"  -s, --stats            the header's counters only\n"
+	"  -j, --json             JSON: one object per socket (JSON Lines), or the\n"
+	"                         counters as one object\n"
+	"\n"
+	"Output:\n"
+	"  -H, --no-header        omit the heading row of the table\n"
+	"  -S, --ss               ss(8)'s state names (ESTAB, SYN-SENT, ...)\n"
+	"  -n, --numeric          port numbers, not service names\n"
+	"      --color[=WHEN]     colour: auto (on a terminal, without NO_COLOR),\n"
+	"                         always or never\n"
+	"  -h, --help             print this help and exit\n"
+	"  -V, --version          print the version and exit\n"
 	"\n"
 	"Exit status: 0 if all went well; 1 if the input could not be read, had\n"
 	"malformed lines or output failed; 2 for a usage error.\n"
 	"See tcptrace(1) and Documentation/tcptrace.rst for the input format.\n";
 
+/* Long options without a short one. */
+enum {
+	OPT_COLOR = 256,
+};
+
 static const struct option long_options[] = {
-	{ "read",      required_argument, NULL, 'r' },
-	{ "no-header", no_argument,       NULL, 'H' },
-	{ "json",      no_argument,       NULL, 'j' },
-	{ "stats",     no_argument,       NULL, 's' },
-	{ "help",      no_argument,       NULL, 'h' },
-	{ "version",   no_argument,       NULL, 'V' },
+	{ "read",         required_argument, NULL, 'r' },
+	{ "stats",        no_argument,       NULL, 's' },
+	{ "json",         no_argument,       NULL, 'j' },
+	{ "no-header",    no_argument,       NULL, 'H' },
+	{ "ss",           no_argument,       NULL, 'S' },
+	{ "numeric",      no_argument,       NULL, 'n' },
+	{ "color",        optional_argument, NULL, OPT_COLOR },
+	{ "help",         no_argument,       NULL, 'h' },
+	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static const char short_options[] = ":r:sjHSnhV";
 
 /*
  * For "--name=value" where --name takes no argument, the length of
@@ -103,71 +140,127 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* A second view option: only one view at a time. */
+static int choose_view(struct options *opt, enum view_kind view, const char *name)
+{
+	if (opt->view_option && opt->view != view)
+		return usage_error("options '%s' and '%s' cannot be combined",
+				   opt->view_option, name);
+	opt->view = view;
+	opt->view_option = name;
+	return -1;
+}
+
+static int parse_color(struct options *opt, const char *when)
+{
+	if (!when || strcmp(when, "always") == 0)
+		opt->color = COLOR_ALWAYS;
+	else if (strcmp(when, "auto") == 0)
+		opt->color = COLOR_AUTO;
+	else if (strcmp(when, "never") == 0)
+		opt->color = COLOR_NEVER;
+	else
+		return usage_error("--color: expected auto, always or never, got '%s'", when);
+	return -1;
+}
+
+/* One option: -1 to go on, or an exit status. */
+static int parse_option(int c, char *argv[], struct options *opt)
+{
+	char bad[64];
+	size_t flag_len;
+
+	switch (c) {
+	case 'r':
+		if (!*optarg)
+			return usage_error("empty file name for --read");
+		opt->input = optarg;
+		opt->read_given = true;
+		return -1;
+	case 's':
+		return choose_view(opt, VIEW_STATS, "--stats");
+	case 'j':
+		opt->json = true;
+		return -1;
+	case 'H':
+		opt->style.no_heading = true;
+		return -1;
+	case 'S':
+		opt->style.ss_names = true;
+		return -1;
+	case 'n':
+		opt->style.numeric = true;
+		return -1;
+	case OPT_COLOR:
+		return parse_color(opt, optarg);
+	case 'h':
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	case 'V':
+		printf("tcptrace %s (reads formats 1 to %d)\n", TOOL_VERSION,
+		       TCPTRACE_FORMAT_VERSION);
+		return EXIT_OK;
+	case ':':
+		name_bad_option(argv, bad, sizeof(bad));
+		return usage_error("option '%s' needs an argument", bad);
+	default:
+		name_bad_option(argv, bad, sizeof(bad));
+		flag_len = flag_given_a_value(bad);
+		if (flag_len)
+			return usage_error("option '%.*s' takes no argument",
+					   (int)flag_len, bad);
+		return usage_error("unknown option '%s'", bad);
+	}
+}
+
 /*
  * Fill @opt from the command line. Returns -1 to go on, or the exit status
  * for --help, --version and usage errors.
  */
 static int parse_options(int argc, char *argv[], struct options *opt)
 {
-	size_t flag_len;
-	char bad[64];
-	int c;
+	int c, status;
 
-	*opt = (struct options){ .input = TCPTRACE_DEVICE };
+	memset(opt, 0, sizeof(*opt));
+	opt->input = TCPTRACE_DEVICE;
 	opterr = 0;		/* our messages are one line each */
-	while ((c = getopt_long(argc, argv, ":r:HjshV", long_options, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			if (!*optarg)
-				return usage_error("empty file name for --read");
-			opt->input = optarg;
-			break;
-		case 'H':
-			opt->no_heading = true;
-			break;
-		case 'j':
-			opt->json = true;
-			break;
-		case 's':
-			opt->stats = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return EXIT_OK;
-		case 'V':
-			printf("tcptrace %s (reads formats 1 to %d)\n", TOOL_VERSION,
-			       TCPTRACE_FORMAT_VERSION);
-			return EXIT_OK;
-		case ':':
-			name_bad_option(argv, bad, sizeof(bad));
-			return usage_error("option '%s' needs an argument", bad);
-		default:
-			name_bad_option(argv, bad, sizeof(bad));
-			flag_len = flag_given_a_value(bad);
-			if (flag_len)
-				return usage_error("option '%.*s' takes no argument",
-						   (int)flag_len, bad);
-			return usage_error("unknown option '%s'", bad);
-		}
+	while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+		status = parse_option(c, argv, opt);
+		if (status >= 0)
+			return status;
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	return -1;
 }
 
-static int open_input(struct tt_input *in, const char *path)
+/* Colours on a terminal, unless NO_COLOR is set; --color decides otherwise. */
+static bool use_color(const struct options *opt)
+{
+	const char *no_color = getenv("NO_COLOR");
+
+	if (opt->color != COLOR_AUTO)
+		return opt->color == COLOR_ALWAYS;
+	return isatty(STDOUT_FILENO) && !(no_color && *no_color);
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+static int open_input(struct tt_input *in, const struct options *opt)
 {
 	const char *hint = "";
 
-	if (tt_input_open(in, path, false) == 0)
+	if (tt_input_open(in, opt->input, false) == 0)
 		return 0;
-	if (strcmp(path, TCPTRACE_DEVICE) == 0) {
+	if (strcmp(opt->input, TCPTRACE_DEVICE) == 0) {
 		if (errno == ENOENT)
 			hint = " (is the module loaded?)";
 		else if (errno == EACCES)
 			hint = " (reading it needs root)";
+		else if (errno == EPERM)
+			hint = " (opening it needs CAP_NET_ADMIN)";
 	}
-	fprintf(stderr, "tcptrace: %s: %s%s\n", path, strerror(errno), hint);
+	fprintf(stderr, "tcptrace: %s: %s%s\n", opt->input, strerror(errno), hint);
 	return -1;
 }
 
@@ -201,57 +294,76 @@ static bool check_end_of_input(const struct tt_input *in, int last_read)
 	return true;
 }
 
-static void print_record(const struct tt_record *r, const struct options *opt,
-			 bool *heading_printed)
+/* What reading has seen so far. */
+struct progress {
+	bool ok;		/* no malformed line, no read error */
+};
+
+/* ---- the views ----------------------------------------------------------- */
+
+static struct tt_view *make_view(const struct options *opt)
 {
-	if (opt->json) {
-		tt_print_record_json(stdout, r);
-		return;
-	}
-	if (!*heading_printed && !opt->no_heading)
-		tt_print_table_heading(stdout);
-	*heading_printed = true;
-	tt_print_table_row(stdout, r);
+	return opt->json ? tt_json_view(stdout, &opt->style) :
+			   tt_table_view(stdout, &opt->style);
 }
 
-/* The default view: every record, as a table or as JSON Lines. */
-static int show_records(struct tt_input *in, const struct options *opt)
+enum next_step {
+	GO_ON,
+	STOP,		/* a format this reader does not know: show what came before */
+	GIVE_UP,	/* the view gave up (it said why): show nothing more */
+};
+
+static enum next_step handle_line(struct tt_input *in, struct tt_view *view,
+				  struct progress *p)
 {
-	bool ok = true, heading_printed = false;
 	char err[TT_ERR_MAX];
 	struct tt_line parsed;
+
+	switch (tt_parse_line(in->line, in->len, &parsed, err)) {
+	case TT_LINE_RECORD:
+		if (!tt_view_record(view, &parsed.record)) {
+			p->ok = false;
+			return GIVE_UP;
+		}
+		return GO_ON;
+	case TT_LINE_ERROR:
+		report_line(in, err);
+		p->ok = false;
+		return GO_ON;
+	case TT_LINE_UNSUPPORTED:
+		/* Anything after it would be misread: stop here. */
+		report_line(in, err);
+		p->ok = false;
+		return STOP;
+	case TT_LINE_HEADER:
+		tt_view_header(view, &parsed.header);
+		return GO_ON;
+	default:	/* blank lines, comments, kinds from later versions */
+		return GO_ON;
+	}
+}
+
+/* Read every line into @view; the exit status. */
+static int show(struct tt_input *in, struct tt_view *view)
+{
+	struct progress p = { .ok = true };
+	enum next_step next = GO_ON;
 	int got;
 
-	while ((got = tt_input_next(in)) > 0) {
-		ok &= check_first_line(in);
-		switch (tt_parse_line(in->line, in->len, &parsed, err)) {
-		case TT_LINE_RECORD:
-			print_record(&parsed.record, opt, &heading_printed);
-			break;
-		case TT_LINE_ERROR:
-			report_line(in, err);
-			ok = false;
-			break;
-		case TT_LINE_UNSUPPORTED:
-			/* Anything after it would be misread: stop here. */
-			report_line(in, err);
-			return EXIT_TROUBLE;
-		case TT_LINE_HEADER:
-			/* An empty snapshot still shows the heading row. */
-			if (!opt->json && !heading_printed && !opt->no_heading)
-				tt_print_table_heading(stdout);
-			heading_printed = true;
-			break;
-		case TT_LINE_BLANK:
-		case TT_LINE_COMMENT:
-		case TT_LINE_UNKNOWN_KIND:
+	for (;;) {
+		got = tt_input_next(in);
+		if (got <= 0) {
+			p.ok &= check_end_of_input(in, got);
 			break;
 		}
-		if (ferror(stdout))
-			break;	/* reported by close_stdout() */
+		p.ok &= check_first_line(in);
+		next = handle_line(in, view, &p);
+		if (next != GO_ON || ferror(stdout))
+			break;	/* a write error is reported by close_stdout() */
 	}
-	ok &= check_end_of_input(in, got);
-	return ok ? EXIT_OK : EXIT_TROUBLE;
+	if (next != GIVE_UP && !ferror(stdout) && !tt_view_finish(view))
+		p.ok = false;
+	return p.ok ? EXIT_OK : EXIT_TROUBLE;
 }
 
 /* --stats: the counters of the header, which is always the first line. */
@@ -298,20 +410,61 @@ static int close_stdout(void)
 	return EXIT_TROUBLE;
 }
 
-int main(int argc, char *argv[])
+static int run(struct options *opt)
 {
-	struct options opt;
-	struct tt_input in;
+	struct tt_services *services = NULL;
+	struct tt_view *view;
+	struct tt_input *in;
 	int status;
 
-	status = parse_options(argc, argv, &opt);
-	if (status < 0) {
-		if (open_input(&in, opt.input) < 0)
-			return EXIT_TROUBLE;
-		status = opt.stats ? show_stats(&in, &opt) : show_records(&in, &opt);
-		tt_input_close(&in);
+	/* 64 KiB of buffers: on the heap, allocated once. */
+	in = malloc(sizeof(*in));
+	if (!in) {
+		fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
+		return EXIT_TROUBLE;
 	}
+	if (open_input(in, opt) < 0) {
+		free(in);
+		return EXIT_TROUBLE;
+	}
+	if (opt->view == VIEW_STATS) {
+		status = show_stats(in, opt);
+	} else {
+		opt->style.color = use_color(opt);
+		if (!opt->style.numeric && !opt->json)
+			services = tt_services_load();
+		opt->style.services = services;
+		view = make_view(opt);
+		if (view) {
+			status = show(in, view);
+		} else {
+			fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
+			status = EXIT_TROUBLE;
+		}
+		tt_view_destroy(view);
+	}
+	tt_input_close(in);
+	free(in);
+	tt_services_free(services);
+	return status;
+}
+
+int main(int argc, char *argv[])
+{
+	struct options *opt = malloc(sizeof(*opt));
+	int status;
+
+	if (!opt) {
+		fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
+		return EXIT_TROUBLE;
+	}
+	/* One thread: stdio need not lock stdout for each character. */
+	__fsetlocking(stdout, FSETLOCKING_BYCALLER);
+	status = parse_options(argc, argv, opt);
+	if (status < 0)
+		status = run(opt);
 	if (close_stdout() != EXIT_OK)
 		status = EXIT_TROUBLE;
+	free(opt);
 	return status;
 }

@@ -7,8 +7,7 @@
 # lines saying what went wrong. Exit status 1 if any test failed.
 #
 # Golden tests: for each capture tests/data/NAME.txt, the hand-written
-# expected output NAME.table (default view), NAME.json (--json), NAME.stats
-# (--stats) and NAME.stats.json (--stats --json), whichever exist. If
+# expected output of each view, whichever exist (see VIEWS below). If
 # NAME.err exists it is the expected stderr and the exit status must be 1;
 # otherwise stderr must be empty and the exit status 0.
 
@@ -111,6 +110,13 @@ unit_tests() {
 
 # ---- golden tests of the CLI ------------------------------------------
 
+# The views: the suffix of their expected output, and their options. The
+# text views run with -n, so that no service name from this host's
+# /etc/services gets in.
+VIEWS="table:-n
+ss.table:-n -S
+json:--json"
+
 golden_tests() {
 	cd "$DATA" || return
 	for capture in *.txt; do
@@ -119,14 +125,14 @@ golden_tests() {
 		if [ -f "$name.err" ]; then
 			want_err=$name.err want_status=1
 		fi
-		if [ -f "$name.table" ]; then
-			expect_run "$name.table" "$want_err" "$want_status" "$TCPTRACE" -r "$capture"
-			result "table: $capture"
-		fi
-		if [ -f "$name.json" ]; then
-			expect_run "$name.json" "$want_err" "$want_status" "$TCPTRACE" --json -r "$capture"
-			result "json: $capture"
-		fi
+		printf '%s\n' "$VIEWS" > "$TMP/views"
+		while IFS=: read -r suffix options; do
+			[ -f "$name.$suffix" ] || continue
+			# shellcheck disable=SC2086 # options are words
+			expect_run "$name.$suffix" "$want_err" "$want_status" \
+				"$TCPTRACE" $options -r "$capture"
+			result "$suffix: $capture"
+		done < "$TMP/views"
 		if [ -f "$name.stats" ]; then
 			expect_run "$name.stats" /dev/null 0 "$TCPTRACE" --stats -r "$capture"
 			result "stats: $capture"
@@ -145,14 +151,14 @@ cli_tests() {
 	cd "$DATA" || return
 
 	tail -n +2 basic.table > "$TMP/want"
-	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -H -r basic.txt
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -n -H -r basic.txt
 	result "table: -H omits the heading row"
 
-	STDIN=basic.txt expect_run basic.table /dev/null 0 "$TCPTRACE" -r -
+	STDIN=basic.txt expect_run basic.table /dev/null 0 "$TCPTRACE" -n -r -
 	result "stdin: -r - reads standard input"
 
 	sed 's/^tcptrace: malformed.txt:/tcptrace: <stdin>:/' malformed.err > "$TMP/want_err"
-	STDIN=malformed.txt expect_run malformed.table "$TMP/want_err" 1 "$TCPTRACE" --read=-
+	STDIN=malformed.txt expect_run malformed.table "$TMP/want_err" 1 "$TCPTRACE" -n --read=-
 	result "stdin: malformed lines are reported as <stdin>:LINE"
 
 	expect_message 1 "tcptrace: format3.txt:1: unsupported format 3 (this tcptrace reads formats 1 to 2)" \
@@ -204,7 +210,7 @@ cli_tests() {
 
 	if [ -w /dev/full ]; then
 		expect_message 1 "tcptrace: write error: No space left on device" \
-			sh -c "\"$TCPTRACE\" -r server.txt > /dev/full"
+			sh -c "\"$TCPTRACE\" -n -r server.txt > /dev/full"
 		expect_message 1 "tcptrace: write error: No space left on device" \
 			sh -c "\"$TCPTRACE\" --help > /dev/full"
 		result "write error on stdout (/dev/full): exit 1"
@@ -213,6 +219,67 @@ cli_tests() {
 	fi
 
 	cd - > /dev/null || return
+}
+
+# ---- options of the views ----------------------------------------------
+
+# expect_usage "OPTIONS:MESSAGE"...: each of these command lines exits 2
+# with this one-line message.
+expect_usage() {
+	for bad in "$@"; do
+		options=${bad%%:*} message=${bad#*:}
+		# shellcheck disable=SC2086 # options are words
+		expect_message 2 "tcptrace: $message (try 'tcptrace --help')" "$TCPTRACE" $options
+		result "usage: $options"
+	done
+}
+
+color_tests() {
+	cd "$DATA" || return
+
+	expect_usage "--color=sometimes:--color: expected auto, always or never, got 'sometimes'"
+
+	expect_run lifecycle.color.table /dev/null 0 "$TCPTRACE" -n --color=always -r lifecycle.txt
+	result "color: --color=always, whatever the output"
+	expect_run lifecycle.table /dev/null 0 "$TCPTRACE" -n --color=never -r lifecycle.txt
+	result "color: none with --color=never"
+	expect_run lifecycle.table /dev/null 0 "$TCPTRACE" -n -r lifecycle.txt
+	result "color: none when the output is not a terminal"
+
+	# On a terminal (script(1) gives one): colours unless NO_COLOR is set.
+	if script -qec true /dev/null > /dev/null 2>&1; then
+		esc=$(printf '\033')
+		script -qec "\"$TCPTRACE\" -n -r lifecycle.txt" /dev/null < /dev/null > "$TMP/tty" 2>&1
+		grep -q "$esc" "$TMP/tty" || detail "no colour on a terminal"
+		result "color: on a terminal by default"
+		NO_COLOR=1 script -qec "\"$TCPTRACE\" -n -r lifecycle.txt" /dev/null < /dev/null > "$TMP/tty" 2>&1
+		grep -q "$esc" "$TMP/tty" && detail "colour on a terminal with NO_COLOR=1"
+		grep -q "^4120 " "$TMP/tty" || detail "no table on the terminal: $(head -n 3 "$TMP/tty")"
+		result "color: none on a terminal with NO_COLOR set"
+	else
+		skip "color: on a terminal by default" "script(1) cannot make a terminal"
+		skip "color: none on a terminal with NO_COLOR set" "script(1) cannot make a terminal"
+	fi
+
+	cd - > /dev/null || return
+}
+
+# Service names come from this host's services database: expect whatever
+# getent(1) says of the port.
+services_tests() {
+	name=$(getent services 8080/tcp 2> /dev/null | awk '{ print $1 }')
+	if [ -z "$name" ]; then
+		skip "table: service names without -n, numbers with it" "no service name for 8080/tcp here"
+		return
+	fi
+	"$TCPTRACE" -r "$DATA/basic.txt" > "$TMP/out" 2> "$TMP/err"
+	grep -q "^4099 .* 127\.0\.0\.1:$name " "$TMP/out" &&
+		grep -q "^4102 .*\[::1\]:$name " "$TMP/out" ||
+		detail "no '$name' for port 8080 in: $(cat "$TMP/out")"
+	[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+	"$TCPTRACE" -n -r "$DATA/basic.txt" | grep -q "127\.0\.0\.1:8080 " ||
+		detail "-n did not keep port 8080 a number"
+	result "table: service names without -n, numbers with it"
 }
 
 # ---- the man page -----------------------------------------------------
@@ -267,7 +334,7 @@ valgrind_tests() {
 	fi
 	if [ -n "$why" ]; then
 		skip "valgrind: the unit tests" "$why"
-		skip "valgrind: tcptrace on every capture" "$why"
+		skip "valgrind: tcptrace on every capture, every view" "$why"
 		skip "memory does not grow with the input" "$why"
 		return
 	fi
@@ -277,27 +344,38 @@ valgrind_tests() {
 	done
 	result "valgrind: the unit tests"
 
+	# Every capture through the default view; every view on those that
+	# have something for each.
 	cd "$DATA" || return
 	for capture in *.txt; do
 		valgrind_run "$TCPTRACE" -r "$capture"
-		valgrind_run "$TCPTRACE" --json -r "$capture"
-		valgrind_run "$TCPTRACE" --stats -r "$capture"
 	done
+	valgrind_run "$TCPTRACE" --stats -r lifecycle.txt
+	for capture in lifecycle.txt malformed.txt; do
+		printf '%s\n' "$VIEWS" > "$TMP/views"
+		while IFS=: read -r suffix options; do
+			# shellcheck disable=SC2086 # options are words
+			valgrind_run "$TCPTRACE" $options -r "$capture"
+		done < "$TMP/views"
+	done
+	valgrind_run "$TCPTRACE" --color=always -r lifecycle.txt
 	cd - > /dev/null || return
-	result "valgrind: tcptrace on every capture"
+	result "valgrind: tcptrace on every capture, every view"
 
-	# 1 record, then 20000: the heap use must be the same.
+	# 1 record, then 5000: the heap use must be the same.
 	head -n 2 "$DATA/basic.txt" > "$TMP/small.txt"
 	{
 		head -n 1 "$DATA/basic.txt"
-		awk 'BEGIN { for (i = 0; i < 20000; i++)
+		awk 'BEGIN { for (i = 0; i < 5000; i++)
 			print "done " i " ipv4 127.0.0.1:" 30000 + i % 30000 " 127.0.0.1:8080 seq=" i " t0=" i * 1000 " path=CLOSE>SYN_SENT@0>ESTABLISHED@71312s>FIN_WAIT1@1113021>FIN_WAIT2@1160284s>CLOSE@1160301s" }'
 	} > "$TMP/big.txt"
 	for view in "" --json; do
+		# shellcheck disable=SC2086 # $view is words
 		small=$(heap_bytes "$TCPTRACE" $view -r "$TMP/small.txt")
+		# shellcheck disable=SC2086
 		big=$(heap_bytes "$TCPTRACE" $view -r "$TMP/big.txt")
 		[ -n "$small" ] && [ "$small" = "$big" ] ||
-			detail "tcptrace $view: ${small:-?} bytes allocated for 1 record, ${big:-?} for 20000"
+			detail "tcptrace $view: ${small:-?} bytes allocated for 1 record, ${big:-?} for 5000"
 	done
 	result "memory does not grow with the input"
 }
@@ -305,6 +383,8 @@ valgrind_tests() {
 unit_tests
 golden_tests
 cli_tests
+color_tests
+services_tests
 man_tests
 valgrind_tests
 

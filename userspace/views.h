@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The views: what tcptrace makes of the records it reads. Each is fed the
+ * header line, the selected records and, when following the device, the
+ * histories lost, then finished at the end of the input.
+ *
+ * table and json print each record as it comes.
+ */
+#ifndef TCPTRACE_VIEWS_H
+#define TCPTRACE_VIEWS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "output.h"
+#include "parse.h"
+
+/* Version of the JSON objects, their "schema" member. */
+#define TT_JSON_SCHEMA	1
+
+struct tt_view;
+
+struct tt_view_ops {
+	/* A header line: the first line of the input, and of each capture in it. */
+	void (*header)(struct tt_view *v, const struct tt_header *h);
+	/* A record that passed the filters. False: stop (the view said why). */
+	bool (*record)(struct tt_view *v, const struct tt_record *r);
+	/*
+	 * Following: histories overwritten before they were read, @n of
+	 * them, or an unknown number if !@known; @next_seq is the seq= of
+	 * the first record after them.
+	 */
+	void (*lost)(struct tt_view *v, bool known, uint64_t n, uint64_t next_seq);
+	/* The input ended (or following was stopped). False: it failed. */
+	bool (*finish)(struct tt_view *v);
+	void (*destroy)(struct tt_view *v);
+};
+
+struct tt_view {
+	const struct tt_view_ops *ops;
+	FILE *out;
+	const struct tt_style *style;
+	/* The latest header line seen; has_header false before the first. */
+	bool has_header;
+	struct tt_header header;
+};
+
+/* Each returns NULL (errno ENOMEM) if it cannot allocate its state. */
+struct tt_view *tt_table_view(FILE *out, const struct tt_style *style);
+struct tt_view *tt_json_view(FILE *out, const struct tt_style *style);
+
+/* Calls through the ops; header() and lost() also keep what views share. */
+void tt_view_header(struct tt_view *v, const struct tt_header *h);
+bool tt_view_record(struct tt_view *v, const struct tt_record *r);
+void tt_view_lost(struct tt_view *v, bool known, uint64_t n, uint64_t next_seq);
+bool tt_view_finish(struct tt_view *v);
+void tt_view_destroy(struct tt_view *v);
+
+/* For the views: "-- lost N histories --" and its JSON form. */
+void tt_print_lost(FILE *out, const struct tt_style *style, bool known,
+		   uint64_t n, uint64_t next_seq);
+void tt_print_lost_json(FILE *out, bool known, uint64_t n, uint64_t next_seq);
+
+/* One record as a JSON object, without newline (--json and the tests). */
+void tt_print_record_json(FILE *out, const struct tt_record *r);
+
+#endif /* TCPTRACE_VIEWS_H */
