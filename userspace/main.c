@@ -31,6 +31,10 @@ enum exit_status {
 
 enum view_kind {
 	VIEW_TABLE,
+	VIEW_TIMELINE,
+	VIEW_LADDER,
+	VIEW_SUMMARY,
+	VIEW_GRAPH,
 	VIEW_STATS,
 };
 
@@ -59,9 +63,13 @@ static const char usage_text[] =
 	"                         input) instead of " TCPTRACE_DEVICE "\n"
 	"\n"
 	"Views (default: a table, one row per socket):\n"
+	"      --timeline         each socket's states, when entered and how long\n"
+	"      --ladder           both ends of each connection, side by side\n"
+	"      --summary          counts, time in each state, anomalies\n"
+	"      --graph            the state machine seen, as a Graphviz DOT graph\n"
 	"  -s, --stats            the header's counters only\n"
 	"  -j, --json             JSON: one object per socket (JSON Lines), or the\n"
-	"                         counters as one object\n"
+	"                         summary or counters as one object\n"
 	"\n"
 	"Output:\n"
 	"  -H, --no-header        omit the heading row of the table\n"
@@ -78,11 +86,19 @@ static const char usage_text[] =
 
 /* Long options without a short one. */
 enum {
-	OPT_COLOR = 256,
+	OPT_TIMELINE = 256,
+	OPT_LADDER,
+	OPT_SUMMARY,
+	OPT_GRAPH,
+	OPT_COLOR,
 };
 
 static const struct option long_options[] = {
 	{ "read",         required_argument, NULL, 'r' },
+	{ "timeline",     no_argument,       NULL, OPT_TIMELINE },
+	{ "ladder",       no_argument,       NULL, OPT_LADDER },
+	{ "summary",      no_argument,       NULL, OPT_SUMMARY },
+	{ "graph",        no_argument,       NULL, OPT_GRAPH },
 	{ "stats",        no_argument,       NULL, 's' },
 	{ "json",         no_argument,       NULL, 'j' },
 	{ "no-header",    no_argument,       NULL, 'H' },
@@ -177,6 +193,14 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		opt->input = optarg;
 		opt->read_given = true;
 		return -1;
+	case OPT_TIMELINE:
+		return choose_view(opt, VIEW_TIMELINE, "--timeline");
+	case OPT_LADDER:
+		return choose_view(opt, VIEW_LADDER, "--ladder");
+	case OPT_SUMMARY:
+		return choose_view(opt, VIEW_SUMMARY, "--summary");
+	case OPT_GRAPH:
+		return choose_view(opt, VIEW_GRAPH, "--graph");
 	case 's':
 		return choose_view(opt, VIEW_STATS, "--stats");
 	case 'j':
@@ -213,6 +237,15 @@ static int parse_option(int c, char *argv[], struct options *opt)
 	}
 }
 
+/* Options that do not go together. */
+static int check_options(const struct options *opt)
+{
+	if (opt->json && (opt->view == VIEW_TIMELINE || opt->view == VIEW_LADDER ||
+			  opt->view == VIEW_GRAPH))
+		return usage_error("--json does not apply to %s", opt->view_option);
+	return -1;
+}
+
 /*
  * Fill @opt from the command line. Returns -1 to go on, or the exit status
  * for --help, --version and usage errors.
@@ -231,7 +264,7 @@ static int parse_options(int argc, char *argv[], struct options *opt)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	return -1;
+	return check_options(opt);
 }
 
 /* Colours on a terminal, unless NO_COLOR is set; --color decides otherwise. */
@@ -303,8 +336,19 @@ struct progress {
 
 static struct tt_view *make_view(const struct options *opt)
 {
-	return opt->json ? tt_json_view(stdout, &opt->style) :
-			   tt_table_view(stdout, &opt->style);
+	switch (opt->view) {
+	case VIEW_TIMELINE:
+		return tt_timeline_view(stdout, &opt->style);
+	case VIEW_LADDER:
+		return tt_ladder_view(stdout, &opt->style);
+	case VIEW_SUMMARY:
+		return tt_summary_view(stdout, &opt->style, opt->json);
+	case VIEW_GRAPH:
+		return tt_graph_view(stdout, &opt->style);
+	default:
+		return opt->json ? tt_json_view(stdout, &opt->style) :
+				   tt_table_view(stdout, &opt->style);
+	}
 }
 
 enum next_step {
@@ -431,7 +475,8 @@ static int run(struct options *opt)
 		status = show_stats(in, opt);
 	} else {
 		opt->style.color = use_color(opt);
-		if (!opt->style.numeric && !opt->json)
+		if (!opt->style.numeric && !opt->json &&
+		    opt->view != VIEW_SUMMARY && opt->view != VIEW_GRAPH)
 			services = tt_services_load();
 		opt->style.services = services;
 		view = make_view(opt);

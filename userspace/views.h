@@ -4,7 +4,9 @@
  * header line, the selected records and, when following the device, the
  * histories lost, then finished at the end of the input.
  *
- * table and json print each record as it comes.
+ * table, json and timeline print each record as it comes; summary and
+ * graph keep fixed-size counts; ladder holds the records, up to
+ * TT_LADDER_MAX, to pair them at the end.
  */
 #ifndef TCPTRACE_VIEWS_H
 #define TCPTRACE_VIEWS_H
@@ -15,6 +17,12 @@
 
 #include "output.h"
 #include "parse.h"
+
+/* The most records --ladder holds; past it, it gives up (exit status 1). */
+#define TT_LADDER_MAX	100000
+
+/* The most distinct lifecycle shapes --summary counts one by one. */
+#define TT_SUMMARY_SHAPES	256
 
 /* Version of the JSON objects, their "schema" member. */
 #define TT_JSON_SCHEMA	1
@@ -49,6 +57,10 @@ struct tt_view {
 /* Each returns NULL (errno ENOMEM) if it cannot allocate its state. */
 struct tt_view *tt_table_view(FILE *out, const struct tt_style *style);
 struct tt_view *tt_json_view(FILE *out, const struct tt_style *style);
+struct tt_view *tt_timeline_view(FILE *out, const struct tt_style *style);
+struct tt_view *tt_ladder_view(FILE *out, const struct tt_style *style);
+struct tt_view *tt_summary_view(FILE *out, const struct tt_style *style, bool json);
+struct tt_view *tt_graph_view(FILE *out, const struct tt_style *style);
 
 /* Calls through the ops; header() and lost() also keep what views share. */
 void tt_view_header(struct tt_view *v, const struct tt_header *h);

@@ -115,7 +115,12 @@ unit_tests() {
 # /etc/services gets in.
 VIEWS="table:-n
 ss.table:-n -S
-json:--json"
+json:--json
+timeline:-n --timeline
+ladder:-n --ladder
+summary:-n --summary
+summary.json:--summary --json
+graph:--graph"
 
 golden_tests() {
 	cd "$DATA" || return
@@ -234,6 +239,13 @@ expect_usage() {
 	done
 }
 
+view_usage_tests() {
+	expect_usage "--json --timeline:--json does not apply to --timeline" \
+		"--graph --json:--json does not apply to --graph" \
+		"--timeline --ladder:options '--timeline' and '--ladder' cannot be combined" \
+		"--summary -s:options '--summary' and '--stats' cannot be combined"
+}
+
 color_tests() {
 	cd "$DATA" || return
 
@@ -280,6 +292,17 @@ services_tests() {
 	"$TCPTRACE" -n -r "$DATA/basic.txt" | grep -q "127\.0\.0\.1:8080 " ||
 		detail "-n did not keep port 8080 a number"
 	result "table: service names without -n, numbers with it"
+}
+
+ladder_limit_test() {
+	{
+		head -n 1 "$DATA/basic.txt"
+		awk 'BEGIN { for (i = 0; i <= 100000; i++)
+			print "live " i " ipv4 127.0.0.1:" 1024 + i % 60000 " 127.0.0.1:80 t0=" i " path=CLOSE>SYN_SENT@0" }'
+	} > "$TMP/many.txt"
+	expect_message 1 "tcptrace: --ladder holds at most 100000 histories, and the input has more" \
+		"$TCPTRACE" --ladder -r "$TMP/many.txt"
+	result "ladder: past its limit, one message and exit 1"
 }
 
 # ---- the man page -----------------------------------------------------
@@ -369,7 +392,7 @@ valgrind_tests() {
 		awk 'BEGIN { for (i = 0; i < 5000; i++)
 			print "done " i " ipv4 127.0.0.1:" 30000 + i % 30000 " 127.0.0.1:8080 seq=" i " t0=" i * 1000 " path=CLOSE>SYN_SENT@0>ESTABLISHED@71312s>FIN_WAIT1@1113021>FIN_WAIT2@1160284s>CLOSE@1160301s" }'
 	} > "$TMP/big.txt"
-	for view in "" --json; do
+	for view in "" --json --timeline --summary; do
 		# shellcheck disable=SC2086 # $view is words
 		small=$(heap_bytes "$TCPTRACE" $view -r "$TMP/small.txt")
 		# shellcheck disable=SC2086
@@ -383,8 +406,10 @@ valgrind_tests() {
 unit_tests
 golden_tests
 cli_tests
+view_usage_tests
 color_tests
 services_tests
+ladder_limit_test
 man_tests
 valgrind_tests
 

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * --ladder: the two ends of each connection on the traced host side by
+ * side, as the textbook draws TCP: the client on the left, the server on
+ * the right, time flowing down, each row a state change of one side at its
+ * time since the pair's first step. Between them, the segment each change
+ * implies: a client entering SYN_SENT has sent a SYN, a server entering
+ * NEW_SYN_RECV has answered with a SYN,ACK, and so on. The segments are
+ * inferred from the states, not observed.
+ *
+ * Pairing needs every record, so they are held until the end of the
+ * input, at most TT_LADDER_MAX of them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "views.h"
+
+#define TIME_WIDTH	12
+#define SIDE_WIDTH	17	/* "BOUND_INACTIVE dx" */
+#define ARROW_WIDTH	24
+
+/* TCP state numbers, as in TCPTRACE_STATE_NAMES. */
+enum {
+	ESTABLISHED = 1, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT,
+	CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING, NEW_SYN_RECV,
+};
+
+struct ladder_view {
+	struct tt_view v;
+	struct tt_record *records;
+	size_t count, room;
+	uint64_t lost;		/* histories lost while following */
+	bool lost_unknown;
+};
+
+/* ---- holding the records -------------------------------------------- */
+
+static bool ladder_record(struct tt_view *v, const struct tt_record *r)
+{
+	struct ladder_view *l = (struct ladder_view *)v;
+
+	if (l->count == TT_LADDER_MAX) {
+		fprintf(stderr, "tcptrace: --ladder holds at most %d histories, and the input has more\n",
+			TT_LADDER_MAX);
+		return false;
+	}
+	if (l->count == l->room) {
+		size_t room = l->room ? 2 * l->room : 64;
+		struct tt_record *grown;
+
+		if (room > TT_LADDER_MAX)
+			room = TT_LADDER_MAX;
+		grown = realloc(l->records, room * sizeof(*grown));
+		if (!grown) {
+			fprintf(stderr, "tcptrace: --ladder: %s\n", strerror(ENOMEM));
+			return false;
+		}
+		l->records = grown;
+		l->room = room;
+	}
+	l->records[l->count++] = *r;
+	return true;
+}
+
+static void ladder_lost(struct tt_view *v, bool known, uint64_t n, uint64_t next_seq)
+{
+	struct ladder_view *l = (struct ladder_view *)v;
+
+	(void)next_seq;
+	if (known)
+		l->lost += n;
+	else
+		l->lost_unknown = true;
+}
+
+/* ---- segments ------------------------------------------------------- */
+
+/* The segment a side sends as it takes @step, or NULL. */
+static const char *step_segment(const struct tt_record *r, unsigned int i)
+{
+	const struct tt_step *step = &r->steps[i];
+	unsigned int from = step->old_state, to = step->new_state;
+
+	if (to == SYN_SENT)
+		return "SYN";
+	if (to == NEW_SYN_RECV || (from == SYN_SENT && to == SYN_RECV))
+		return "SYN,ACK";
+	if (from == SYN_SENT && to == ESTABLISHED)
+		return "ACK";
+	if (to == FIN_WAIT1 && from != FIN_WAIT1)
+		return "FIN";
+	if (from == CLOSE_WAIT && to == LAST_ACK)
+		return "FIN";
+	if (to == CLOSE_WAIT || (from == FIN_WAIT1 && to == CLOSING))
+		return "ACK";
+	if (to == TIME_WAIT && (from == FIN_WAIT1 || from == FIN_WAIT2))
+		return "ACK";
+	if (to == CLOSE && i + 1 == r->nr_steps && (r->has & TT_HAS_END) &&
+	    (r->end == TCPTRACE_END_RESET_SENT || r->end == TCPTRACE_END_ABORTED))
+		return "RST";
+	return NULL;
+}
+
+/*
+ * "--- SYN -------------->" or "<----------- SYN,ACK ---": ARROW_WIDTH
+ * columns, the label near the sender's end. Labels are short, so it fits.
+ */
+static void format_arrow(const char *segment, bool rightwards,
+			 char buf[ARROW_WIDTH + 1])
+{
+	size_t label = strlen(segment) + 2;
+	size_t before = rightwards ? 3 : ARROW_WIDTH - label - 3;
+
+	memset(buf, '-', ARROW_WIDTH);
+	buf[ARROW_WIDTH] = '\0';
+	if (rightwards)
+		buf[ARROW_WIDTH - 1] = '>';
+	else
+		buf[0] = '<';
+	buf[before] = ' ';
+	memcpy(buf + before + 1, segment, label - 2);
+	buf[before + label - 1] = ' ';
+}
+
+/* ---- drawing -------------------------------------------------------- */
+
+/* A row: time, the client's cell, the arrow, the server's cell. */
+static void print_row(struct tt_view *v, const char *time, const char *client,
+		      const char *client_sgr, const char *arrow,
+		      const char *server, const char *server_sgr)
+{
+	char line[TIME_WIDTH + 4];
+	int width = SIDE_WIDTH;
+
+	snprintf(line, sizeof(line), "%*s  ", TIME_WIDTH, time);
+	fputs(line, v->out);
+	if (!*arrow && !*server) {
+		tt_color(v->out, v->style, client_sgr, client);
+		fputc('\n', v->out);
+		return;
+	}
+	if ((int)strlen(client) > width)
+		width = (int)strlen(client);
+	tt_color_pad(v->out, v->style, client_sgr, client, width);
+	fputc(' ', v->out);
+	if (!*server) {
+		fprintf(v->out, "%s\n", arrow);
+		return;
+	}
+	fprintf(v->out, "%-*s ", ARROW_WIDTH, arrow);
+	tt_color(v->out, v->style, server_sgr, server);
+	fputc('\n', v->out);
+}
+
+/* "ESTABLISHED", "NEW_SYN_RECV d": the state and its flags. */
+static void format_cell(const struct tt_style *style, const struct tt_step *step,
+			char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s%s", tt_style_state(style, step->new_state),
+		 step->derived || step->timewait || step->unexpected ? " " : "",
+		 step->derived ? "d" : "", step->timewait ? "w" : "",
+		 step->unexpected ? "x" : "");
+}
+
+static const char *cell_color(const struct tt_step *step)
+{
+	return step->unexpected ? TT_RED : NULL;
+}
+
+/* Absolute time of step @i of @r, saturated. */
+static uint64_t step_time(const struct tt_record *r, unsigned int i)
+{
+	uint64_t t = r->steps[i].t_ns;
+
+	return r->t0 > UINT64_MAX - t ? UINT64_MAX : r->t0 + t;
+}
+
+/* One step of one side, with the '/' row before it if transitions were missed. */
+static void print_step(struct tt_view *v, const struct tt_record *r,
+		       unsigned int i, bool client, uint64_t base)
+{
+	const struct tt_step *step = &r->steps[i];
+	const char *segment = step_segment(r, i);
+	char time[TT_DURATION_MAX + 1], duration[TT_DURATION_MAX];
+	char cell[48], arrow[ARROW_WIDTH + 1] = "";
+
+	if (step->gap) {
+		snprintf(cell, sizeof(cell), "/ %s", tt_style_state(v->style, step->old_state));
+		if (client)
+			print_row(v, "", cell, TT_YELLOW, "", "", NULL);
+		else
+			print_row(v, "", "", NULL, "", cell, TT_YELLOW);
+	}
+	tt_format_duration(step_time(r, i) - base, duration);
+	snprintf(time, sizeof(time), "+%s", duration);
+	format_cell(v->style, step, cell, sizeof(cell));
+	if (segment)
+		format_arrow(segment, client, arrow);
+	if (client)
+		print_row(v, time, cell, cell_color(step), arrow, "", NULL);
+	else
+		print_row(v, time, "", NULL, arrow, cell, cell_color(step));
+}
+
+/* "done active_close", "live": how each side ended. */
+static void format_end(const struct tt_record *r, char *buf, size_t size)
+{
+	if (r->kind == TT_KIND_DONE && (r->has & TT_HAS_END))
+		snprintf(buf, size, "done %s", tt_end_name(r->end));
+	else
+		snprintf(buf, size, "%s", tt_kind_name(r->kind));
+}
+
+static void print_pair_heading(struct tt_view *v, const struct tt_record *c,
+			       const struct tt_record *s)
+{
+	char local[TT_ENDPOINT_MAX], remote[TT_ENDPOINT_MAX];
+	char left[TT_OWNER_MAX + 32], right[TT_OWNER_MAX + 32];
+	char title[2 * TT_ENDPOINT_MAX + 48];
+
+	tt_format_endpoint(v->style, &c->local, c->family, local);
+	tt_format_endpoint(v->style, &c->remote, c->family, remote);
+	snprintf(title, sizeof(title), "%s > %s", local, remote);
+	if (c->has & TT_HAS_NETNS)
+		snprintf(title + strlen(title), sizeof(title) - strlen(title),
+			 " netns %" PRIu64, c->netns);
+	tt_color(v->out, v->style, TT_BOLD, title);
+	fputc('\n', v->out);
+
+	snprintf(left, sizeof(left), "client %" PRIu64, c->id);
+	snprintf(right, sizeof(right), "server %" PRIu64, s->id);
+	print_row(v, "", left, TT_BOLD, "", right, TT_BOLD);
+	tt_format_owner(c, left);
+	tt_format_owner(s, right);
+	print_row(v, "", left, NULL, "", right, NULL);
+	print_row(v, "", tt_style_state(v->style, c->first_state), NULL, "",
+		  tt_style_state(v->style, s->first_state), NULL);
+}
+
+static void print_pair(struct tt_view *v, const struct tt_record *c,
+		       const struct tt_record *s)
+{
+	uint64_t base = c->t0 < s->t0 ? c->t0 : s->t0;
+	unsigned int i = 0, j = 0;
+	char left[48], right[48];
+
+	print_pair_heading(v, c, s);
+	/* Merge the two sides by time; the client first at equal times. */
+	while (i < c->nr_steps || j < s->nr_steps) {
+		if (j == s->nr_steps ||
+		    (i < c->nr_steps && step_time(c, i) <= step_time(s, j)))
+			print_step(v, c, i++, true, base);
+		else
+			print_step(v, s, j++, false, base);
+	}
+	format_end(c, left, sizeof(left));
+	format_end(s, right, sizeof(right));
+	print_row(v, "", left, c->kind == TT_KIND_DONE && (c->has & TT_HAS_END) ?
+		  tt_end_color(c->end) : NULL, "", right,
+		  s->kind == TT_KIND_DONE && (s->has & TT_HAS_END) ?
+		  tt_end_color(s->end) : NULL);
+}
+
+/* An unpaired record, on one line: "4101 done A > B refused curl/9: PATH". */
+static void print_unpaired(struct tt_view *v, const struct tt_record *r)
+{
+	char local[TT_ENDPOINT_MAX], remote[TT_ENDPOINT_MAX], owner[TT_OWNER_MAX];
+	char end[48];
+
+	tt_format_endpoint(v->style, &r->local, r->family, local);
+	tt_format_endpoint(v->style, &r->remote, r->family, remote);
+	tt_format_owner(r, owner);
+	format_end(r, end, sizeof(end));
+	fprintf(v->out, "  %" PRIu64 " %s > %s %s %s: ", r->id, local, remote,
+		end, owner);
+	tt_print_path(v->out, v->style, r);
+	fputc('\n', v->out);
+}
+
+static bool ladder_finish(struct tt_view *v)
+{
+	struct ladder_view *l = (struct ladder_view *)v;
+	size_t nr_pairs, nr_unpaired, i;
+	struct tt_pair *pairs;
+	size_t *unpaired;
+	bool ok;
+
+	pairs = malloc((l->count / 2 + 1) * sizeof(*pairs));
+	unpaired = malloc((l->count + 1) * sizeof(*unpaired));
+	ok = pairs && unpaired &&
+	     tt_pair_records(l->records, l->count, pairs, &nr_pairs,
+			     unpaired, &nr_unpaired);
+	if (!ok) {
+		fprintf(stderr, "tcptrace: --ladder: %s\n", strerror(ENOMEM));
+		free(pairs);
+		free(unpaired);
+		return false;
+	}
+	for (i = 0; i < nr_pairs; i++) {
+		if (i)
+			fputc('\n', v->out);
+		print_pair(v, &l->records[pairs[i].client], &l->records[pairs[i].server]);
+	}
+	if (nr_unpaired) {
+		if (nr_pairs)
+			fputc('\n', v->out);
+		tt_color(v->out, v->style, TT_BOLD, "unpaired");
+		fputc('\n', v->out);
+		for (i = 0; i < nr_unpaired; i++)
+			print_unpaired(v, &l->records[unpaired[i]]);
+	}
+	if (l->lost || l->lost_unknown) {
+		char text[64];
+
+		if (nr_pairs || nr_unpaired)
+			fputc('\n', v->out);
+		snprintf(text, sizeof(text), "-- lost %" PRIu64 "%s histories --",
+			 l->lost, l->lost_unknown ? " or more" : "");
+		tt_color(v->out, v->style, TT_RED, text);
+		fputc('\n', v->out);
+	}
+	free(pairs);
+	free(unpaired);
+	return true;
+}
+
+static void ladder_destroy(struct tt_view *v)
+{
+	struct ladder_view *l = (struct ladder_view *)v;
+
+	free(l->records);
+	free(l);
+}
+
+static const struct tt_view_ops ladder_ops = {
+	.record = ladder_record,
+	.lost = ladder_lost,
+	.finish = ladder_finish,
+	.destroy = ladder_destroy,
+};
+
+struct tt_view *tt_ladder_view(FILE *out, const struct tt_style *style)
+{
+	struct ladder_view *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->v = (struct tt_view){ .ops = &ladder_ops, .out = out, .style = style };
+	return &l->v;
+}

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * --timeline: per socket, a line saying which socket it is, then one row
+ * per state: when it was entered (since t0), the state, and how long it
+ * lasted. Printed as each record is read.
+ *
+ *   4099 done 127.0.0.1:47104 > 127.0.0.1:8080 active_close curl/1234
+ *                   CLOSE
+ *             +0ns  SYN_SENT        for 71.312us
+ *        +71.312us  ESTABLISHED     for 1.042ms
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "views.h"
+
+#define AT_WIDTH	15	/* "+18446744073.71s", indented */
+#define STATE_WIDTH	14	/* "BOUND_INACTIVE" */
+#define FOR_WIDTH	16
+
+struct timeline_view {
+	struct tt_view v;
+	bool first_done;	/* a block was printed: separate the next */
+};
+
+/* The socket's line: which one it is, how it ended, whose it is. */
+static void print_title(struct tt_view *v, const struct tt_record *r)
+{
+	char local[TT_ENDPOINT_MAX], remote[TT_ENDPOINT_MAX], owner[TT_OWNER_MAX];
+	const struct tt_style *style = v->style;
+	char title[2 * TT_ENDPOINT_MAX + 64];
+
+	tt_format_endpoint(style, &r->local, r->family, local);
+	tt_format_endpoint(style, &r->remote, r->family, remote);
+	snprintf(title, sizeof(title), "%" PRIu64 " %s %s > %s", r->id,
+		 tt_kind_name(r->kind), local, remote);
+	tt_color(v->out, style, TT_BOLD, title);
+	if (r->kind == TT_KIND_DONE && (r->has & TT_HAS_END)) {
+		fputc(' ', v->out);
+		tt_color(v->out, style, tt_end_color(r->end), tt_end_name(r->end));
+	}
+	if (r->has & (TT_HAS_COMM | TT_HAS_PID | TT_HAS_TGID)) {
+		tt_format_owner(r, owner);
+		fprintf(v->out, " %s", owner);
+	}
+	if (r->seen_at_load)
+		fputs(" seen-at-load", v->out);
+	if (r->dropped)
+		fprintf(v->out, " (+%" PRIu64 " dropped)", r->dropped);
+	fputc('\n', v->out);
+}
+
+/* Words for a step's flags, "" for none. */
+static void step_notes(const struct tt_step *step, char *buf, size_t size)
+{
+	const char *sep = "(";
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (step->derived) {
+		len += snprintf(buf + len, size - len, "%sderived", sep);
+		sep = ", ";
+	}
+	if (step->timewait) {
+		len += snprintf(buf + len, size - len, "%stimewait hand-over", sep);
+		sep = ", ";
+	}
+	if (step->unexpected) {
+		len += snprintf(buf + len, size - len, "%sunexpected", sep);
+		sep = ", ";
+	}
+	if (len)
+		snprintf(buf + len, size - len, ")");
+}
+
+/*
+ * One row. @at and @lasted may be empty; @notes, coloured with @sgr, go
+ * last. No trailing spaces.
+ */
+static void print_row(struct tt_view *v, const char *at, const char *state,
+		      const char *lasted, const char *notes, const char *sgr)
+{
+	char row[AT_WIDTH + STATE_WIDTH + FOR_WIDTH + 64];
+	size_t len;
+
+	snprintf(row, sizeof(row), "%*s  %-*s  %-*s  ", AT_WIDTH, at,
+		 STATE_WIDTH, state, FOR_WIDTH, lasted);
+	if (!*notes) {
+		len = strlen(row);
+		while (len && row[len - 1] == ' ')
+			row[--len] = '\0';
+	}
+	fputs(row, v->out);
+	tt_color(v->out, v->style, sgr, notes);
+	fputc('\n', v->out);
+}
+
+static void format_at(uint64_t ns, char *buf)
+{
+	char duration[TT_DURATION_MAX];
+
+	tt_format_duration(ns, duration);
+	snprintf(buf, TT_DURATION_MAX + 1, "+%s", duration);
+}
+
+/* "for 1.042ms"; for a live socket's last state, how long so far. */
+static void format_lasted(struct tt_view *v, const struct tt_record *r,
+			  unsigned int next, uint64_t entered, char *buf, size_t size)
+{
+	char duration[TT_DURATION_MAX];
+	uint64_t until;
+
+	buf[0] = '\0';
+	if (next < r->nr_steps) {
+		if (r->steps[next].gap)
+			return;	/* left at some time we did not see */
+		until = r->steps[next].t_ns;
+	} else if (r->kind == TT_KIND_LIVE && v->has_header &&
+		   v->header.now >= r->t0 && v->header.now - r->t0 >= entered) {
+		until = v->header.now - r->t0;
+	} else {
+		return;
+	}
+	tt_format_duration(until >= entered ? until - entered : 0, duration);
+	snprintf(buf, size, "for %s%s", duration, next < r->nr_steps ? "" : " so far");
+}
+
+/* The state the history starts in: entered before t0, or at the load. */
+static void print_first_state(struct tt_view *v, const struct tt_record *r)
+{
+	const char *state = tt_style_state(v->style, r->first_state);
+	char at[TT_DURATION_MAX + 1], lasted[FOR_WIDTH + 32];
+
+	if (!r->seen_at_load) {
+		print_row(v, "", state, "", "", NULL);
+		return;
+	}
+	format_at(0, at);
+	format_lasted(v, r, 0, 0, lasted, sizeof(lasted));
+	print_row(v, at, state, lasted, "(seen at load)", TT_DIM);
+}
+
+static void print_step(struct tt_view *v, const struct tt_record *r, unsigned int i)
+{
+	const struct tt_step *step = &r->steps[i];
+	char at[TT_DURATION_MAX + 1], lasted[FOR_WIDTH + 32], notes[64];
+
+	if (step->gap)
+		print_row(v, "", tt_style_state(v->style, step->old_state), "",
+			  "(transitions missed)", TT_YELLOW);
+	format_at(step->t_ns, at);
+	format_lasted(v, r, i + 1, step->t_ns, lasted, sizeof(lasted));
+	step_notes(step, notes, sizeof(notes));
+	print_row(v, at, tt_style_state(v->style, step->new_state), lasted, notes,
+		  step->unexpected ? TT_RED : TT_DIM);
+}
+
+static bool timeline_record(struct tt_view *v, const struct tt_record *r)
+{
+	struct timeline_view *t = (struct timeline_view *)v;
+	unsigned int i;
+
+	if (t->first_done)
+		fputc('\n', v->out);
+	t->first_done = true;
+	print_title(v, r);
+	print_first_state(v, r);
+	for (i = 0; i < r->nr_steps; i++)
+		print_step(v, r, i);
+	return true;
+}
+
+static void timeline_lost(struct tt_view *v, bool known, uint64_t n,
+			  uint64_t next_seq)
+{
+	struct timeline_view *t = (struct timeline_view *)v;
+
+	if (t->first_done)
+		fputc('\n', v->out);
+	t->first_done = false;
+	tt_print_lost(v->out, v->style, known, n, next_seq);
+	fputc('\n', v->out);
+}
+
+static void timeline_destroy(struct tt_view *v)
+{
+	free(v);
+}
+
+static const struct tt_view_ops timeline_ops = {
+	.record = timeline_record,
+	.lost = timeline_lost,
+	.destroy = timeline_destroy,
+};
+
+struct tt_view *tt_timeline_view(FILE *out, const struct tt_style *style)
+{
+	struct timeline_view *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->v = (struct tt_view){ .ops = &timeline_ops, .out = out, .style = style };
+	return &t->v;
+}
