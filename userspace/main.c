@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "input.h"
 #include "output.h"
 #include "parse.h"
@@ -52,6 +53,7 @@ struct options {
 	bool json;
 	enum color_when color;
 	struct tt_style style;
+	struct tt_filter filter;
 };
 
 static const char usage_text[] =
@@ -70,6 +72,20 @@ static const char usage_text[] =
 	"  -s, --stats            the header's counters only\n"
 	"  -j, --json             JSON: one object per socket (JSON Lines), or the\n"
 	"                         summary or counters as one object\n"
+	"\n"
+	"Selection (all must hold):\n"
+	"  -4, --ipv4             IPv4 sockets\n"
+	"  -6, --ipv6             IPv6 sockets\n"
+	"  -L, --local-port=LIST  local port in LIST (80,443,8000-8099)\n"
+	"  -D, --remote-port=LIST remote port in LIST\n"
+	"      --addr=ADDR[/LEN]  local or remote address in this network\n"
+	"      --state=STATE      went through STATE (or one of a LIST)\n"
+	"      --end=REASON       ended so (or one of a LIST)\n"
+	"      --pid=PID          owned by this process or thread (or a LIST)\n"
+	"      --comm=NAME        owned by a task of this name\n"
+	"      --netns=INODE      in this network namespace (or a LIST)\n"
+	"      --min-lifetime=DURATION  lived at least this long (10ms, 2s)\n"
+	"      --anomalies        with unexpected, missed or dropped steps\n"
 	"\n"
 	"Output:\n"
 	"  -H, --no-header        omit the heading row of the table\n"
@@ -90,6 +106,14 @@ enum {
 	OPT_LADDER,
 	OPT_SUMMARY,
 	OPT_GRAPH,
+	OPT_ADDR,
+	OPT_STATE,
+	OPT_END,
+	OPT_PID,
+	OPT_COMM,
+	OPT_NETNS,
+	OPT_MIN_LIFETIME,
+	OPT_ANOMALIES,
 	OPT_COLOR,
 };
 
@@ -101,6 +125,18 @@ static const struct option long_options[] = {
 	{ "graph",        no_argument,       NULL, OPT_GRAPH },
 	{ "stats",        no_argument,       NULL, 's' },
 	{ "json",         no_argument,       NULL, 'j' },
+	{ "ipv4",         no_argument,       NULL, '4' },
+	{ "ipv6",         no_argument,       NULL, '6' },
+	{ "local-port",   required_argument, NULL, 'L' },
+	{ "remote-port",  required_argument, NULL, 'D' },
+	{ "addr",         required_argument, NULL, OPT_ADDR },
+	{ "state",        required_argument, NULL, OPT_STATE },
+	{ "end",          required_argument, NULL, OPT_END },
+	{ "pid",          required_argument, NULL, OPT_PID },
+	{ "comm",         required_argument, NULL, OPT_COMM },
+	{ "netns",        required_argument, NULL, OPT_NETNS },
+	{ "min-lifetime", required_argument, NULL, OPT_MIN_LIFETIME },
+	{ "anomalies",    no_argument,       NULL, OPT_ANOMALIES },
 	{ "no-header",    no_argument,       NULL, 'H' },
 	{ "ss",           no_argument,       NULL, 'S' },
 	{ "numeric",      no_argument,       NULL, 'n' },
@@ -110,7 +146,7 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char short_options[] = ":r:sjHSnhV";
+static const char short_options[] = ":r:sj46L:D:HSnhV";
 
 /*
  * For "--name=value" where --name takes no argument, the length of
@@ -180,6 +216,44 @@ static int parse_color(struct options *opt, const char *when)
 	return -1;
 }
 
+/* The selection options: -1 to go on, or EXIT_USAGE for a bad value. */
+static int parse_filter_option(int c, const char *arg, struct tt_filter *f)
+{
+	char err[TT_FILTER_ERR_MAX];
+	bool ok;
+
+	switch (c) {
+	case 'L':
+		ok = tt_filter_ports(&f->local_ports, "--local-port", arg, err);
+		break;
+	case 'D':
+		ok = tt_filter_ports(&f->remote_ports, "--remote-port", arg, err);
+		break;
+	case OPT_ADDR:
+		ok = tt_filter_addr(f, arg, err);
+		break;
+	case OPT_STATE:
+		ok = tt_filter_state(f, arg, err);
+		break;
+	case OPT_END:
+		ok = tt_filter_end(f, arg, err);
+		break;
+	case OPT_PID:
+		ok = tt_filter_pid(f, arg, err);
+		break;
+	case OPT_COMM:
+		ok = tt_filter_comm(f, arg, err);
+		break;
+	case OPT_NETNS:
+		ok = tt_filter_netns(f, arg, err);
+		break;
+	default:	/* OPT_MIN_LIFETIME */
+		ok = tt_filter_min_lifetime(f, arg, err);
+		break;
+	}
+	return ok ? -1 : usage_error("%s", err);
+}
+
 /* One option: -1 to go on, or an exit status. */
 static int parse_option(int c, char *argv[], struct options *opt)
 {
@@ -205,6 +279,18 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		return choose_view(opt, VIEW_STATS, "--stats");
 	case 'j':
 		opt->json = true;
+		return -1;
+	case '4':
+		opt->filter.ipv4 = true;
+		return -1;
+	case '6':
+		opt->filter.ipv6 = true;
+		return -1;
+	case 'L': case 'D': case OPT_ADDR: case OPT_STATE: case OPT_END:
+	case OPT_PID: case OPT_COMM: case OPT_NETNS: case OPT_MIN_LIFETIME:
+		return parse_filter_option(c, optarg, &opt->filter);
+	case OPT_ANOMALIES:
+		opt->filter.anomalies = true;
 		return -1;
 	case 'H':
 		opt->style.no_heading = true;
@@ -357,15 +443,16 @@ enum next_step {
 	GIVE_UP,	/* the view gave up (it said why): show nothing more */
 };
 
-static enum next_step handle_line(struct tt_input *in, struct tt_view *view,
-				  struct progress *p)
+static enum next_step handle_line(struct tt_input *in, const struct options *opt,
+				  struct tt_view *view, struct progress *p)
 {
 	char err[TT_ERR_MAX];
 	struct tt_line parsed;
 
 	switch (tt_parse_line(in->line, in->len, &parsed, err)) {
 	case TT_LINE_RECORD:
-		if (!tt_view_record(view, &parsed.record)) {
+		if (tt_filter_match(&opt->filter, &parsed.record) &&
+		    !tt_view_record(view, &parsed.record)) {
 			p->ok = false;
 			return GIVE_UP;
 		}
@@ -388,7 +475,7 @@ static enum next_step handle_line(struct tt_input *in, struct tt_view *view,
 }
 
 /* Read every line into @view; the exit status. */
-static int show(struct tt_input *in, struct tt_view *view)
+static int show(struct tt_input *in, const struct options *opt, struct tt_view *view)
 {
 	struct progress p = { .ok = true };
 	enum next_step next = GO_ON;
@@ -401,7 +488,7 @@ static int show(struct tt_input *in, struct tt_view *view)
 			break;
 		}
 		p.ok &= check_first_line(in);
-		next = handle_line(in, view, &p);
+		next = handle_line(in, opt, view, &p);
 		if (next != GO_ON || ferror(stdout))
 			break;	/* a write error is reported by close_stdout() */
 	}
@@ -481,7 +568,7 @@ static int run(struct options *opt)
 		opt->style.services = services;
 		view = make_view(opt);
 		if (view) {
-			status = show(in, view);
+			status = show(in, opt, view);
 		} else {
 			fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
 			status = EXIT_TROUBLE;

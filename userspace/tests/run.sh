@@ -246,6 +246,68 @@ view_usage_tests() {
 		"--summary -s:options '--summary' and '--stats' cannot be combined"
 }
 
+# table_rows FILE ID...: the heading and the rows of these sockets of a
+# hand-written table, in the table's order.
+table_rows() {
+	file=$1
+	shift
+	head -n 1 "$file"
+	[ $# -eq 0 ] && return
+	pattern=$(printf '%s|' "$@")
+	tail -n +2 "$file" | grep -E "^(${pattern%|}) "
+}
+
+# expect_rows COMMENT OPTIONS ID...: the table of lifecycle.txt with OPTIONS
+# shows the rows of these sockets of lifecycle.table.
+expect_rows() {
+	comment=$1 options=$2
+	shift 2
+	table_rows lifecycle.table "$@" > "$TMP/want_rows"
+	# shellcheck disable=SC2086 # options are words
+	expect_run "$TMP/want_rows" /dev/null 0 "$TCPTRACE" -n $options -r lifecycle.txt
+	result "filter: $comment"
+}
+
+filter_tests() {
+	cd "$DATA" || return
+
+	expect_rows "--end, a list" "--end active_close,refused" 4102 4110 4121
+	expect_rows "-L and -D together" "-L 8080 -D 38876" 4103
+	expect_rows "-L with a range" "-L 8000-8999" 4103 4111 4097 4130
+	expect_rows "-D, repeated" "-D 9 -D 6000" 4110 4120
+	expect_rows "--addr, IPv4 prefix" "--addr 10.0.0.0/8" 4111 4098 4130
+	expect_rows "--addr twice: one end in each" "--addr 10.0.0.1 --addr 10.0.0.9/32" 4098
+	expect_rows "--addr, IPv6 prefix" "--addr 2001:db8::/32" 4112
+	expect_rows "--state, an ss(8) name" "--state time-wait" 4102 4121
+	expect_rows "--state twice: both visited" "--state LISTEN --state ESTABLISHED" 4103
+	expect_rows "--pid" "--pid 331" 4103 4097
+	expect_rows "--pid matches the thread too" "--pid 500" 4120
+	expect_rows "--comm with an escape" "--comm my\\x20app" 4120
+	expect_rows "--netns" "--netns 4026532000" 4120
+	expect_rows "--min-lifetime" "--min-lifetime 1.5s" 4102 4112 4121
+	expect_rows "--anomalies" "--anomalies" 4120
+	expect_rows "-6" "-6" 4112 4120
+	expect_rows "-4 and -6" "-4 -6" 4103 4102 4110 4111 4112 4120 4121 4097 4098 4130
+	expect_rows "all combined (AND)" "-4 -L 8080 --state NEW_SYN_RECV --end syncookie" 4111
+	expect_rows "nothing selected" "--end timeout"
+
+	"$TCPTRACE" --comm "my app" -n -H -r lifecycle.txt > "$TMP/out" 2>&1
+	grep -q '^4120 ' "$TMP/out" && [ "$(wc -l < "$TMP/out")" -eq 1 ] ||
+		detail "--comm 'my app' did not select 4120 alone: $(cat "$TMP/out")"
+	result "filter: --comm takes the name as it is, spaces and all"
+
+	expect_usage "--local-port 80,http:--local-port: bad port 'http' (0 to 65535, or FIRST-LAST)" \
+		"-D 70000:--remote-port: bad port '70000' (0 to 65535, or FIRST-LAST)" \
+		"--addr 10.0.0.0/33:--addr: bad address '10.0.0.0/33' (ADDR or ADDR/PREFIX, IPv4 or IPv6)" \
+		"--state SYN_RCVD:--state: unknown state 'SYN_RCVD'" \
+		"--end late:--end: unknown end reason 'late' (see tcptrace(1))" \
+		"--pid me:--pid: bad pid 'me' (a decimal number)" \
+		"--netns 0x1:--netns: bad namespace inode '0x1' (a decimal number)" \
+		"--min-lifetime 10:--min-lifetime: bad duration '10' (such as 500us, 10ms, 2s)"
+
+	cd - > /dev/null || return
+}
+
 color_tests() {
 	cd "$DATA" || return
 
@@ -303,6 +365,9 @@ ladder_limit_test() {
 	expect_message 1 "tcptrace: --ladder holds at most 100000 histories, and the input has more" \
 		"$TCPTRACE" --ladder -r "$TMP/many.txt"
 	result "ladder: past its limit, one message and exit 1"
+	"$TCPTRACE" --ladder -n -D 80 -L 1024-1030 -r "$TMP/many.txt" > "$TMP/out" 2>&1 ||
+		detail "--ladder with a filter under the limit failed: $(head -n 3 "$TMP/out")"
+	result "ladder: filters keep it under its limit"
 }
 
 # ---- the man page -----------------------------------------------------
@@ -381,7 +446,8 @@ valgrind_tests() {
 			valgrind_run "$TCPTRACE" $options -r "$capture"
 		done < "$TMP/views"
 	done
-	valgrind_run "$TCPTRACE" --color=always -r lifecycle.txt
+	valgrind_run "$TCPTRACE" --color=always --end active_close -4 --addr 127.0.0.0/8 \
+		--comm curl --min-lifetime 1ms -r lifecycle.txt
 	cd - > /dev/null || return
 	result "valgrind: tcptrace on every capture, every view"
 
@@ -407,6 +473,7 @@ unit_tests
 golden_tests
 cli_tests
 view_usage_tests
+filter_tests
 color_tests
 services_tests
 ladder_limit_test
