@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,10 +52,18 @@ struct options {
 	enum view_kind view;
 	const char *view_option;	/* the option that chose it, for messages */
 	bool json;
+	bool follow;
+	bool all_netns;
 	enum color_when color;
 	struct tt_style style;
 	struct tt_filter filter;
 };
+
+/*
+ * Set by the SIGINT and SIGTERM handlers while following: the one piece of
+ * state a signal handler can share.
+ */
+static volatile sig_atomic_t stop_requested;
 
 static const char usage_text[] =
 	"Usage: tcptrace [OPTION]...\n"
@@ -63,6 +72,8 @@ static const char usage_text[] =
 	"Input:\n"
 	"  -r, --read=FILE        read a saved capture from FILE ('-' for standard\n"
 	"                         input) instead of " TCPTRACE_DEVICE "\n"
+	"  -f, --follow           show histories as they complete, until interrupted\n"
+	"      --all-netns        show every network namespace (needs CAP_NET_ADMIN)\n"
 	"\n"
 	"Views (default: a table, one row per socket):\n"
 	"      --timeline         each socket's states, when entered and how long\n"
@@ -96,13 +107,15 @@ static const char usage_text[] =
 	"  -h, --help             print this help and exit\n"
 	"  -V, --version          print the version and exit\n"
 	"\n"
-	"Exit status: 0 if all went well; 1 if the input could not be read, had\n"
-	"malformed lines or output failed; 2 for a usage error.\n"
+	"Exit status: 0 if all went well (also when interrupted while following);\n"
+	"1 if the input could not be read, had malformed lines or output failed;\n"
+	"2 for a usage error.\n"
 	"See tcptrace(1) and Documentation/tcptrace.rst for the input format.\n";
 
 /* Long options without a short one. */
 enum {
-	OPT_TIMELINE = 256,
+	OPT_ALL_NETNS = 256,
+	OPT_TIMELINE,
 	OPT_LADDER,
 	OPT_SUMMARY,
 	OPT_GRAPH,
@@ -119,6 +132,8 @@ enum {
 
 static const struct option long_options[] = {
 	{ "read",         required_argument, NULL, 'r' },
+	{ "follow",       no_argument,       NULL, 'f' },
+	{ "all-netns",    no_argument,       NULL, OPT_ALL_NETNS },
 	{ "timeline",     no_argument,       NULL, OPT_TIMELINE },
 	{ "ladder",       no_argument,       NULL, OPT_LADDER },
 	{ "summary",      no_argument,       NULL, OPT_SUMMARY },
@@ -146,7 +161,7 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char short_options[] = ":r:sj46L:D:HSnhV";
+static const char short_options[] = ":r:fsj46L:D:HSnhV";
 
 /*
  * For "--name=value" where --name takes no argument, the length of
@@ -267,6 +282,12 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		opt->input = optarg;
 		opt->read_given = true;
 		return -1;
+	case 'f':
+		opt->follow = true;
+		return -1;
+	case OPT_ALL_NETNS:
+		opt->all_netns = true;
+		return -1;
 	case OPT_TIMELINE:
 		return choose_view(opt, VIEW_TIMELINE, "--timeline");
 	case OPT_LADDER:
@@ -329,6 +350,12 @@ static int check_options(const struct options *opt)
 	if (opt->json && (opt->view == VIEW_TIMELINE || opt->view == VIEW_LADDER ||
 			  opt->view == VIEW_GRAPH))
 		return usage_error("--json does not apply to %s", opt->view_option);
+	if (opt->follow && opt->read_given)
+		return usage_error("--follow reads " TCPTRACE_DEVICE ", not a capture (--read)");
+	if (opt->all_netns && opt->read_given)
+		return usage_error("--all-netns applies to " TCPTRACE_DEVICE ", not to a capture (--read)");
+	if (opt->follow && opt->view == VIEW_STATS)
+		return usage_error("--follow does not apply to --stats");
 	return -1;
 }
 
@@ -365,22 +392,45 @@ static bool use_color(const struct options *opt)
 
 /* ---- input -------------------------------------------------------------- */
 
-static int open_input(struct tt_input *in, const struct options *opt)
+static void report_open_error(const char *path, const char *what)
 {
 	const char *hint = "";
 
-	if (tt_input_open(in, opt->input, false) == 0)
-		return 0;
-	if (strcmp(opt->input, TCPTRACE_DEVICE) == 0) {
+	if (strcmp(path, TCPTRACE_DEVICE) == 0) {
 		if (errno == ENOENT)
 			hint = " (is the module loaded?)";
 		else if (errno == EACCES)
 			hint = " (reading it needs root)";
-		else if (errno == EPERM)
+		else if (errno == EPERM && !what)
 			hint = " (opening it needs CAP_NET_ADMIN)";
+		else if (errno == EPERM)
+			hint = " (it needs CAP_NET_ADMIN in the initial network namespace)";
 	}
-	fprintf(stderr, "tcptrace: %s: %s%s\n", opt->input, strerror(errno), hint);
-	return -1;
+	fprintf(stderr, "tcptrace: %s: %s%s%s%s\n", path, what ? what : "",
+		what ? ": " : "", strerror(errno), hint);
+}
+
+/* Open the capture or the device, and give the device its commands. */
+static int open_input(struct tt_input *in, const struct options *opt)
+{
+	bool writable = opt->follow || opt->all_netns;
+
+	if (tt_input_open(in, opt->input, writable) < 0) {
+		report_open_error(opt->input, NULL);
+		return -1;
+	}
+	if (opt->all_netns && tt_input_command(in, TCPTRACE_CMD_ALL_NETNS) < 0) {
+		report_open_error(opt->input, TCPTRACE_CMD_ALL_NETNS);
+		tt_input_close(in);
+		return -1;
+	}
+	if (opt->follow && (tt_input_command(in, TCPTRACE_CMD_FOLLOW) < 0 ||
+			    tt_input_follow(in, &stop_requested) < 0)) {
+		report_open_error(opt->input, TCPTRACE_CMD_FOLLOW);
+		tt_input_close(in);
+		return -1;
+	}
+	return 0;
 }
 
 static void report_line(const struct tt_input *in, const char *message)
@@ -413,10 +463,57 @@ static bool check_end_of_input(const struct tt_input *in, int last_read)
 	return true;
 }
 
-/* What reading has seen so far. */
+/* ---- following ---------------------------------------------------------- */
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/*
+ * Following ends with SIGINT or SIGTERM (cleanly, status 0) or when the
+ * reader of the output goes away (SIGPIPE ignored: the write fails with
+ * EPIPE, and tcptrace ends quietly). Output is line-buffered.
+ */
+static void prepare_follow(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART;	/* ppoll() returns EINTR all the same */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* What reading has seen so far, for the losses of follow mode. */
 struct progress {
 	bool ok;		/* no malformed line, no read error */
+	bool lost_pending;	/* EPIPE: the next record tells how many */
+	bool has_seq;
+	uint64_t last_seq;	/* of the last done record */
+	bool reader_gone;	/* stdout is a pipe nobody reads any more */
 };
+
+/* A done record after an EPIPE: report the seq gap as the histories lost. */
+static void note_seq(struct progress *p, struct tt_view *view,
+		     const struct tt_record *r)
+{
+	if (!(r->has & TT_HAS_SEQ))
+		return;
+	if (p->lost_pending) {
+		bool known = p->has_seq && r->seq > p->last_seq;
+
+		tt_view_lost(view, known, known ? r->seq - p->last_seq - 1 : 0, r->seq);
+		p->lost_pending = false;
+	}
+	p->has_seq = true;
+	p->last_seq = r->seq;
+}
 
 /* ---- the views ----------------------------------------------------------- */
 
@@ -451,6 +548,7 @@ static enum next_step handle_line(struct tt_input *in, const struct options *opt
 
 	switch (tt_parse_line(in->line, in->len, &parsed, err)) {
 	case TT_LINE_RECORD:
+		note_seq(p, view, &parsed.record);
 		if (tt_filter_match(&opt->filter, &parsed.record) &&
 		    !tt_view_record(view, &parsed.record)) {
 			p->ok = false;
@@ -474,6 +572,16 @@ static enum next_step handle_line(struct tt_input *in, const struct options *opt
 	}
 }
 
+/* Did the last write fail because nobody reads the output any more? */
+static bool output_failed(const struct options *opt, struct progress *p)
+{
+	if (!ferror(stdout))
+		return false;
+	if (opt->follow && errno == EPIPE)
+		p->reader_gone = true;
+	return true;
+}
+
 /* Read every line into @view; the exit status. */
 static int show(struct tt_input *in, const struct options *opt, struct tt_view *view)
 {
@@ -481,19 +589,30 @@ static int show(struct tt_input *in, const struct options *opt, struct tt_view *
 	enum next_step next = GO_ON;
 	int got;
 
-	for (;;) {
+	while (!stop_requested) {
 		got = tt_input_next(in);
+		if (got == TT_INPUT_LOST) {
+			p.lost_pending = true;
+			continue;
+		}
+		if (got == TT_INPUT_ERROR && errno == EINTR && opt->follow)
+			continue;	/* stop_requested says whether to go on */
 		if (got <= 0) {
 			p.ok &= check_end_of_input(in, got);
 			break;
 		}
 		p.ok &= check_first_line(in);
 		next = handle_line(in, opt, view, &p);
-		if (next != GO_ON || ferror(stdout))
-			break;	/* a write error is reported by close_stdout() */
+		if (next != GO_ON || output_failed(opt, &p))
+			break;
 	}
-	if (next != GIVE_UP && !ferror(stdout) && !tt_view_finish(view))
+	if (next != GIVE_UP && !p.reader_gone && !ferror(stdout) &&
+	    !tt_view_finish(view))
 		p.ok = false;
+	if (p.reader_gone) {
+		clearerr(stdout);
+		return EXIT_OK;
+	}
 	return p.ok ? EXIT_OK : EXIT_TROUBLE;
 }
 
@@ -521,7 +640,7 @@ static int show_stats(struct tt_input *in, const struct options *opt)
  * Output goes through stdio buffers, so a write error (disk full, closed
  * pipe reader) may only show when they are flushed: check then.
  */
-static int close_stdout(void)
+static int close_stdout(bool quiet_epipe)
 {
 	bool failed = ferror(stdout);
 	int error = 0;
@@ -534,7 +653,7 @@ static int close_stdout(void)
 		failed = true;
 		error = errno;
 	}
-	if (!failed)
+	if (!failed || (quiet_epipe && error == EPIPE))
 		return EXIT_OK;
 	fprintf(stderr, "tcptrace: write error%s%s\n", error ? ": " : "",
 		error ? strerror(error) : "");
@@ -554,6 +673,8 @@ static int run(struct options *opt)
 		fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
 		return EXIT_TROUBLE;
 	}
+	if (opt->follow)
+		prepare_follow();
 	if (open_input(in, opt) < 0) {
 		free(in);
 		return EXIT_TROUBLE;
@@ -595,7 +716,7 @@ int main(int argc, char *argv[])
 	status = parse_options(argc, argv, opt);
 	if (status < 0)
 		status = run(opt);
-	if (close_stdout() != EXIT_OK)
+	if (close_stdout(opt->follow) != EXIT_OK)
 		status = EXIT_TROUBLE;
 	free(opt);
 	return status;

@@ -16,6 +16,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 TCPTRACE=$PWD/tcptrace
 TEST_PROGRAMS="$PWD/tests/test_parse $PWD/tests/test_model"
+FAKEDEV=$PWD/tests/fakedev.so
 MAN_PAGE=$PWD/tcptrace.1
 DATA=$PWD/tests/data
 VALGRIND_SUPP=$PWD/tests/valgrind.supp
@@ -370,6 +371,95 @@ ladder_limit_test() {
 	result "ladder: filters keep it under its limit"
 }
 
+# ---- following the device (tests/fakedev.c stands in for it) -------------
+
+# fake SCRIPT COMMAND...: run COMMAND with /dev/tcptrace played by SCRIPT.
+fake() {
+	script=$1
+	shift
+	TT_FAKEDEV=$script TT_FAKEDEV_LOG=$TMP/commands LD_PRELOAD=$FAKEDEV \
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 "$@"
+}
+
+follow_usage_tests() {
+	expect_usage "-f -r lifecycle.txt:--follow reads /dev/tcptrace, not a capture (--read)" \
+		"--all-netns -r lifecycle.txt:--all-netns applies to /dev/tcptrace, not to a capture (--read)" \
+		"-f --stats:--follow does not apply to --stats"
+}
+
+follow_tests() {
+	cd "$DATA" || return
+	names="follow: table, lost histories reported in-band
+follow: JSON, lost histories as {\"lost\":N}
+follow: losses of unknown size
+follow: the summary at Ctrl-C
+follow: exits 0 when its reader goes away
+snapshot of the device: --all-netns writes all-netns
+all-netns refused: one line, exit 1
+device that cannot be opened: the hint for EPERM"
+	fake follow.script "$TCPTRACE" --stats > "$TMP/out" 2>&1
+	if ! grep -q '^format 2$' "$TMP/out"; then
+		printf '%s\n' "$names" > "$TMP/names"
+		while IFS= read -r name; do
+			skip "$name" "LD_PRELOAD of tests/fakedev.so does not work here"
+		done < "$TMP/names"
+		cd - > /dev/null || return
+		return
+	fi
+
+	: > "$TMP/commands"
+	fake follow.script expect_run follow.out.table /dev/null 0 "$TCPTRACE" -f -n
+	[ "$(cat "$TMP/commands")" = follow ] ||
+		detail "commands written: $(cat "$TMP/commands")"
+	result "follow: table, lost histories reported in-band"
+
+	fake follow.script expect_run follow.out.json /dev/null 0 "$TCPTRACE" -f --json
+	result "follow: JSON, lost histories as {\"lost\":N}"
+
+	fake lostfirst.script expect_run lostfirst.out.table /dev/null 0 "$TCPTRACE" -f -n
+	fake lostfirst.script expect_run lostfirst.out.json /dev/null 0 "$TCPTRACE" -f --json
+	result "follow: losses of unknown size"
+
+	fake follow.script "$TCPTRACE" -f --summary > "$TMP/out" 2> "$TMP/err"
+	status=$?
+	[ "$status" -eq 0 ] || detail "exit status $status"
+	grep -q '^  lost while following *3$' "$TMP/out" ||
+		detail "no 'lost while following 3' in: $(cat "$TMP/out")"
+	grep -q '^histories  *3  (3 done, 0 live)$' "$TMP/out" ||
+		detail "not 3 histories in: $(head -n 1 "$TMP/out")"
+	result "follow: the summary at Ctrl-C"
+
+	{
+		head -n 3 follow.script
+		echo '!read'
+		awk 'BEGIN { for (i = 0; i < 20000; i++)
+			print "done " i " ipv4 127.0.0.1:" 1024 + i % 60000 " 127.0.0.1:9 seq=" i " t0=1 path=CLOSE>SYN_SENT@0>CLOSE@5s" }'
+	} > "$TMP/many.script"
+	{ fake "$TMP/many.script" "$TCPTRACE" -f -n 2> "$TMP/err"; echo $? > "$TMP/status"; } |
+		head -n 2 > /dev/null
+	[ "$(cat "$TMP/status")" = 0 ] || detail "exit status $(cat "$TMP/status")"
+	[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+	result "follow: exits 0 when its reader goes away"
+
+	: > "$TMP/commands"
+	fake lifecycle.txt expect_run lifecycle.table /dev/null 0 "$TCPTRACE" -n --all-netns
+	[ "$(cat "$TMP/commands")" = all-netns ] ||
+		detail "commands written: $(cat "$TMP/commands")"
+	result "snapshot of the device: --all-netns writes all-netns"
+
+	TT_FAKEDEV_DENY=all-netns fake follow.script expect_message 1 \
+		"tcptrace: /dev/tcptrace: all-netns: Operation not permitted (it needs CAP_NET_ADMIN in the initial network namespace)" \
+		"$TCPTRACE" -f --all-netns
+	result "all-netns refused: one line, exit 1"
+
+	TT_FAKEDEV_OPEN_ERRNO=1 fake follow.script expect_message 1 \
+		"tcptrace: /dev/tcptrace: Operation not permitted (opening it needs CAP_NET_ADMIN)" \
+		"$TCPTRACE"
+	result "device that cannot be opened: the hint for EPERM"
+
+	cd - > /dev/null || return
+}
+
 # ---- the man page -----------------------------------------------------
 
 man_tests() {
@@ -477,6 +567,8 @@ filter_tests
 color_tests
 services_tests
 ladder_limit_test
+follow_usage_tests
+follow_tests
 man_tests
 valgrind_tests
 

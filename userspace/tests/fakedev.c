@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A stand-in for /dev/tcptrace, for testing tcptrace on a host without the
+ * module: LD_PRELOAD=tests/fakedev.so makes open() of /dev/tcptrace return
+ * a descriptor whose reads, writes and polls follow a script.
+ *
+ * TT_FAKEDEV=FILE       the script: lines given to read() as the device
+ *                       would, and directives:
+ *                         !read    end of what one read() returns
+ *                         !EPIPE   the next read() fails with EPIPE (the
+ *                                  ring overwrote unread histories)
+ *                         !# ...   a comment
+ *                       At the end of the script, a snapshot read returns
+ *                       0 (end of file); in follow mode the reader waits,
+ *                       and the wait is interrupted by a SIGINT, as if the
+ *                       user pressed Ctrl-C.
+ * TT_FAKEDEV_LOG=FILE   each command written is appended to FILE
+ * TT_FAKEDEV_OPEN_ERRNO=N   open() fails with errno N
+ * TT_FAKEDEV_DENY=CMD   writing CMD fails with EPERM
+ *
+ * Only what tcptrace does is imitated: one open file at a time.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define DEVICE	"/dev/tcptrace"
+
+struct fake {
+	int fd;			/* a real descriptor (of /dev/null), or -1 */
+	bool follow;
+	char *script;		/* the whole script, NUL-terminated */
+	size_t pos;		/* next unread byte */
+};
+
+/* The one open fake device: this library's only state. */
+static struct fake dev = { .fd = -1 };
+
+static char *load(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	long size;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (text = calloc(1, size + 1)) &&
+	    fread(text, 1, size, f) != (size_t)size) {
+		free(text);
+		text = NULL;
+	}
+	fclose(f);
+	return text;
+}
+
+static int real_open(const char *path, int flags, mode_t mode)
+{
+	int (*next)(const char *, int, ...) = dlsym(RTLD_NEXT, "open");
+
+	return next(path, flags, mode);
+}
+
+static int fake_open(const char *path, int flags, mode_t mode)
+{
+	const char *err = getenv("TT_FAKEDEV_OPEN_ERRNO");
+	const char *script = getenv("TT_FAKEDEV");
+
+	if (strcmp(path, DEVICE) != 0 || !script)
+		return real_open(path, flags, mode);
+	if (err) {
+		errno = atoi(err);
+		return -1;
+	}
+	free(dev.script);
+	dev = (struct fake){ .fd = real_open("/dev/null", O_RDWR, 0) };
+	dev.script = load(script);
+	if (!dev.script) {
+		errno = EIO;
+		return -1;
+	}
+	return dev.fd;
+}
+
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = va_arg(ap, mode_t);
+	va_end(ap);
+	return fake_open(path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = va_arg(ap, mode_t);
+	va_end(ap);
+	return fake_open(path, flags, mode);
+}
+
+static bool is_fake(int fd)
+{
+	return fd >= 0 && fd == dev.fd;
+}
+
+/* Does the script go on with directive @name? */
+static bool at_directive(const char *name)
+{
+	size_t len = strlen(name);
+
+	return strncmp(dev.script + dev.pos, name, len) == 0 &&
+	       dev.script[dev.pos + len] == '\n';
+}
+
+static void skip_line(void)
+{
+	const char *nl = strchr(dev.script + dev.pos, '\n');
+
+	dev.pos = nl ? (size_t)(nl + 1 - dev.script) : strlen(dev.script);
+}
+
+static bool at_end(void)
+{
+	return dev.script[dev.pos] == '\0';
+}
+
+static void skip_comments(void)
+{
+	while (strncmp(dev.script + dev.pos, "!#", 2) == 0)
+		skip_line();
+}
+
+/* Lines up to the next directive, as many as fit in @count bytes. */
+static ssize_t fake_read(void *buf, size_t count)
+{
+	size_t n = 0;
+
+	skip_comments();
+	if (at_directive("!read"))
+		skip_line();
+	skip_comments();
+	if (at_directive("!EPIPE")) {
+		skip_line();
+		errno = EPIPE;
+		return -1;
+	}
+	if (at_end()) {
+		if (!dev.follow)
+			return 0;
+		errno = EAGAIN;
+		return -1;
+	}
+	while (!at_end() && dev.script[dev.pos] != '!') {
+		const char *line = dev.script + dev.pos;
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl + 1 - line) : strlen(line);
+
+		if (n + len > count)
+			break;
+		memcpy((char *)buf + n, line, len);
+		n += len;
+		dev.pos += len;
+		skip_comments();
+	}
+	return (ssize_t)n;
+}
+
+ssize_t read(int fd, void *buf, size_t count)
+{
+	ssize_t (*next)(int, void *, size_t) = dlsym(RTLD_NEXT, "read");
+
+	return is_fake(fd) ? fake_read(buf, count) : next(fd, buf, count);
+}
+
+ssize_t __read_chk(int fd, void *buf, size_t count, size_t size)
+{
+	(void)size;
+	return read(fd, buf, count);
+}
+
+static ssize_t fake_write(const void *buf, size_t count)
+{
+	const char *log = getenv("TT_FAKEDEV_LOG");
+	const char *deny = getenv("TT_FAKEDEV_DENY");
+	char cmd[80];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%.*s", (int)count, (const char *)buf);
+	cmd[strcspn(cmd, "\n")] = '\0';
+	if (log && (f = fopen(log, "a"))) {
+		fprintf(f, "%s\n", cmd);
+		fclose(f);
+	}
+	if (deny && strcmp(deny, cmd) == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	if (strcmp(cmd, "follow") == 0)
+		dev.follow = true;
+	return (ssize_t)count;
+}
+
+ssize_t write(int fd, const void *buf, size_t count)
+{
+	ssize_t (*next)(int, const void *, size_t) = dlsym(RTLD_NEXT, "write");
+
+	return is_fake(fd) ? fake_write(buf, count) : next(fd, buf, count);
+}
+
+/* Readable unless the script is over: then Ctrl-C, during the wait. */
+static int fake_wait(struct pollfd *pfd, const sigset_t *mask)
+{
+	sigset_t old;
+
+	skip_comments();
+	if (!at_end()) {
+		pfd->revents = POLLIN;
+		if (at_directive("!EPIPE"))
+			pfd->revents |= POLLERR | POLLPRI;
+		return 1;
+	}
+	if (mask)
+		sigprocmask(SIG_SETMASK, mask, &old);
+	raise(SIGINT);
+	if (mask)
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = EINTR;
+	return -1;
+}
+
+int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+	  const sigset_t *mask)
+{
+	int (*next)(struct pollfd *, nfds_t, const struct timespec *,
+		    const sigset_t *) = dlsym(RTLD_NEXT, "ppoll");
+
+	if (nfds == 1 && is_fake(fds[0].fd))
+		return fake_wait(&fds[0], mask);
+	return next(fds, nfds, timeout, mask);
+}
+
+int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	int (*next)(struct pollfd *, nfds_t, int) = dlsym(RTLD_NEXT, "poll");
+
+	if (nfds == 1 && is_fake(fds[0].fd))
+		return fake_wait(&fds[0], NULL);
+	return next(fds, nfds, timeout);
+}
+
+int close(int fd)
+{
+	int (*next)(int) = dlsym(RTLD_NEXT, "close");
+
+	if (is_fake(fd)) {
+		free(dev.script);
+		dev = (struct fake){ .fd = -1 };
+	}
+	return next(fd);
+}
