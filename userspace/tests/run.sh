@@ -16,6 +16,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 TCPTRACE=$PWD/tcptrace
 TEST_PROGRAMS="$PWD/tests/test_parse $PWD/tests/test_model"
+FUZZ=$PWD/tests/fuzz
 FAKEDEV=$PWD/tests/fakedev.so
 MAN_PAGE=$PWD/tcptrace.1
 DATA=$PWD/tests/data
@@ -460,6 +461,17 @@ device that cannot be opened: the hint for EPERM"
 	cd - > /dev/null || return
 }
 
+# ---- fuzzing ------------------------------------------------------------
+
+fuzz_tests() {
+	"$FUZZ" 10000 "$DATA"/*.txt > "$TMP/fuzz" 2> "$TMP/fuzz_err"
+	status=$?
+	[ "$status" -eq 0 ] || detail "tests/fuzz exited with status $status"
+	[ -s "$TMP/fuzz_err" ] && { detail "tests/fuzz wrote to stderr:"; cat "$TMP/fuzz_err" >> "$DETAILS"; }
+	grep -q '^ok fuzz: ' "$TMP/fuzz" || detail "$(cat "$TMP/fuzz")"
+	result "fuzz: malformed and truncated captures through every view"
+}
+
 # ---- the man page -----------------------------------------------------
 
 man_tests() {
@@ -513,6 +525,7 @@ valgrind_tests() {
 	if [ -n "$why" ]; then
 		skip "valgrind: the unit tests" "$why"
 		skip "valgrind: tcptrace on every capture, every view" "$why"
+		skip "valgrind: the fuzzer" "$why"
 		skip "memory does not grow with the input" "$why"
 		return
 	fi
@@ -523,7 +536,7 @@ valgrind_tests() {
 	result "valgrind: the unit tests"
 
 	# Every capture through the default view; every view on those that
-	# have something for each.
+	# have something for each (the fuzzer below tries the rest).
 	cd "$DATA" || return
 	for capture in *.txt; do
 		valgrind_run "$TCPTRACE" -r "$capture"
@@ -540,6 +553,9 @@ valgrind_tests() {
 		--comm curl --min-lifetime 1ms -r lifecycle.txt
 	cd - > /dev/null || return
 	result "valgrind: tcptrace on every capture, every view"
+
+	valgrind_run "$FUZZ" 100 "$DATA"/*.txt
+	result "valgrind: the fuzzer"
 
 	# 1 record, then 5000: the heap use must be the same.
 	head -n 2 "$DATA/basic.txt" > "$TMP/small.txt"
@@ -569,6 +585,7 @@ services_tests
 ladder_limit_test
 follow_usage_tests
 follow_tests
+fuzz_tests
 man_tests
 valgrind_tests
 
