@@ -243,14 +243,27 @@ void tcptrace_hist_filter_netns(u32 netns)
 	WRITE_ONCE(tcptrace_filter_netns, netns);
 }
 
+/* Unlink the oldest history of a locked bucket: new ones go in at the head. */
+static struct tcptrace_hist *tcptrace_unlink_oldest(struct tcptrace_bucket *b)
+{
+	struct tcptrace_hist *h = NULL, *pos;
+
+	hlist_for_each_entry(pos, &b->head, node)
+		h = pos;
+	if (h)
+		hlist_del(&h->node);
+	return h;
+}
+
 /*
  * The table is full: end another live history as evicted and take its
  * slot. Buckets are visited round-robin from a shared cursor, a clock hand
- * over the table; a bucket whose lock is held (the caller's own, another
- * CPU's) is passed over, so that two bucket locks never wait on each other.
- * Interrupts off.
+ * over the table. @held is the bucket the caller has locked, or NULL: any
+ * history in it is another socket's, since the caller is starting one.
+ * Other buckets are only trylocked, so that two bucket locks never wait on
+ * each other. Interrupts off.
  */
-static struct tcptrace_hist *tcptrace_evict(void)
+static struct tcptrace_hist *tcptrace_evict(struct tcptrace_bucket *held)
 {
 	unsigned int mask = (1U << tcptrace_bucket_bits) - 1;
 	unsigned int tries;
@@ -258,16 +271,18 @@ static struct tcptrace_hist *tcptrace_evict(void)
 	for (tries = 0; tries < TCPTRACE_EVICT_TRIES; tries++) {
 		unsigned int i = atomic_inc_return(&tcptrace_evict_cursor) & mask;
 		struct tcptrace_bucket *b = &tcptrace_buckets[i];
-		struct tcptrace_hist *h = NULL, *pos;
+		struct tcptrace_hist *h;
 
-		if (hlist_empty(&b->head) || !raw_spin_trylock(&b->lock))
+		if (hlist_empty(&b->head))
 			continue;
-		/* The chain's last is its oldest: new ones go in at the head. */
-		hlist_for_each_entry(pos, &b->head, node)
-			h = pos;
-		if (h)
-			hlist_del(&h->node);
-		raw_spin_unlock(&b->lock);
+		if (b == held) {
+			h = tcptrace_unlink_oldest(b);
+		} else {
+			if (!raw_spin_trylock(&b->lock))
+				continue;
+			h = tcptrace_unlink_oldest(b);
+			raw_spin_unlock(&b->lock);
+		}
 		if (!h)
 			continue;
 		h->end = TCPTRACE_END_EVICTED;
@@ -281,10 +296,11 @@ static struct tcptrace_hist *tcptrace_evict(void)
 
 /*
  * A slot for a new history, or NULL, counted: the filter does not want the
- * socket, or the table is full and nothing could be evicted. Interrupts off.
+ * socket, or the table is full and nothing could be evicted. @held is the
+ * bucket the caller has locked, or NULL. Interrupts off.
  */
-static struct tcptrace_hist *tcptrace_slot_for(u32 netns, __be16 sport,
-					       __be16 dport)
+static struct tcptrace_hist *tcptrace_slot_for(struct tcptrace_bucket *held,
+					       u32 netns, __be16 sport, __be16 dport)
 {
 	struct tcptrace_hist *h;
 
@@ -294,7 +310,7 @@ static struct tcptrace_hist *tcptrace_slot_for(u32 netns, __be16 sport,
 	}
 	h = tcptrace_slot_get();
 	if (!h && tcptrace_evict_on)
-		h = tcptrace_evict();
+		h = tcptrace_evict(held);
 	if (!h)
 		this_cpu_inc(tcptrace_pcpu->drop_table_full);
 	return h;
@@ -566,8 +582,8 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 		h = NULL;
 	}
 	if (!h) {
-		h = tcptrace_slot_for(sock_net(sk)->ns.inum, inet_sk(sk)->inet_sport,
-				      sk->sk_dport);
+		h = tcptrace_slot_for(b, sock_net(sk)->ns.inum,
+				      inet_sk(sk)->inet_sport, sk->sk_dport);
 		if (!h) {
 			raw_spin_unlock_irqrestore(&b->lock, flags);
 			goto out_stale;
@@ -642,7 +658,7 @@ void tcptrace_hist_request_begin(struct request_sock *req,
 	unsigned long flags;
 
 	local_irq_save(flags);
-	h = tcptrace_slot_for(sock_net(listener)->ns.inum,
+	h = tcptrace_slot_for(NULL, sock_net(listener)->ns.inum,
 			      inet_sk(listener)->inet_sport, 0);
 	local_irq_restore(flags);
 	if (!h)
@@ -789,7 +805,7 @@ void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid)
 		raw_spin_unlock_irqrestore(&b->lock, flags);
 		return;
 	}
-	h = tcptrace_slot_for(sock_net(sk)->ns.inum, sport, sk->sk_dport);
+	h = tcptrace_slot_for(b, sock_net(sk)->ns.inum, sport, sk->sk_dport);
 	if (!h) {
 		raw_spin_unlock_irqrestore(&b->lock, flags);
 		return;
