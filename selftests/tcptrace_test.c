@@ -89,7 +89,6 @@
 #endif
 
 #define WAIT_MS		20000	/* bound on waiting for histories to complete */
-static int wait_ms = WAIT_MS;	/* a test that waits out TIME_WAIT raises it */
 #define POLL_MS		20
 #define READ_MAX	(64 << 20)	/* a read of the device longer than this never ends */
 #define ADDR_MAX	(INET6_ADDRSTRLEN + 10)
@@ -1067,7 +1066,7 @@ static void check_expect(struct __test_metadata *_metadata,
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		ms = (now.tv_sec - start.tv_sec) * 1000 +
 		     (now.tv_nsec - start.tv_nsec) / 1000000;
-		if (complete || ms > wait_ms)
+		if (complete || ms > WAIT_MS)
 			break;
 		dump_free(&d);
 		usleep(POLL_MS * 1000);
@@ -3849,59 +3848,6 @@ TEST_F_TIMEOUT(veth, syncookie_flood, 60)
 		log_dump(_metadata, &d);
 	dump_free(&d);
 	ASSERT_EQ(0, close(lfd));
-}
-
-/* ---- TIME_WAIT to its end ------------------------------------------------- */
-
-/* The time a history entered @state (nanoseconds since t0), or -1. */
-static long long step_into(const struct rec *r, int state)
-{
-	int k;
-
-	for (k = 0; k < r->nsteps; k++)
-		if (r->steps[k].newstate == state)
-			return r->steps[k].ns;
-	return -1;
-}
-
-/*
- * TIME_WAIT lasting its full 60 seconds (TCP_TIMEWAIT_LEN), counted from
- * the step into TIME_WAIT (the peer's FIN): timewait=expired. The timer
- * wheel may fire up to one level's granularity late (about 2 s at HZ=250
- * for 60 s), and an emulated guest lags; a minute is the floor.
- */
-TEST_F_TIMEOUT(device, timewait_expires, 150)
-{
-	const long long min_ns = 60000000000LL, max_ns = 75000000000LL;
-	struct expect exp[3];
-	const struct rec *r;
-	long long tw, end;
-	struct dump d;
-	struct conn c;
-	int init_fd;
-
-	SKIPPED_IN_SETUP();
-	if (!self->mode.timewait)
-		SKIP(return, "timewait=0 (kprobes=0): the history ends at the hand-over "
-		     "to the timewait socket, as the other tests check");
-	init_fd = netns_enter(_metadata);
-	conn_open(_metadata, AF_INET, &c);
-	conn_close(_metadata, &c);
-	expect_graceful(exp, &self->mode, "ipv4", "0.0.0.0:0", &c);
-	exp[0].timewait = "expired";
-	wait_ms = 90000;
-	check_expect(_metadata, exp, 3, false);
-
-	ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
-	r = find_rec(&d, "ipv4", c.caddr, c.laddr, true);
-	ASSERT_NE(NULL, r);
-	tw = step_into(r, TCP_TIME_WAIT);
-	end = step_into(r, TCP_CLOSE);
-	ASSERT_LE(0, tw) TH_LOG("%s", r->line);
-	ASSERT_LE(min_ns, end - tw) TH_LOG("TIME_WAIT lasted %lld ns: %s", end - tw, r->line);
-	ASSERT_GE(max_ns, end - tw) TH_LOG("TIME_WAIT lasted %lld ns: %s", end - tw, r->line);
-	dump_free(&d);
-	netns_leave(_metadata, init_fd);
 }
 
 /* ---- Namespaces and owners ------------------------------------------------ */
