@@ -17,9 +17,14 @@
 #                    the module test; the C test falls back to modprobe)
 #   TCPTRACE_READER  the userspace reader (default: ../userspace/tcptrace,
 #                    if built); its round-trip test is skipped without it
+#   TCPTRACE_TESTS   only these tests of tcptrace_test (see its main())
 #
-# Each test runs with the timeout of ./settings. A test that makes the
-# kernel log an oops, BUG, WARNING, ... fails even if it passed itself.
+# The test programs: tcptrace_test with kprobes=0, then with kprobes=1,
+# then tcptrace_module.sh, then every other tcptrace_*.sh here (the
+# Makefile's TEST_PROGS is the same wildcard). Each runs with the timeout
+# of ./settings. A test that makes the kernel log an oops, BUG, WARNING,
+# ... fails even if it passed itself, and so does one that leaves the
+# module loaded and in use. Each one's run time follows its output.
 #
 # Exit status: 0 every test passed or skipped, 1 otherwise.
 
@@ -61,19 +66,42 @@ test_num=0
 nfail=0
 nskip=0
 
+# Unload the module a test program left loaded, so that the next one
+# starts clean; 1 if it stays in use (a process of the test still holds
+# the device). A module loaded before we started is left alone.
+preloaded=0
+[ -d /sys/module/tcptrace ] && preloaded=1
+module_release() {
+	local i
+
+	[ "$preloaded" = 1 ] && return 0
+	for ((i = 0; i < 10; i++)); do
+		[ -d /sys/module/tcptrace ] || return 0
+		rmmod tcptrace 2>/dev/null && return 0
+		sleep 1
+	done
+	return 1
+}
+
 # run_one NAME COMMAND...: one KTAP line for a whole test program.
 run_one() {
-	local name=$1 hdr seq rc bad
+	local name=$1 hdr seq rc bad held=
 	shift
 	test_num=$((test_num + 1))
 	hdr="selftests: $COLLECTION: $name"
 	echo "# $hdr"
 	seq=$(kmsg_records | tail -n 1 | cut -f 1)
+	SECONDS=0
 	(cd "$here" && timeout --kill-after=10 "$timeout_s" "$@" 2>&1) | sed -u 's/^/# /'
 	rc=${PIPESTATUS[0]}
+	echo "# $name: ${SECONDS}s"
+	module_release || held=1
 	bad=$(kmsg_records | awk -F '\t' -v s="${seq:--1}" '$1 > s { print $2 }' |
 	      grep -E "$PATTERN")
-	if [ -n "$bad" ]; then
+	if [ -n "$held" ]; then
+		echo "not ok $test_num $hdr # left tcptrace loaded and in use"
+		nfail=$((nfail + 1))
+	elif [ -n "$bad" ]; then
 		printf '# kernel log during %s (test exit status %s):\n' "$name" "$rc"
 		printf '%s\n' "$bad" | sed 's/^/#   /'
 		echo "not ok $test_num $hdr # kernel warning$([ "$rc" = 124 ] && echo ", TIMEOUT $timeout_s seconds")"
@@ -113,15 +141,25 @@ run_c_test() {
 	return $rc
 }
 
+# Every test program: tcptrace_test twice, then tcptrace_module.sh, then
+# every other tcptrace_*.sh, as the Makefile's TEST_PROGS.
+scripts=()
+[ -e "$here/tcptrace_module.sh" ] && scripts+=(tcptrace_module.sh)
+for f in "$here"/tcptrace_*.sh; do
+	f=${f##*/}
+	[ -e "$here/$f" ] && [ "$f" != tcptrace_module.sh ] && scripts+=("$f")
+done
+
 echo "TAP version 13"
-echo "1..3"
+echo "1..$((2 + ${#scripts[@]}))"
 if [ "$(id -u)" != 0 ]; then
 	echo "# not root: the tests will skip"
 fi
 # The C test first, with the tracepoint alone and then with the kprobes
 # (the default): the expected paths differ, the test reads which from the
 # header. The module test loads, unloads and stresses the module with odd
-# parameters, the likeliest to take the kernel down.
+# parameters, the likeliest to take the kernel down; the others load the
+# module as they need it.
 for params in kprobes=0 kprobes=1; do
 	if [ -x "$here/tcptrace_test" ]; then
 		export -f run_c_test
@@ -133,6 +171,8 @@ for params in kprobes=0 kprobes=1; do
 		nfail=$((nfail + 1))
 	fi
 done
-run_one tcptrace_module.sh ./tcptrace_module.sh
+for f in "${scripts[@]}"; do
+	run_one "$f" "./$f"
+done
 echo "# Totals: pass:$((test_num - nfail - nskip)) fail:$nfail skip:$nskip"
 [ "$nfail" = 0 ]
