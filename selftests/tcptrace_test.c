@@ -4485,6 +4485,49 @@ TEST_F(device, syncookie_connect)
 }
 
 /*
+ * A request socket that exists when the module loads (halfopen=1) is
+ * seeded in NEW_SYN_RECV, and ends when its SYN-ACKs go unanswered
+ * (net.ipv4.tcp_synack_retries=2: about seven seconds after its SYN).
+ * Without the kprobes nothing would ever end its history: none may be
+ * started (it would stay live after the request is gone).
+ */
+TEST_F_TIMEOUT(device, seen_at_load_request, 90)
+{
+	struct expect exp[2];
+	char laddr[ADDR_MAX];
+	const char *why;
+	struct topo t;
+	bool fail;
+	int lfd, i;
+
+	SKIPPED_IN_SETUP();
+	if (!getenv("TCPTRACE_KO") || !*getenv("TCPTRACE_KO"))
+		SKIP(return, "set TCPTRACE_KO: the test loads the module again");
+	why = topo_setup(&t, AF_INET, &fail);
+	ASSERT_FALSE(why && fail) TH_LOG("%s", why);
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, topo_enter(&t, 0));
+	write_sysctl(_metadata, "/proc/sys/net/ipv4/tcp_synack_retries", "2");
+	write_sysctl(_metadata, "/proc/sys/net/ipv4/tcp_syncookies", "0");
+	ASSERT_EQ(0, topo_enter(&t, -1));
+	lfd = syn_flood(_metadata, &t, 2, laddr, sizeof(laddr));
+	module_reload(_metadata);
+
+	expect_flood(exp, 2, &t, &self->mode, laddr, "handshake_failed", 2);
+	for (i = 0; i < 2; i++) {
+		if (self->mode.halfopen)
+			expect_path(&exp[i], "NEW_SYN_RECV>CLOSE");
+		exp[i].dw = "d";
+		exp[i].softirq_steps = "NEW_SYN_RECV>CLOSE";
+		exp[i].seen_at_load = true;
+	}
+	check_expect(_metadata, exp, 2, true);
+	ASSERT_EQ(0, close(lfd));
+	topo_destroy(&t);
+}
+
+/*
  * TCPTRACE_TESTS=a,b runs only the tests whose "fixture.name" contains
  * one of those strings (the harness of older kernels has no -t), e.g.
  * TCPTRACE_TESTS=veth.simultaneous,device.owners.
