@@ -815,6 +815,8 @@ void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid)
 	h->netns = sock_net(sk)->ns.inum;
 	h->uid = uid;
 	h->flags = TCPTRACE_HISTF_SEEDED;
+	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT)
+		h->flags |= TCPTRACE_HISTF_TIMEWAIT;
 	h->cookie = tcptrace_cookie(sk);
 	tcptrace_read_addrs(h, sk, sport);
 	h->steps[0] = (struct tcptrace_step){ state, state, TCPTRACE_STEPF_SEEDED };
@@ -914,6 +916,12 @@ void tcptrace_hist_timewait_end(const void *tw)
 		hlist_del(&h->node);
 		tcptrace_add_step(h, tcptrace_last_state(h), TCP_CLOSE, ktime_get_ns(),
 				  TCPTRACE_STEPF_DERIVED);
+		/*
+		 * Seeded in TIME_WAIT, the history never saw its socket
+		 * close: a timewait socket is what an active close leaves.
+		 */
+		if (h->end == TCPTRACE_END_NONE)
+			h->end = TCPTRACE_END_ACTIVE_CLOSE;
 	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
 	if (h)

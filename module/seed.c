@@ -8,6 +8,8 @@
  * timewait and request sockets. Each gets a history that starts in its
  * current state, at the time of the load, marked seen_at_load. A socket
  * whose own event got there first keeps the history that event started.
+ * Timewait and request sockets are seeded only when the kprobes that see
+ * them end are attached.
  *
  * Network namespaces share the global table unless they were given their
  * own (net.ipv4.tcp_child_ehash_entries): each table is walked once.
@@ -29,6 +31,14 @@ static void tcptrace_seed_sock(const struct sock *sk)
 	int state = READ_ONCE(sk->sk_state);
 	__be16 sport = htons(sk->sk_num);	/* a request socket's ir_num */
 	u32 uid = 0;
+
+	/*
+	 * Only the kprobes see timewait and request sockets end: without
+	 * them, such a history would stay live after its socket is gone.
+	 */
+	if ((state == TCP_TIME_WAIT && !tcptrace_derive_timewait()) ||
+	    (state == TCP_NEW_SYN_RECV && !tcptrace_derive_halfopen()))
+		return;
 
 	/* Buckets hold timewait and request sockets too, each with its own fields. */
 	if (state == TCP_TIME_WAIT) {
