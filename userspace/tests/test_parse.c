@@ -189,11 +189,11 @@ static void test_dropped_and_max_steps(struct test *t)
 {
 	struct tt_record r;
 
-	if (!parse_record(t, "live 9 " ADDRS " t0=1 dropped=3 path=CLOSE>SYN_SENT@0>ESTABLISHED@1>CLOSE_WAIT@2>LAST_ACK@3>CLOSE@4>SYN_SENT@5>ESTABLISHED@6>FIN_WAIT1@7\n", &r))
+	if (!parse_record(t, "live 9 " ADDRS " t0=1 dropped=3 path=CLOSE>SYN_SENT@0>ESTABLISHED@1>CLOSE_WAIT@2>LAST_ACK@3>CLOSE@4>SYN_SENT@5>ESTABLISHED@6>FIN_WAIT1@7>FIN_WAIT2@8>TIME_WAIT@9\n", &r))
 		return;
 	CHECK_U64(t, r.dropped, 3);
 	CHECK_U64(t, r.nr_steps, TCPTRACE_MAX_STEPS);
-	check_step(t, &r.steps[7], ESTABLISHED, FIN_WAIT1, 7, false, false);
+	check_step(t, &r.steps[9], FIN_WAIT2, TIME_WAIT, 9, false, false);
 }
 
 static void test_every_state_name(struct test *t)
@@ -652,8 +652,8 @@ static const struct error_case error_cases[] = {
 	  "bad path: unexpected '@' after the time of state 'SYN_SENT'" },
 	{ "time overflows u64", R "path=CLOSE>SYN_SENT@18446744073709551616\n",
 	  "bad path: time of state 'SYN_SENT' overflows u64" },
-	{ "more than TCPTRACE_MAX_STEPS steps", R "path=CLOSE>SYN_SENT@0>ESTABLISHED@1>CLOSE_WAIT@2>LAST_ACK@3>CLOSE@4>SYN_SENT@5>ESTABLISHED@6>FIN_WAIT1@7>FIN_WAIT2@8\n",
-	  "bad path: more than 8 steps" },
+	{ "more than TCPTRACE_MAX_STEPS steps", R "path=CLOSE>SYN_SENT@0>ESTABLISHED@1>CLOSE_WAIT@2>LAST_ACK@3>CLOSE@4>SYN_SENT@5>ESTABLISHED@6>FIN_WAIT1@7>FIN_WAIT2@8>TIME_WAIT@9>CLOSE@10\n",
+	  "bad path: more than 10 steps" },
 	{ "tab in a record", "live 1\t" ADDRS " t0=5 path=CLOSE\n",
 	  "non-printable byte 0x09 at column 7" },
 	{ "CRLF line end", R "path=CLOSE\r\n", "non-printable byte 0x0d at column 56" },

@@ -30,9 +30,13 @@
 
 /*
  * A history holds at most this many steps; further ones are counted in
- * the record's dropped= field and in the drop_steps_full counter.
+ * the record's dropped= field and in the drop_steps_full counter. The
+ * longest life Linux gives a socket takes 9: a server's child that
+ * half-closes, LISTEN>NEW_SYN_RECV>SYN_RECV>ESTABLISHED>FIN_WAIT1>
+ * FIN_WAIT2, then FIN_WAIT2 again at close(), at the hand-over to a
+ * timewait socket, TIME_WAIT and CLOSE.
  */
-#define TCPTRACE_MAX_STEPS	8
+#define TCPTRACE_MAX_STEPS	10
 
 /* Letters that may follow a step's time in path=. */
 #define TCPTRACE_STEP_SOFTIRQ	's'	/* ran in softirq context */
