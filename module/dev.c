@@ -178,6 +178,7 @@ static size_t tcptrace_format_hist(char *buf, size_t size,
 static size_t tcptrace_format_header(char *buf, size_t size)
 {
 	struct tcptrace_stats s;
+	const u64 *c = s.count;
 	size_t len;
 
 	tcptrace_hist_stats(&s);
@@ -186,16 +187,17 @@ static size_t tcptrace_format_header(char *buf, size_t size)
 	len = tcptrace_append(buf, size, len, " live=%llu live_max=%llu done=%llu ring_size=%llu",
 			      s.live, s.live_max, s.done, s.ring_size);
 	len = tcptrace_append(buf, size, len, " events=%llu created=%llu completed=%llu",
-			      s.events, s.created, s.completed);
+			      c[TCPTRACE_CNT_EVENTS], c[TCPTRACE_CNT_CREATED],
+			      c[TCPTRACE_CNT_COMPLETED]);
 	len = tcptrace_append(buf, size, len, " drop_table_full=%llu drop_steps_full=%llu",
-			      s.drop_table_full, s.drop_steps_full);
+			      c[TCPTRACE_CNT_DROP_TABLE_FULL], c[TCPTRACE_CNT_DROP_STEPS_FULL]);
 	len = tcptrace_append(buf, size, len, " ring_overwritten=%llu unexpected=%llu",
-			      s.ring_overwritten, s.unexpected);
+			      s.ring_overwritten, c[TCPTRACE_CNT_UNEXPECTED]);
 	len = tcptrace_append(buf, size, len, " syncookies=%llu kprobe_missed=%llu",
-			      s.syncookies, s.kprobe_missed);
+			      c[TCPTRACE_CNT_SYNCOOKIES], s.kprobe_missed);
 	len = tcptrace_append(buf, size, len, " filtered=%llu filter_ports=%llu filter_netns=%llu",
-			      s.filtered, s.filter_ports, s.filter_netns);
-	len = tcptrace_append(buf, size, len, " evicted=%llu", s.evicted);
+			      c[TCPTRACE_CNT_FILTERED], s.filter_ports, s.filter_netns);
+	len = tcptrace_append(buf, size, len, " evicted=%llu", c[TCPTRACE_CNT_EVICTED]);
 	return tcptrace_append(buf, size, len, " mem_bytes=%llu timewait=%d halfopen=%d\n",
 			       s.mem_bytes, s.timewait, s.halfopen);
 }

@@ -60,17 +60,9 @@ struct tcptrace_bucket {
 	struct hlist_head head;
 };
 
-/* Counters bumped on the hot path: per CPU, so nobody shares a line. */
-struct tcptrace_pcpu_stats {
-	u64 events;
-	u64 created;
-	u64 completed;
-	u64 drop_table_full;
-	u64 drop_steps_full;
-	u64 unexpected;
-	u64 syncookies;
-	u64 filtered;
-	u64 evicted;
+/* The counters, per CPU so that no two CPUs bump the same line. */
+struct tcptrace_counters {
+	u64 count[TCPTRACE_NR_COUNTERS];
 };
 
 static struct tcptrace_bucket *tcptrace_buckets;
@@ -93,8 +85,13 @@ static struct {
 	.lock = __RAW_SPIN_LOCK_UNLOCKED(tcptrace_ring.lock),
 };
 
-static struct tcptrace_pcpu_stats __percpu *tcptrace_pcpu;
+static struct tcptrace_counters __percpu *tcptrace_pcpu;
 static u64 tcptrace_mem_bytes;
+
+static void tcptrace_count(enum tcptrace_counter c)
+{
+	this_cpu_inc(tcptrace_pcpu->count[c]);
+}
 
 /* Eviction: whether a full table makes room, and where it looks next. */
 static bool tcptrace_evict_on;
@@ -287,8 +284,8 @@ static struct tcptrace_hist *tcptrace_evict(struct tcptrace_bucket *held)
 			continue;
 		h->end = TCPTRACE_END_EVICTED;
 		tcptrace_ring_push(h);
-		this_cpu_inc(tcptrace_pcpu->evicted);
-		this_cpu_inc(tcptrace_pcpu->completed);
+		tcptrace_count(TCPTRACE_CNT_EVICTED);
+		tcptrace_count(TCPTRACE_CNT_COMPLETED);
 		return h;
 	}
 	return NULL;
@@ -305,14 +302,14 @@ static struct tcptrace_hist *tcptrace_slot_for(struct tcptrace_bucket *held,
 	struct tcptrace_hist *h;
 
 	if (!tcptrace_wanted(netns, sport, dport)) {
-		this_cpu_inc(tcptrace_pcpu->filtered);
+		tcptrace_count(TCPTRACE_CNT_FILTERED);
 		return NULL;
 	}
 	h = tcptrace_slot_get();
 	if (!h && tcptrace_evict_on)
 		h = tcptrace_evict(held);
 	if (!h)
-		this_cpu_inc(tcptrace_pcpu->drop_table_full);
+		tcptrace_count(TCPTRACE_CNT_DROP_TABLE_FULL);
 	return h;
 }
 
@@ -499,7 +496,7 @@ static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
 	if (h->nsteps == TCPTRACE_MAX_STEPS) {
 		if (h->dropped < U8_MAX)
 			h->dropped++;
-		this_cpu_inc(tcptrace_pcpu->drop_steps_full);
+		tcptrace_count(TCPTRACE_CNT_DROP_STEPS_FULL);
 		return;
 	}
 	step = &h->steps[h->nsteps];
@@ -512,7 +509,7 @@ static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
 		step->flags |= TCPTRACE_STEPF_UNEXPECTED;
 		if (h->unexpected < U8_MAX)
 			h->unexpected++;
-		this_cpu_inc(tcptrace_pcpu->unexpected);
+		tcptrace_count(TCPTRACE_CNT_UNEXPECTED);
 	}
 	h->ts[h->nsteps++] = now;
 }
@@ -522,7 +519,7 @@ static void tcptrace_complete(struct tcptrace_hist *h)
 {
 	tcptrace_ring_push(h);
 	tcptrace_slot_put(h);
-	this_cpu_inc(tcptrace_pcpu->completed);
+	tcptrace_count(TCPTRACE_CNT_COMPLETED);
 }
 
 /*
@@ -566,7 +563,7 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 	unsigned long flags;
 	bool done = false;
 
-	this_cpu_inc(tcptrace_pcpu->events);
+	tcptrace_count(TCPTRACE_CNT_EVENTS);
 
 	raw_spin_lock_irqsave(&b->lock, flags);
 	h = tcptrace_lookup(b, sk);
@@ -590,7 +587,7 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 		}
 		tcptrace_hist_start(h, sk);
 		hlist_add_head(&h->node, &b->head);
-		this_cpu_inc(tcptrace_pcpu->created);
+		tcptrace_count(TCPTRACE_CNT_CREATED);
 	}
 	tcptrace_update_ids(h, sk, oldstate, newstate);
 	tcptrace_set_owner(h);
@@ -669,7 +666,7 @@ void tcptrace_hist_request_begin(struct request_sock *req,
 	h->cookie = tcptrace_cookie(req_to_sk(req));
 	tcptrace_add_step(h, TCP_LISTEN, TCP_NEW_SYN_RECV, ktime_get_ns(),
 			  TCPTRACE_STEPF_DERIVED);
-	this_cpu_inc(tcptrace_pcpu->created);
+	tcptrace_count(TCPTRACE_CNT_CREATED);
 	tcptrace_rekey(h, req);
 }
 
@@ -708,7 +705,7 @@ void tcptrace_hist_request_join(const void *req, const void *child)
 		h->unexpected = min(h->unexpected + ch->unexpected, U8_MAX);
 		tcptrace_slot_put(ch);
 		/* Two histories became one. */
-		this_cpu_dec(tcptrace_pcpu->created);
+		this_cpu_dec(tcptrace_pcpu->count[TCPTRACE_CNT_CREATED]);
 	}
 	tcptrace_rekey(h, child);
 }
@@ -776,7 +773,7 @@ void tcptrace_hist_request_end(const struct request_sock *req)
 			  TCPTRACE_STEPF_DERIVED);
 	if (req->syncookie) {
 		h->end = TCPTRACE_END_SYNCOOKIE;
-		this_cpu_inc(tcptrace_pcpu->syncookies);
+		tcptrace_count(TCPTRACE_CNT_SYNCOOKIES);
 	} else {
 		h->end = TCPTRACE_END_HANDSHAKE_FAILED;
 	}
@@ -824,7 +821,7 @@ void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid)
 	h->nsteps = 1;
 	hlist_add_head(&h->node, &b->head);
 	raw_spin_unlock_irqrestore(&b->lock, flags);
-	this_cpu_inc(tcptrace_pcpu->created);
+	tcptrace_count(TCPTRACE_CNT_CREATED);
 }
 
 /**
@@ -1051,21 +1048,14 @@ void tcptrace_hist_clear(void)
 void tcptrace_hist_stats(struct tcptrace_stats *stats)
 {
 	unsigned long flags;
-	int cpu;
+	int cpu, i;
 
 	memset(stats, 0, sizeof(*stats));
 	for_each_possible_cpu(cpu) {
-		const struct tcptrace_pcpu_stats *p = per_cpu_ptr(tcptrace_pcpu, cpu);
+		const struct tcptrace_counters *p = per_cpu_ptr(tcptrace_pcpu, cpu);
 
-		stats->events += READ_ONCE(p->events);
-		stats->created += READ_ONCE(p->created);
-		stats->completed += READ_ONCE(p->completed);
-		stats->drop_table_full += READ_ONCE(p->drop_table_full);
-		stats->drop_steps_full += READ_ONCE(p->drop_steps_full);
-		stats->unexpected += READ_ONCE(p->unexpected);
-		stats->syncookies += READ_ONCE(p->syncookies);
-		stats->filtered += READ_ONCE(p->filtered);
-		stats->evicted += READ_ONCE(p->evicted);
+		for (i = 0; i < TCPTRACE_NR_COUNTERS; i++)
+			stats->count[i] += READ_ONCE(p->count[i]);
 	}
 
 	raw_spin_lock_irqsave(&tcptrace_free_lock, flags);
@@ -1094,7 +1084,7 @@ int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size, bool evict
 	size_t nbuckets = roundup_pow_of_two(max(max_live, 2U));
 	unsigned int i;
 
-	tcptrace_pcpu = alloc_percpu(struct tcptrace_pcpu_stats);
+	tcptrace_pcpu = alloc_percpu(struct tcptrace_counters);
 	if (!tcptrace_pcpu)
 		return -ENOMEM;
 

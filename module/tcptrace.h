@@ -83,17 +83,26 @@ struct tcptrace_hist {
 	struct tcptrace_step steps[TCPTRACE_MAX_STEPS];
 };
 
-/* Counters for the header line; see Documentation/tcptrace.rst. */
+/*
+ * The counters bumped on the hot path, kept per CPU (hist.c) and summed
+ * for the header line; Documentation/tcptrace.rst says what each counts.
+ */
+enum tcptrace_counter {
+	TCPTRACE_CNT_EVENTS,
+	TCPTRACE_CNT_CREATED,
+	TCPTRACE_CNT_COMPLETED,
+	TCPTRACE_CNT_DROP_TABLE_FULL,
+	TCPTRACE_CNT_DROP_STEPS_FULL,
+	TCPTRACE_CNT_UNEXPECTED,
+	TCPTRACE_CNT_SYNCOOKIES,
+	TCPTRACE_CNT_FILTERED,
+	TCPTRACE_CNT_EVICTED,
+	TCPTRACE_NR_COUNTERS
+};
+
+/* Everything the header line shows. */
 struct tcptrace_stats {
-	u64 events;
-	u64 created;
-	u64 completed;
-	u64 drop_table_full;
-	u64 drop_steps_full;
-	u64 unexpected;
-	u64 syncookies;
-	u64 filtered;
-	u64 evicted;
+	u64 count[TCPTRACE_NR_COUNTERS];
 	u64 filter_ports;	/* ports in the filter, 0 for none */
 	u64 filter_netns;
 	u64 ring_overwritten;
