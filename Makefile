@@ -7,6 +7,9 @@
 #   make check           host tests, build, selftests in a VM per kernel
 #   make lint            checkpatch --strict, sparse, W=1, reader warnings
 #   make demo            a VM that loads the module and shows real histories
+#   make bench           its cost under connection churn, next to BPF tools
+#                        (BENCH_ARGS=--quick: a short check; see
+#                        Documentation/benchmark.rst)
 #   make install         the module, the reader and its man page (below)
 #   make dkms-install    the module through dkms; make deb: Debian packages
 
@@ -40,6 +43,10 @@ demo:
 	@scripts/setup --check || scripts/setup
 	scripts/demo
 
+bench:
+	@scripts/setup --check || scripts/setup
+	scripts/bench $(BENCH_ARGS)
+
 lint: module
 	$(KSRC)/scripts/checkpatch.pl --strict --no-tree --terse --show-types \
 		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f $(MODULE_SRCS)
@@ -54,7 +61,7 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C userspace clean
 
-.PHONY: all module reader check demo lint clean
+.PHONY: all module reader check demo bench lint clean
 
 # ---- installing and packaging (Documentation/admin-guide.rst) -------------
 #

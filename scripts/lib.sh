@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# Shared by scripts/check and scripts/demo: the kernel matrix and the
-# per-kernel module build. Source it from the top of the work tree.
+# Shared by scripts/check, scripts/demo and scripts/bench: the kernel
+# matrix and the per-kernel module build. Source it from the top of the
+# work tree.
 
 # The kernels every selftest runs on, newest build of each, one per line:
 # 6.1 (bookworm), 6.12 and its PREEMPT_RT flavour (bookworm-backports).
@@ -29,11 +30,12 @@ tcptrace_default_kernel()
 	echo "${kernels%%$'\n'*}"
 }
 
-# Build the module for kernel $1 in build/$1/, out of the work tree, so that
-# modules for several kernels can sit side by side. Prints the .ko path.
+# Build the module for kernel $1 in build/$1/ (or in $2), out of the work
+# tree, so that modules for several kernels can sit side by side. Prints
+# the .ko path.
 tcptrace_build_module()
 {
-	local kver=$1 dir=build/$1
+	local kver=$1 dir=${2:-build/$1}
 
 	rm -rf "$dir" && mkdir -p "$dir" &&
 		cp -r Kbuild module include "$dir"/ &&
