@@ -378,7 +378,9 @@ static loff_t tcptrace_dev_llseek(struct file *file, loff_t offset, int whence)
 	struct tcptrace_reader *r = file->private_data;
 	loff_t ret = 0;
 
-	mutex_lock(&r->lock);
+	/* A follower blocked in read() holds the lock: wait as it does. */
+	if (mutex_lock_interruptible(&r->lock))
+		return -ERESTARTSYS;
 	if (!r->follow) {
 		if (!r->snap)
 			ret = tcptrace_snapshot_take(r);
