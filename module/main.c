@@ -23,12 +23,13 @@
 #define TCPTRACE_BOUND_MAX	BIT(22)
 
 /*
- * Out-of-range bounds fail insmod with -EINVAL; the kernel logs
- * "`0' invalid for parameter `max_live'".
+ * Malformed and out-of-range bounds fail insmod with -EINVAL, numbers too
+ * large for an unsigned int too (kstrtouint() says -ERANGE); the kernel
+ * logs "`0' invalid for parameter `max_live'".
  */
 static int tcptrace_param_set_bound(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 1, TCPTRACE_BOUND_MAX);
+	return param_set_uint_minmax(val, kp, 1, TCPTRACE_BOUND_MAX) ? -EINVAL : 0;
 }
 
 static const struct kernel_param_ops tcptrace_bound_ops = {

@@ -21,7 +21,7 @@ readonly MOD=tcptrace
 readonly DEV=/dev/tcptrace
 readonly SYSMOD=/sys/module/$MOD
 readonly HEADER_KEYS="format now live live_max done ring_size events created completed drop_table_full drop_steps_full ring_overwritten unexpected mem_bytes syncookies kprobe_missed filtered filter_ports filter_netns evicted timewait halfopen"
-readonly TESTS=16
+readonly TESTS=23
 
 # The format version the header must show: the repository's UAPI header
 # says, when it is there; else the one this test was written for.
@@ -194,7 +194,7 @@ test_header() {
 
 test_params_readonly() {
 	local p want
-	for p in max_live:16384 ring_size:8192; do
+	for p in max_live:16384 ring_size:8192 kprobes:Y evict:Y; do
 		want=${p#*:}
 		p=$SYSMOD/parameters/${p%%:*}
 		[ "$(cat "$p" 2>/dev/null)" = "$want" ] || { diag "$p is not $want"; return 1; }
@@ -385,6 +385,11 @@ run_test "insmod max_live=0 fails with EINVAL" bad_param max_live=0
 run_test "insmod max_live=4194305 fails with EINVAL" bad_param max_live=4194305
 run_test "insmod ring_size=0 fails with EINVAL" bad_param ring_size=0
 run_test "insmod ring_size=4194305 fails with EINVAL" bad_param ring_size=4194305
+# Malformed, negative and wider than an unsigned int: EINVAL as well.
+for arg in max_live=abc max_live=-1 max_live=4294967296 ring_size=12x ring_size= \
+	   kprobes=maybe evict=2; do
+	run_test "insmod $arg fails with EINVAL" bad_param "$arg"
+done
 run_test "the reader prints one row per record of a capture" test_reader_roundtrip
 run_test "max_live=1 ring_size=1: evicts, counts what it overwrites" tiny_bounds
 run_test "max_live=1 ring_size=1 evict=0: counts what it leaves out" tiny_bounds evict=0
