@@ -149,6 +149,17 @@ static bool tcptrace_transition_expected(const struct tcptrace_hist *h,
 	       (tcptrace_allowed[oldstate] & BIT(newstate));
 }
 
+/*
+ * What a step stores: a TCP state, in four bits. The tracepoint reports
+ * nothing else; anything else would be UNKNOWN, and flagged unexpected.
+ */
+static u8 tcptrace_state(int state)
+{
+	static_assert(TCPTRACE_NR_STATES <= 16);
+
+	return state >= 0 && state < TCPTRACE_NR_STATES ? state : 0;
+}
+
 static struct tcptrace_bucket *tcptrace_bucket_of(const void *key)
 {
 	return &tcptrace_buckets[hash_ptr(key, tcptrace_bucket_bits)];
@@ -500,8 +511,8 @@ static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
 		return;
 	}
 	step = &h->steps[h->nsteps];
-	step->oldstate = oldstate;
-	step->newstate = newstate;
+	step->oldstate = tcptrace_state(oldstate);
+	step->newstate = tcptrace_state(newstate);
 	step->flags = flags;
 	if (in_serving_softirq())
 		step->flags |= TCPTRACE_STEPF_SOFTIRQ;
@@ -816,7 +827,9 @@ void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid)
 		h->flags |= TCPTRACE_HISTF_TIMEWAIT;
 	h->cookie = tcptrace_cookie(sk);
 	tcptrace_read_addrs(h, sk, sport);
-	h->steps[0] = (struct tcptrace_step){ state, state, TCPTRACE_STEPF_SEEDED };
+	h->steps[0] = (struct tcptrace_step){
+		tcptrace_state(state), tcptrace_state(state), TCPTRACE_STEPF_SEEDED
+	};
 	h->ts[0] = ktime_get_ns();
 	h->nsteps = 1;
 	hlist_add_head(&h->node, &b->head);

@@ -14,10 +14,14 @@
 
 struct sock;
 
-/* One transition as the tracepoint reported it. */
+/*
+ * One transition as the tracepoint reported it. A TCP state fits in four
+ * bits (TCPTRACE_NR_STATES is at most 16): two bytes a step keep a whole
+ * history within 256 bytes of module memory, bucket included.
+ */
 struct tcptrace_step {
-	u8 oldstate;
-	u8 newstate;
+	u8 oldstate : 4;
+	u8 newstate : 4;
 	u8 flags;		/* TCPTRACE_STEPF_* */
 };
 
@@ -58,10 +62,23 @@ struct tcptrace_hist {
 		const void *tw;	/* live: the timewait socket taking over at CLOSE */
 		u64 seq;	/* done: the position in the ring */
 	};
+	/* Read from the socket at CLOSE. */
+	u64 bytes_acked;
+	u64 bytes_received;
+	u64 ts[TCPTRACE_MAX_STEPS];	/* CLOCK_MONOTONIC ns of each step */
 	union tcptrace_addr saddr;
 	union tcptrace_addr daddr;
 	__be16 sport;
 	__be16 dport;
+	u32 netns;		/* inode number of the socket's network namespace */
+	u32 uid;		/* the socket's, in the initial user namespace */
+	u32 pid;		/* owner: the first task to change its state */
+	u32 tgid;
+	u32 retrans;		/* read at CLOSE, as bytes_acked */
+	u32 srtt_us;
+	char comm[TASK_COMM_LEN];
+	struct tcptrace_step steps[TCPTRACE_MAX_STEPS];
+	/* The bytes last, where the u64s and u32s above leave no hole. */
 	u8 family;
 	u8 nsteps;
 	u8 dropped;		/* steps that did not fit, saturating */
@@ -69,18 +86,6 @@ struct tcptrace_hist {
 	u8 end;			/* enum tcptrace_end, once done */
 	u8 unexpected;		/* steps flagged unexpected, saturating */
 	u8 tw_substate;		/* live: the state the timewait socket takes over in */
-	u32 netns;		/* inode number of the socket's network namespace */
-	u32 uid;		/* the socket's, in the initial user namespace */
-	u32 pid;		/* owner: the first task to change its state */
-	u32 tgid;
-	char comm[TASK_COMM_LEN];
-	/* Read from the socket at CLOSE. */
-	u64 bytes_acked;
-	u64 bytes_received;
-	u32 retrans;
-	u32 srtt_us;
-	u64 ts[TCPTRACE_MAX_STEPS];	/* CLOCK_MONOTONIC ns of each step */
-	struct tcptrace_step steps[TCPTRACE_MAX_STEPS];
 };
 
 /*
