@@ -104,10 +104,13 @@ static size_t tcptrace_format_comm(char *buf, size_t size, size_t len,
 	for (; *comm; comm++) {
 		unsigned char c = *comm;
 
-		if (c > ' ' && c < 0x7f && c != '\\')
-			len = tcptrace_append(buf, size, len, "%c", c);
-		else
+		/* Most names are plain: no vscnprintf() per character. */
+		if (c > ' ' && c < 0x7f && c != '\\' && len + 1 < size) {
+			buf[len++] = c;
+			buf[len] = '\0';
+		} else {
 			len = tcptrace_append(buf, size, len, "\\x%02x", c);
+		}
 	}
 	return len;
 }
