@@ -3401,7 +3401,8 @@ static void *owners_client_thread(void *arg)
 	char buf[4];
 	int fd;
 
-	prctl(PR_SET_NAME, "tt_client_thr");
+	/* A space and a backslash, which the record must escape. */
+	prctl(PR_SET_NAME, "tt client\\thr");
 	o->client_tid = syscall(SYS_gettid);
 	fd = tcp_socket(AF_INET);
 	len = lo_addr(AF_INET, o->port, &ss);
@@ -3424,7 +3425,7 @@ static void *owners_client_thread(void *arg)
  * Owners: a server process listens and accepts, a client process
  * connects from a thread of its own, in a netns of ours. Each socket's
  * owner is the task that changed its state first (pid= is the thread's
- * id, tgid= its process', comm= the thread's name), or for the server's
+ * id, tgid= its process', comm= the thread's name, escaped), or for the server's
  * child with halfopen=1, the task that accepted it (its close() first,
  * otherwise; the same process here).
  */
@@ -3498,7 +3499,7 @@ TEST_F_TIMEOUT(device, owners, 90)
 	expect_server_first(exp, &self->mode, "ipv4", "0.0.0.0:0", &c);
 	exp[0].owner_pid = o->client_tid;
 	exp[0].owner_tgid = client;
-	exp[0].owner_comm = "tt_client_thr";
+	exp[0].owner_comm = "tt client\\thr";
 	exp[1].owner_pid = exp[1].owner_tgid = server;
 	exp[1].owner_comm = "tt_server";
 	exp[2].owner_pid = exp[2].owner_tgid = server;
