@@ -22,6 +22,7 @@
 
 #include <linux/bitmap.h>
 #include <linux/capability.h>
+#include <linux/ctype.h>
 #include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/miscdevice.h>
@@ -419,6 +420,12 @@ static bool tcptrace_may_admin(struct file *file, const struct tcptrace_reader *
 	       file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN);
 }
 
+/* A decimal value: kstrtou16() and kstrtou32() alone also take a leading '+'. */
+static bool tcptrace_decimal(const char *s)
+{
+	return isdigit(*s);
+}
+
 /* "80,443,8000-8099": ports 1 to 65535, single or as ranges. */
 static int tcptrace_parse_ports(char *list, unsigned long *ports)
 {
@@ -430,10 +437,10 @@ static int tcptrace_parse_ports(char *list, unsigned long *ports)
 
 		if (last)
 			*last++ = '\0';
-		if (kstrtou16(item, 10, &lo) || !lo)
+		if (!tcptrace_decimal(item) || kstrtou16(item, 10, &lo) || !lo)
 			return -EINVAL;
 		hi = lo;
-		if (last && (kstrtou16(last, 10, &hi) || hi < lo))
+		if (last && (!tcptrace_decimal(last) || kstrtou16(last, 10, &hi) || hi < lo))
 			return -EINVAL;
 		bitmap_set(ports, lo, hi - lo + 1);
 	}
@@ -462,6 +469,7 @@ static int tcptrace_command_ports(char *list)
 static int tcptrace_reader_command(struct file *file, struct tcptrace_reader *r,
 				   char *cmd)
 {
+	const char *value;
 	u32 netns;
 
 	if (!strcmp(cmd, TCPTRACE_CMD_CLEAR)) {
@@ -478,7 +486,8 @@ static int tcptrace_reader_command(struct file *file, struct tcptrace_reader *r,
 	if (str_has_prefix(cmd, TCPTRACE_CMD_NETNS)) {
 		if (!tcptrace_may_admin(file, r))
 			return -EPERM;
-		if (kstrtou32(cmd + strlen(TCPTRACE_CMD_NETNS), 10, &netns))
+		value = cmd + strlen(TCPTRACE_CMD_NETNS);
+		if (!tcptrace_decimal(value) || kstrtou32(value, 10, &netns))
 			return -EINVAL;
 		tcptrace_hist_filter_netns(netns);
 		return 0;
@@ -504,7 +513,7 @@ static ssize_t tcptrace_dev_write(struct file *file, const char __user *ubuf,
 {
 	struct tcptrace_reader *r = file->private_data;
 	char cmd[TCPTRACE_CMD_MAX];
-	size_t len = count;
+	size_t len = count, i;
 	int ret;
 
 	if (count >= sizeof(cmd))
@@ -514,6 +523,14 @@ static ssize_t tcptrace_dev_write(struct file *file, const char __user *ubuf,
 	cmd[count] = '\0';
 	if (len && cmd[len - 1] == '\n')
 		cmd[--len] = '\0';
+	/*
+	 * One command, in printable characters: a NUL would end it early
+	 * ("clear\0junk"), and kstrto*() would take a newline after a value
+	 * ("ports=80\n\n").
+	 */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)cmd[i] <= ' ' || (unsigned char)cmd[i] > '~')
+			return -EINVAL;
 
 	if (mutex_lock_interruptible(&r->lock))
 		return -ERESTARTSYS;
