@@ -279,6 +279,26 @@ static int tcptrace_snapshot_take(struct tcptrace_reader *r)
 	return 0;
 }
 
+/*
+ * Move a follower past the done histories of other namespaces, up to the
+ * first it may see; an overrun meanwhile is owed to its next read.
+ */
+static void tcptrace_follow_skip(struct tcptrace_reader *r)
+{
+	int ret;
+
+	if (r->all_netns)
+		return;
+	while ((ret = tcptrace_hist_copy_done(&r->seq, U64_MAX, &r->hist)) > 0) {
+		if (tcptrace_visible(r, &r->hist)) {
+			r->seq--;	/* for read() to return */
+			return;
+		}
+	}
+	if (ret < 0)
+		r->overrun = true;
+}
+
 static bool tcptrace_follow_ready(struct tcptrace_reader *r)
 {
 	return tcptrace_hist_done_end() > r->seq ||
@@ -366,6 +386,15 @@ static __poll_t tcptrace_dev_poll(struct file *file, poll_table *wait)
 		return EPOLLIN | EPOLLRDNORM;
 
 	poll_wait(file, &tcptrace_done_wait, wait);
+	/*
+	 * Step over the histories this reader may not see, as read() does,
+	 * so that POLLIN means a read would return one. When the lock is
+	 * taken, a read() of this file is under way and does it itself.
+	 */
+	if (mutex_trylock(&r->lock)) {
+		tcptrace_follow_skip(r);
+		mutex_unlock(&r->lock);
+	}
 	if (!r->header_sent || tcptrace_hist_done_end() > r->seq)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (r->overrun || tcptrace_hist_done_start() > r->seq)
