@@ -51,6 +51,7 @@ struct tcptrace_reader {
 	char *snap;		/* snapshot: its text, once taken */
 	size_t snap_len;
 	u32 netns;		/* the opener's network namespace */
+	u64 net_cookie;		/* and its cookie: an inode number may be reused */
 	bool all_netns;
 	bool follow;
 	bool header_sent;	/* follow: the header line went out */
@@ -209,7 +210,7 @@ static size_t tcptrace_format_header(char *buf, size_t size)
 static bool tcptrace_visible(const struct tcptrace_reader *r,
 			     const struct tcptrace_hist *h)
 {
-	return r->all_netns || h->netns == r->netns;
+	return r->all_netns || h->net_cookie == r->net_cookie;
 }
 
 /*
@@ -582,6 +583,7 @@ static int tcptrace_dev_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mutex_init(&r->lock);
 	r->netns = net->ns.inum;
+	r->net_cookie = net->net_cookie;
 	/* Replaces the miscdevice misc_open() left here. */
 	file->private_data = r;
 	return 0;

@@ -403,6 +403,7 @@ static void tcptrace_hist_start(struct tcptrace_hist *h, const struct sock *sk)
 	h->key = sk;
 	h->family = sk->sk_family;
 	h->netns = sock_net(sk)->ns.inum;
+	h->net_cookie = sock_net(sk)->net_cookie;
 	h->uid = from_kuid_munged(&init_user_ns, sk->sk_uid);
 }
 
@@ -821,6 +822,7 @@ void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid)
 	memset(h, 0, sizeof(*h));
 	h->key = sk;
 	h->netns = sock_net(sk)->ns.inum;
+	h->net_cookie = sock_net(sk)->net_cookie;
 	h->uid = uid;
 	h->flags = TCPTRACE_HISTF_SEEDED;
 	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT)
@@ -1093,8 +1095,12 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 
 int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size, bool evict)
 {
-	/* At least two: hash_ptr() cannot make a 0-bit hash. */
-	size_t nbuckets = roundup_pow_of_two(max(max_live, 2U));
+	/*
+	 * A bucket for every two histories of a full table: chains of one
+	 * or two, and 8 bytes of bucket per history. At least two buckets:
+	 * hash_ptr() cannot make a 0-bit hash.
+	 */
+	size_t nbuckets = roundup_pow_of_two(max(max_live / 2, 2U));
 	unsigned int i;
 
 	tcptrace_pcpu = alloc_percpu(struct tcptrace_counters);

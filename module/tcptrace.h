@@ -58,6 +58,7 @@ struct tcptrace_hist {
 	 */
 	const void *key;
 	u64 cookie;		/* the socket cookie; 0 until known */
+	u64 net_cookie;		/* its network namespace's, never reused as inodes are */
 	union {
 		const void *tw;	/* live: the timewait socket taking over at CLOSE */
 		u64 seq;	/* done: the position in the ring */
