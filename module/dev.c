@@ -578,7 +578,8 @@ static int tcptrace_dev_open(struct inode *inode, struct file *file)
 	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
 
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	/* Charged to the opener, as its snapshot is: it may open many. */
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r)
 		return -ENOMEM;
 	mutex_init(&r->lock);
