@@ -58,6 +58,8 @@
  * nothing, the fd closed by another thread while one is blocked in a
  * follow read and one in lseek() behind it, and signals interrupting a
  * blocked read, lseek() and write(), with and without SA_RESTART.
+ * fuzz.reused_netns_inode: a new namespace that gets the inode number of
+ * one that is gone sees none of the old one's histories.
  *
  * Every test ends by reading /dev/kmsg: no line of the module's and no
  * splat may have been logged while it ran.
@@ -386,8 +388,11 @@ static bool snap_learn(struct fuzz *f, struct slot *s)
 	if (s->follow || s->known)
 		return true;
 	if (!readable(s)) {
+		/* Where the operation that took the snapshot left the file. */
+		off_t here = lseek(s->fd, 0, SEEK_CUR);
+
 		end = lseek(s->fd, 0, SEEK_END);
-		if (end <= 0 || lseek(s->fd, s->pos, SEEK_SET) != s->pos)
+		if (here < 0 || end <= 0 || lseek(s->fd, here, SEEK_SET) != here)
 			return fail(f, "learning the snapshot's size: %s", strerror(errno));
 		s->snap_len = end;
 		s->known = true;
@@ -1788,7 +1793,8 @@ static void *blocked_call(void *arg)
  * Wait until the thread sleeps in its system call: /proc shows its number
  * and first argument (the fd) while it is in one.
  */
-static void wait_blocked(struct __test_metadata *_metadata, struct blocked *b)
+static void wait_blocked(struct __test_metadata *_metadata, struct blocked *b,
+			 const struct blocked *first)
 {
 	char path[64], line[256], want[64];
 	long long start = now_ms();
@@ -1798,7 +1804,13 @@ static void wait_blocked(struct __test_metadata *_metadata, struct blocked *b)
 		FILE *fp;
 		bool in = false;
 
-		ASSERT_FALSE(b->done) TH_LOG("the call returned %s", res(b->ret, b->err));
+		ASSERT_FALSE(b->done) {
+			TH_LOG("the call returned %s", res(b->ret, b->err));
+			if (first && first->done)
+				TH_LOG("the first blocked call had returned %s: %.*s",
+				       res(first->ret, first->err),
+				       first->ret > 0 ? (int)first->ret : 0, first->buf);
+		}
 		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", b->tid);
 		fp = b->tid ? fopen(path, "r") : NULL;
 		if (fp) {
@@ -1820,14 +1832,15 @@ static void wait_blocked(struct __test_metadata *_metadata, struct blocked *b)
 	}
 }
 
+/* A thread blocked in @what on @fd; behind @first, blocked already, if not NULL. */
 static void start_blocked(struct __test_metadata *_metadata, struct blocked *b, int fd,
-			  int what)
+			  int what, const struct blocked *first)
 {
 	memset(b, 0, sizeof(*b));
 	b->fd = fd;
 	b->what = what;
 	ASSERT_EQ(0, pthread_create(&b->thread, NULL, blocked_call, b));
-	wait_blocked(_metadata, b);
+	wait_blocked(_metadata, b, first);
 }
 
 static void join_bounded(struct __test_metadata *_metadata, struct blocked *b)
@@ -1854,8 +1867,8 @@ TEST_F_TIMEOUT(fuzz, close_while_blocked, 60)
 	SKIPPED_IN_SETUP();
 	ASSERT_EQ(0, netns_new()) TH_LOG("%s", strerror(errno));
 	fd = follower(_metadata, 0);
-	start_blocked(_metadata, &reader, fd, SYS_read);
-	start_blocked(_metadata, &seeker, fd, SYS_lseek);
+	start_blocked(_metadata, &reader, fd, SYS_read, NULL);
+	start_blocked(_metadata, &seeker, fd, SYS_lseek, &reader);
 	ASSERT_EQ(0, close(fd));
 	ASSERT_EQ(-1, fcntl(fd, F_GETFD));
 	ASSERT_EQ(EBADF, errno);
@@ -1871,6 +1884,21 @@ TEST_F_TIMEOUT(fuzz, close_while_blocked, 60)
 	ASSERT_EQ(0, seeker.ret) TH_LOG("lseek: %s", res(seeker.ret, seeker.err));
 }
 
+/* A signal to a thread blocked in a call: it runs the handler, and the call again. */
+static void signal_restarted(struct __test_metadata *_metadata, struct blocked *b,
+			     const struct blocked *first)
+{
+	long long start = now_ms();
+	int before = alarms;
+
+	ASSERT_EQ(0, pthread_kill(b->thread, SIGUSR1));
+	while (alarms == before) {
+		ASSERT_GT(10000, now_ms() - start) TH_LOG("the signal handler never ran");
+		usleep(1000);
+	}
+	wait_blocked(_metadata, b, first);
+}
+
 /*
  * A signal without SA_RESTART interrupts a blocked follow read (EINTR),
  * and an lseek() or write() waiting for the reader's lock behind it;
@@ -1880,15 +1908,15 @@ TEST_F_TIMEOUT(fuzz, signal_interrupts, 60)
 {
 	struct blocked reader, seeker, writer;
 	unsigned long long cookie;
-	int fd, before;
+	int fd;
 
 	SKIPPED_IN_SETUP();
 	ASSERT_EQ(0, netns_new()) TH_LOG("%s", strerror(errno));
 	fd = follower(_metadata, 0);
 
 	signals_setup(_metadata, SIGUSR1, 0);
-	start_blocked(_metadata, &reader, fd, SYS_read);
-	start_blocked(_metadata, &seeker, fd, SYS_lseek);
+	start_blocked(_metadata, &reader, fd, SYS_read, NULL);
+	start_blocked(_metadata, &seeker, fd, SYS_lseek, &reader);
 	ASSERT_EQ(0, pthread_kill(seeker.thread, SIGUSR1));
 	join_bounded(_metadata, &seeker);
 	ASSERT_EQ(-1, seeker.ret);
@@ -1899,17 +1927,15 @@ TEST_F_TIMEOUT(fuzz, signal_interrupts, 60)
 	ASSERT_EQ(-1, reader.ret);
 	ASSERT_EQ(EINTR, reader.err);
 
+	/*
+	 * With SA_RESTART, one at a time: interrupted together, the two
+	 * would race for the lock as they restart.
+	 */
 	signals_setup(_metadata, SIGUSR1, SA_RESTART);
-	start_blocked(_metadata, &reader, fd, SYS_read);
-	start_blocked(_metadata, &writer, fd, SYS_write);
-	before = alarms;
-	ASSERT_EQ(0, pthread_kill(reader.thread, SIGUSR1));
-	ASSERT_EQ(0, pthread_kill(writer.thread, SIGUSR1));
-	while (alarms < before + 2)
-		usleep(1000);
-	/* Restarted: asleep in the same calls again. */
-	wait_blocked(_metadata, &reader);
-	wait_blocked(_metadata, &writer);
+	start_blocked(_metadata, &reader, fd, SYS_read, NULL);
+	signal_restarted(_metadata, &reader, NULL);
+	start_blocked(_metadata, &writer, fd, SYS_write, &reader);
+	signal_restarted(_metadata, &writer, &reader);
 
 	cookie = refused_connect();
 	ASSERT_NE(0ULL, cookie) TH_LOG("%s", strerror(errno));
@@ -1918,6 +1944,72 @@ TEST_F_TIMEOUT(fuzz, signal_interrupts, 60)
 	join_bounded(_metadata, &writer);
 	ASSERT_EQ((ssize_t)strlen(TCPTRACE_CMD_FOLLOW), writer.ret)
 		TH_LOG("write: %s", res(writer.ret, writer.err));
+	close(fd);
+}
+
+/*
+ * A netns inode number is reused once its namespace is gone: a reader of
+ * a new namespace that got the number of an old one must not see the old
+ * one's histories ("A reader sees only the histories of the namespace it
+ * was opened in").
+ */
+TEST_F_TIMEOUT(fuzz, reused_netns_inode, 60)
+{
+	unsigned long long old_ns, cookie;
+	int init_fd, fd, i, held[64], nheld = 0;
+	char buf[4096];
+	struct dump d;
+	long long start;
+
+	SKIPPED_IN_SETUP();
+	init_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, init_fd);
+	ASSERT_EQ(0, netns_new()) TH_LOG("%s", strerror(errno));
+	old_ns = netns_inode();
+	cookie = refused_connect();
+	ASSERT_NE(0ULL, cookie) TH_LOG("%s", strerror(errno));
+	/*
+	 * Leave it: nothing holds it, it goes away. A new netns takes the
+	 * lowest free number: hold those below the old one until it comes.
+	 */
+	ASSERT_EQ(0, setns(init_fd, CLONE_NEWNET));
+	for (start = now_ms();;) {
+		unsigned long long ns;
+
+		ASSERT_EQ(0, netns_new()) TH_LOG("%s", strerror(errno));
+		ns = netns_inode();
+		if (ns == old_ns)
+			break;
+		if (ns < old_ns && nheld < (int)(sizeof(held) / sizeof(held[0])))
+			held[nheld++] = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		ASSERT_EQ(0, setns(init_fd, CLONE_NEWNET));
+		if (now_ms() - start > 30000)
+			SKIP(return, "no new netns got inode %llu again", old_ns);
+		if (ns > old_ns)
+			usleep(100000);	/* the old one is not freed yet */
+	}
+	close(init_fd);
+	while (nheld)
+		close(held[--nheld]);
+
+	/* A snapshot, and a follower from the oldest history held: nothing. */
+	memset(&d, 0, sizeof(d));
+	d.raw = read_dev(65536, &d.len);
+	ASSERT_NE(NULL, d.raw);
+	ASSERT_EQ(0, dump_parse(&d)) TH_LOG("%s", d.err);
+	for (i = 0; i < (int)d.nrecs; i++) {
+		const char *line = d.recs[i].line;
+
+		ASSERT_NE(cookie, d.recs[i].id)
+			TH_LOG("a reader of the new netns %llu sees the old one's: %s", old_ns,
+			       line);
+	}
+	ASSERT_EQ(0, (int)d.nrecs) TH_LOG("%s", d.raw);
+	dump_free(&d);
+	fd = follower(_metadata, O_NONBLOCK);
+	ASSERT_EQ(0, lseek(fd, 0, SEEK_SET));
+	ASSERT_EQ(-1, read(fd, buf, sizeof(buf))) TH_LOG("%s", buf);
+	ASSERT_EQ(EAGAIN, errno);
 	close(fd);
 }
 
@@ -1971,4 +2063,12 @@ TEST_F_TIMEOUT(fuzz, random_ops, 300)
 	fuzz_fini(f);
 }
 
+#define main tcptrace_harness_main
 TEST_HARNESS_MAIN
+#undef main
+
+int main(int argc, char **argv)
+{
+	tests_filter();
+	return tcptrace_harness_main(argc, argv);
+}
