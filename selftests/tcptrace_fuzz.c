@@ -27,7 +27,7 @@
  *   told of a gap with EPIPE (or lseek()ed); EINVAL only for a buffer
  *   smaller than the next record (which the next read then shows);
  *   EFAULT consuming nothing; EAGAIN only under O_NONBLOCK; a blocking
- *   read is bounded by a 300 ms timer whose signal (no SA_RESTART) gives
+ *   read is bounded by a 100 ms timer whose signal (no SA_RESTART) gives
  *   EINTR.
  * - readv() with up to IOV_MAX iovecs (more: EINVAL): the same bytes as
  *   read(), one read per iovec until a short one.
@@ -99,7 +99,7 @@
 #define NSLOTS		6
 #define BIG		(16 << 20)	/* the largest good buffer */
 #define KERNEL_ADDR	((char *)0xffff888000000000UL)	/* x86-64 direct map */
-#define TIMER_MS	300		/* bound on a blocking follow read */
+#define TIMER_MS	100		/* bound on a blocking follow read */
 #define CMD_MAX		64		/* a write this long or longer: EINVAL */
 #define LOG_N		40		/* operations shown when one fails */
 
