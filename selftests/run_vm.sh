@@ -150,8 +150,12 @@ for f in "$here"/tcptrace_*.sh; do
 	[ -e "$here/$f" ] && [ "$f" != tcptrace_module.sh ] && scripts+=("$f")
 done
 
+# Then the other C programs (the Makefile's TEST_GEN_PROGS but
+# tcptrace_test), after the scripts; each loads the module as it needs.
+c_progs=(tcptrace_fuzz tcptrace_readers)
+
 echo "TAP version 13"
-echo "1..$((2 + ${#scripts[@]}))"
+echo "1..$((2 + ${#scripts[@]} + ${#c_progs[@]}))"
 if [ "$(id -u)" != 0 ]; then
 	echo "# not root: the tests will skip"
 fi
@@ -173,6 +177,15 @@ for params in kprobes=0 kprobes=1; do
 done
 for f in "${scripts[@]}"; do
 	run_one "$f" "./$f"
+done
+for f in "${c_progs[@]}"; do
+	if [ -x "$here/$f" ]; then
+		run_one "$f" "./$f"
+	else
+		test_num=$((test_num + 1))
+		echo "not ok $test_num selftests: $COLLECTION: $f # not built"
+		nfail=$((nfail + 1))
+	fi
 done
 echo "# Totals: pass:$((test_num - nfail - nskip)) fail:$nfail skip:$nskip"
 [ "$nfail" = 0 ]
