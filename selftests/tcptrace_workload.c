@@ -4,6 +4,7 @@
  * the oracle test (tcptrace_volume.sh, tcptrace_oracle.sh).
  *
  *   tcptrace_workload [-N] [-n CONNS] [-j WORKERS] [-s SEED] [-m MIX] [-o FILE]
+ *                     [-p PORT]
  *
  *   -N        run in a new network namespace of its own (loopback up); it
  *             goes away, and its timewait sockets with it, when we exit
@@ -17,6 +18,10 @@
  *   -o FILE   the manifest: one line per socket that leaves a history
  *   -w SECS   wait SECS seconds before exiting, keeping the namespace of
  *             -N, and its timewait sockets, alive
+ *   -p PORT   worker I listens on port PORT + I (default: ports the kernel
+ *             picks), so that a port filter can tell its connections from
+ *             other traffic; connects to its bound port stay on a port the
+ *             kernel picks
  *
  * Each worker keeps a listener and a bound, non-listening port (connects
  * to it are refused) on 127.0.0.1 and on ::1, and makes its share of the
@@ -85,6 +90,7 @@ static const char *const scenario_names[NR_ALL] = {
 };
 
 static int manifest_fd = -1;
+static int base_port;		/* -p: worker i listens on base_port + i; 0: any */
 static unsigned long long netns;
 static const char *me = "tcptrace_workload";
 
@@ -193,25 +199,32 @@ static socklen_t lo_addr(int af, struct sockaddr_storage *ss)
 	return sizeof(struct sockaddr_in6);
 }
 
-/* A bound socket of @af on the loopback address; its address in @ss. */
-static int bound(int af, struct sockaddr_storage *ss, socklen_t *len)
+/* A socket of @af bound to @port (0: any) on loopback; its address in @ss. */
+static int bound(int af, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
-	int fd = tcp_socket(af);
+	int fd = tcp_socket(af), one = 1;
 
+	/* A fixed port may still have timewait sockets of an earlier run. */
+	if (port && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+		fail("SO_REUSEADDR");
 	*len = lo_addr(af, ss);
+	if (af == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
 	if (bind(fd, (struct sockaddr *)ss, *len) ||
 	    getsockname(fd, (struct sockaddr *)ss, len))
 		fail("bind");
 	return fd;
 }
 
-static void side_open(struct side *s, int af)
+static void side_open(struct side *s, int af, int port)
 {
 	s->af = af;
-	s->lfd = bound(af, &s->laddr, &s->len);
+	s->lfd = bound(af, port, &s->laddr, &s->len);
 	if (listen(s->lfd, 64))
 		fail("listen");
-	s->rfd = bound(af, &s->raddr, &s->len);
+	s->rfd = bound(af, 0, &s->raddr, &s->len);
 }
 
 static void side_close(struct side *s)
@@ -296,7 +309,7 @@ static void run_refused(struct side *s)
 	int fd;
 
 	/* Bound first, so that its address survives the failed connect(). */
-	fd = bound(s->af, &ss, &len);
+	fd = bound(s->af, 0, &ss, &len);
 	cookie = cookie_of(fd);
 	text_of(&ss, local, sizeof(local));
 	text_of(&s->raddr, remote, sizeof(remote));
@@ -314,7 +327,7 @@ static void run_pending(int af, int n)
 	int lfd, cfd[2], i;
 	socklen_t len;
 
-	lfd = bound(af, &ss, &len);
+	lfd = bound(af, 0, &ss, &len);
 	if (listen(lfd, 8))
 		fail("listen");
 	text_of(&ss, laddr, sizeof(laddr));
@@ -417,8 +430,8 @@ static int worker(int id, int conns, unsigned int seed, int nr, int only)
 	int i;
 
 	srandom(seed * 7919 + id);
-	side_open(&sides[0], AF_INET);
-	side_open(&sides[1], AF_INET6);
+	side_open(&sides[0], AF_INET, base_port ? base_port + id : 0);
+	side_open(&sides[1], AF_INET6, base_port ? base_port + id : 0);
 	for (i = 0; i < conns; i++) {
 		unsigned int r = random();
 
@@ -452,7 +465,7 @@ int main(int argc, char **argv)
 	bool new_netns = false;
 	struct stat st;
 
-	while ((opt = getopt(argc, argv, "Nn:j:s:m:o:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "Nn:j:s:m:o:w:p:")) != -1) {
 		switch (opt) {
 		case 'N':
 			new_netns = true;
@@ -482,6 +495,9 @@ int main(int argc, char **argv)
 		case 'w':
 			wait_s = atoi(optarg);
 			break;
+		case 'p':
+			base_port = atoi(optarg);
+			break;
 		case 'o':
 			manifest_fd = open(optarg, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
 			if (manifest_fd < 0)
@@ -491,7 +507,8 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (conns < 0 || workers < 1 || optind != argc)
+	if (conns < 0 || workers < 1 || optind != argc ||
+	    base_port < 0 || base_port + workers > 65536)
 		goto usage;
 	if (new_netns && (unshare(CLONE_NEWNET) || lo_up()))
 		fail("a network namespace of our own");
@@ -521,6 +538,6 @@ int main(int argc, char **argv)
 
 usage:
 	fprintf(stderr, "usage: %s [-N] [-n CONNS] [-j WORKERS] [-s SEED] [-m exact|all|SCENARIO]"
-		" [-o FILE] [-w SECS]\n", me);
+		" [-o FILE] [-w SECS] [-p PORT]\n", me);
 	return 2;
 }
