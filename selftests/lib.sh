@@ -115,13 +115,13 @@ snapshot() {
 }
 
 # mem_bytes_for MAX_LIVE RING_SIZE: sets mem_bytes to the memory that
-# Documentation/tcptrace.rst gives for these bounds: 256 bytes a history
-# of either bound, 16 a table bucket (one per live history, rounded up to
-# a power of two, at least two).
+# Documentation/tcptrace.rst gives for these bounds: 248 bytes a history
+# of either bound, 16 a table bucket (one for every two live histories,
+# MAX_LIVE / 2 rounded up to a power of two, at least two).
 mem_bytes_for() {
 	local max_live=$1 ring_size=$2 buckets=2
-	while [ "$buckets" -lt "$max_live" ]; do
+	while [ "$buckets" -lt $((max_live / 2)) ]; do
 		buckets=$((buckets * 2))
 	done
-	mem_bytes=$((buckets * 16 + (max_live + ring_size) * 256))
+	mem_bytes=$((buckets * 16 + (max_live + ring_size) * 248))
 }
