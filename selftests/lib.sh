@@ -58,7 +58,7 @@ busywait() {
 		"$@" && return 0
 		now=$EPOCHREALTIME
 		(( (${now/./} - ${start/./}) / 1000 >= timeout_ms )) && return 1
-		nap 0.05
+		nap 0.02
 	done
 }
 
