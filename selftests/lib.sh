@@ -64,7 +64,7 @@ busywait() {
 
 is_loaded() {
 	local state
-	[ -d "$SYSMOD" ] && read -r state < "$SYSMOD/initstate" 2>/dev/null && [ "$state" = live ]
+	[ -d "$SYSMOD" ] && read -r state 2>/dev/null < "$SYSMOD/initstate" && [ "$state" = live ]
 }
 is_unloaded() { [ ! -e "$SYSMOD" ] && [ ! -e "$DEV" ]; }
 has_dev() { [ -c "$DEV" ]; }
