@@ -351,12 +351,13 @@ mod_range() {
 # names the module while it is loaded, and prints a bare address once it
 # is gone: one in its old range [$1, $2) is a leak.
 vmalloc_owned() {
-	local lo=${1:-1} hi=${2:-0} line caller
+	local lo=${1:-1} hi=${2:-0} line caller IFS=$'\n'
 	local -a areas
 	owned=
 	mapfile -t areas < /proc/vmallocinfo
+	# Usually neither is anywhere: one look at the whole text first.
+	[[ "${areas[*]}" == *"[$MOD]"* || "${areas[*]}" == *[0-9]" 0x"* ]] || return 0
 	for line in "${areas[@]}"; do
-		# A glob first: a regular expression on each line costs more.
 		[[ $line == *"[$MOD]"* || $line == *[0-9]" 0x"* ]] || continue
 		if [[ $line == *"[$MOD]"* ]]; then
 			owned+="$line; "
