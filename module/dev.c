@@ -282,22 +282,24 @@ static int tcptrace_snapshot_take(struct tcptrace_reader *r)
 
 /*
  * Move a follower past the done histories of other namespaces, up to the
- * first it may see; an overrun meanwhile is owed to its next read.
+ * first it may see: true if there is one. An overrun meanwhile is owed to
+ * its next read.
  */
-static void tcptrace_follow_skip(struct tcptrace_reader *r)
+static bool tcptrace_follow_skip(struct tcptrace_reader *r)
 {
 	int ret;
 
 	if (r->all_netns)
-		return;
+		return tcptrace_hist_done_end() > r->seq;
 	while ((ret = tcptrace_hist_copy_done(&r->seq, U64_MAX, &r->hist)) > 0) {
 		if (tcptrace_visible(r, &r->hist)) {
 			r->seq--;	/* for read() to return */
-			return;
+			return true;
 		}
 	}
 	if (ret < 0)
 		r->overrun = true;
+	return false;
 }
 
 static bool tcptrace_follow_ready(struct tcptrace_reader *r)
@@ -382,6 +384,7 @@ static __poll_t tcptrace_dev_poll(struct file *file, poll_table *wait)
 {
 	struct tcptrace_reader *r = file->private_data;
 	__poll_t mask = 0;
+	bool ready;
 
 	if (!READ_ONCE(r->follow))
 		return EPOLLIN | EPOLLRDNORM;
@@ -389,14 +392,18 @@ static __poll_t tcptrace_dev_poll(struct file *file, poll_table *wait)
 	poll_wait(file, &tcptrace_done_wait, wait);
 	/*
 	 * Step over the histories this reader may not see, as read() does,
-	 * so that POLLIN means a read would return one. When the lock is
-	 * taken, a read() of this file is under way and does it itself.
+	 * so that POLLIN means a read would return one: what the step found,
+	 * not the ring's end after it, which an invisible history may have
+	 * moved meanwhile. When the lock is taken, a read() of this file is
+	 * under way and does it itself: say what the ring holds.
 	 */
 	if (mutex_trylock(&r->lock)) {
-		tcptrace_follow_skip(r);
+		ready = tcptrace_follow_skip(r);
 		mutex_unlock(&r->lock);
+	} else {
+		ready = tcptrace_hist_done_end() > r->seq;
 	}
-	if (!r->header_sent || tcptrace_hist_done_end() > r->seq)
+	if (!r->header_sent || ready)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (r->overrun || tcptrace_hist_done_start() > r->seq)
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLERR | EPOLLPRI;
