@@ -50,8 +50,7 @@ struct tcptrace_reader {
 	struct mutex lock;	/* protects everything below */
 	char *snap;		/* snapshot: its text, once taken */
 	size_t snap_len;
-	u32 netns;		/* the opener's network namespace */
-	u64 net_cookie;		/* and its cookie: an inode number may be reused */
+	u64 net_cookie;		/* the opener's network namespace; its inode may be reused */
 	bool all_netns;
 	bool follow;
 	bool header_sent;	/* follow: the header line went out */
@@ -453,7 +452,7 @@ static loff_t tcptrace_dev_llseek(struct file *file, loff_t offset, int whence)
 /* Commands that change what every reader sees are the initial namespace's. */
 static bool tcptrace_may_admin(struct file *file, const struct tcptrace_reader *r)
 {
-	return r->netns == init_net.ns.inum &&
+	return r->net_cookie == init_net.net_cookie &&
 	       file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN);
 }
 
@@ -590,7 +589,6 @@ static int tcptrace_dev_open(struct inode *inode, struct file *file)
 	if (!r)
 		return -ENOMEM;
 	mutex_init(&r->lock);
-	r->netns = net->ns.inum;
 	r->net_cookie = net->net_cookie;
 	/* Replaces the miscdevice misc_open() left here. */
 	file->private_data = r;
