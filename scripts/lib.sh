@@ -31,15 +31,18 @@ tcptrace_default_kernel()
 }
 
 # Build the module for kernel $1 in build/$1/ (or in $2), out of the work
-# tree, so that modules for several kernels can sit side by side. Prints
-# the .ko path.
+# tree, so that modules for several kernels can sit side by side. $1 is a
+# release with its headers installed or, if it contains a '/', a built
+# kernel tree (as scripts/vm-run takes it; the default directory is then
+# build/ and the tree's last component). Prints the .ko path.
 tcptrace_build_module()
 {
-	local kver=$1 dir=${2:-build/$1}
+	local kver=$1 dir=${2:-build/${1##*/}} kdir=/lib/modules/$1/build
 
+	[[ $kver == */* ]] && kdir=$kver
 	rm -rf "$dir" && mkdir -p "$dir" &&
 		cp -r Kbuild module include "$dir"/ &&
 		rm -f "$dir"/module/*.o "$dir"/module/*.ko "$dir"/module/.*.cmd &&
-		make -s -C "/lib/modules/$kver/build" M="$PWD/$dir" W=1 KCFLAGS=-Werror modules >&2 &&
+		make -s -C "$kdir" M="$PWD/$dir" W=1 KCFLAGS=-Werror modules >&2 &&
 		echo "$dir/module/tcptrace.ko"
 }
