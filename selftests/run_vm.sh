@@ -18,6 +18,9 @@
 #   TCPTRACE_READER  the userspace reader (default: ../userspace/tcptrace,
 #                    if built); its round-trip test is skipped without it
 #   TCPTRACE_TESTS   only these tests of tcptrace_test (see its main())
+#   TCPTRACE_TIMEOUT_SCALE
+#                    multiply ./settings' timeout by this (a debug kernel
+#                    is slower: scripts/check --debug)
 #
 # The test programs: tcptrace_test with kprobes=0, then with kprobes=1,
 # then tcptrace_module.sh, then every other tcptrace_*.sh here (the
@@ -34,13 +37,14 @@ here=$(cd -- "$(dirname -- "$0")" && pwd)
 readonly here
 readonly ksft_skip=4
 readonly COLLECTION=tcptrace
-readonly PATTERN='Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|sleeping function called from invalid context|kmemleak|general protection fault'
+readonly PATTERN='Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|sleeping function called from invalid context|kmemleak|general protection fault|INFO: trying to register non-static key'
 
 timeout_s=45
 if [ -r "$here/settings" ]; then
 	t=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$here/settings")
 	[ -n "$t" ] && timeout_s=$t
 fi
+timeout_s=$((timeout_s * ${TCPTRACE_TIMEOUT_SCALE:-1}))
 
 # The tests run from their own directory: make the paths absolute.
 if [ -n "${TCPTRACE_KO:-}" ]; then
@@ -152,6 +156,8 @@ done
 
 # Then the other C programs (the Makefile's TEST_GEN_PROGS but
 # tcptrace_test), after the scripts; each loads the module as it needs.
+# Not tcptrace_failnth: it makes the kernel log allocation failures, so
+# scripts/check --debug runs it in a VM of its own.
 c_progs=(tcptrace_fuzz tcptrace_readers)
 
 echo "TAP version 13"
