@@ -27,16 +27,16 @@
 
 set -u
 
-readonly ksft_pass=0 ksft_fail=1 ksft_skip=4
-readonly MOD=tcptrace
-readonly DEV=/dev/tcptrace
-readonly SYSMOD=/sys/module/$MOD
+here=$(cd -- "$(dirname -- "$0")" && pwd)
+readonly here
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
 readonly TESTS=9
 # Sockets the traffic makes on each family: a listener, two for each of
 # three connections, a refused client.
 readonly SOCKETS=16
 
-here=$(cd -- "$(dirname -- "$0")" && pwd)
 KO=${TCPTRACE_KO:-}
 READER=${TCPTRACE_READER:-}
 BT=${TCPTRACE_BT:-}
@@ -45,21 +45,10 @@ TMP=
 BT_PID=
 was_loaded=0
 loaded_here=0
-test_num=0
-nfail=0
-nskip=0
-
-diag() { printf '# %s\n' "$*"; }
 
 # diag_file FILE [MAX]: a file's first lines, as diagnostics.
 diag_file() {
 	head -n "${2:-20}" -- "$1" | sed 's/^/#   /'
-}
-
-skip_all() {
-	echo "TAP version 13"
-	echo "1..0 # SKIP $*"
-	exit $ksft_skip
 }
 
 stop_bpftrace() {
@@ -83,39 +72,12 @@ cleanup() {
 	[ -n "$TMP" ] && rm -rf -- "$TMP"
 }
 
-# busywait TIMEOUT_MS CMD...: poll CMD until it succeeds (net/lib.sh style).
-busywait() {
-	local timeout_ms=$1 start now
-	shift
-	start=$(date +%s%3N)
-	while true; do
-		"$@" && return 0
-		now=$(date +%s%3N)
-		[ $((now - start)) -ge "$timeout_ms" ] && return 1
-		sleep 0.1
-	done
-}
-
 bpftrace_gone() { ! kill -0 "$BT_PID" 2>/dev/null; }
 # The header and the comment line after it are out, or bpftrace died.
 bpftrace_ready() {
 	local n
 	n=$(wc -l < "$TMP/bt.out" 2>/dev/null)
 	[ "${n:-0}" -ge 2 ] || bpftrace_gone
-}
-
-# run_test NAME FUNCTION: one KTAP result line.
-run_test() {
-	local name=$1 rc
-	shift
-	test_num=$((test_num + 1))
-	"$@"
-	rc=$?
-	case $rc in
-	"$ksft_pass") echo "ok $test_num $name" ;;
-	"$ksft_skip") echo "ok $test_num $name # SKIP"; nskip=$((nskip + 1)) ;;
-	*) echo "not ok $test_num $name"; nfail=$((nfail + 1)) ;;
-	esac
 }
 
 # The module has every socket of the traffic done.
@@ -367,6 +329,4 @@ run_test "the reader prints one row per record line" test_reader_rows
 run_test "each socket goes through the same states as in the module" test_states
 run_test "each socket's steps in softirq are the module's" test_flags
 
-echo "# Totals: pass:$((test_num - nfail - nskip)) fail:$nfail xfail:0 xpass:0 skip:$nskip error:0"
-[ "$nfail" = 0 ] || exit $ksft_fail
-exit $ksft_pass
+ktap_finish

@@ -16,34 +16,24 @@
 
 set -u
 
-readonly ksft_pass=0 ksft_fail=1 ksft_skip=4
-readonly MOD=tcptrace
-readonly DEV=/dev/tcptrace
-readonly SYSMOD=/sys/module/$MOD
+here=$(cd -- "$(dirname -- "$0")" && pwd)
+readonly here
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
 readonly HEADER_KEYS="format now live live_max done ring_size events created completed drop_table_full drop_steps_full ring_overwritten unexpected mem_bytes syncookies kprobe_missed filtered filter_ports filter_netns evicted timewait halfopen"
 readonly TESTS=23
 
 # The format version the header must show: the repository's UAPI header
 # says, when it is there; else the one this test was written for.
 FORMAT=$(sed -n 's/^#define[[:space:]]*TCPTRACE_FORMAT_VERSION[[:space:]]*\([0-9]*\).*/\1/p' \
-	 "$(dirname -- "$0")/../include/uapi/linux/tcptrace.h" 2>/dev/null)
+	 "$here/../include/uapi/linux/tcptrace.h" 2>/dev/null)
 FORMAT=${FORMAT:-2}
 
 KO=${TCPTRACE_KO:-}
 READER=${TCPTRACE_READER:-}
 TMP=
 was_loaded=0
-test_num=0
-nfail=0
-nskip=0
-
-diag() { printf '# %s\n' "$*" >&2; }
-
-skip_all() {
-	echo "TAP version 13"
-	echo "1..0 # SKIP $*"
-	exit $ksft_skip
-}
 
 cleanup() {
 	exec 3<&- 2>/dev/null
@@ -54,32 +44,6 @@ cleanup() {
 		rmmod "$MOD" || diag "could not unload $MOD"
 	fi
 }
-
-# busywait TIMEOUT_MS CMD...: poll CMD until it succeeds (net/lib.sh style).
-busywait() {
-	local timeout_ms=$1 start now
-	shift
-	start=$(date +%s%3N)
-	while true; do
-		"$@" && return 0
-		now=$(date +%s%3N)
-		[ $((now - start)) -ge "$timeout_ms" ] && return 1
-		sleep 0.05
-	done
-}
-
-is_loaded() { [ -d "$SYSMOD" ] && [ "$(cat "$SYSMOD/initstate" 2>/dev/null)" = live ]; }
-is_unloaded() { [ ! -e "$SYSMOD" ] && [ ! -e "$DEV" ]; }
-has_dev() { [ -c "$DEV" ]; }
-
-# The newest /dev/kmsg sequence number, and the messages after one.
-kmsg_records() {
-	dd if=/dev/kmsg iflag=nonblock bs=16k status=none 2>/dev/null |
-		awk '!/^ / { hdr = $0; sub(/;.*/, "", hdr); split(hdr, f, ",")
-			     print f[2] "\t" substr($0, length(hdr) + 2) }'
-}
-kmsg_seq() { kmsg_records | tail -n 1 | cut -f 1; }
-kmsg_since() { kmsg_records | awk -F '\t' -v s="$1" '$1 > s { print $2 }'; }
 
 # Check a capture's first line against the spec; prints "key value" pairs.
 header_of() {
@@ -135,20 +99,6 @@ traffic() {
 		IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => 1,
 			Proto => "tcp") and die "port 1 accepted";
 	'
-}
-
-# run_test NAME FUNCTION: one KTAP result line.
-run_test() {
-	local name=$1 rc
-	shift
-	test_num=$((test_num + 1))
-	"$@"
-	rc=$?
-	case $rc in
-	"$ksft_pass") echo "ok $test_num $name" ;;
-	"$ksft_skip") echo "ok $test_num $name # SKIP"; nskip=$((nskip + 1)) ;;
-	*) echo "not ok $test_num $name"; nfail=$((nfail + 1)) ;;
-	esac
 }
 
 # ---- the tests ---------------------------------------------------------------
@@ -394,6 +344,4 @@ run_test "the reader prints one row per record of a capture" test_reader_roundtr
 run_test "max_live=1 ring_size=1: evicts, counts what it overwrites" tiny_bounds
 run_test "max_live=1 ring_size=1 evict=0: counts what it leaves out" tiny_bounds evict=0
 
-echo "# Totals: pass:$((test_num - nfail - nskip)) fail:$nfail xfail:0 xpass:0 skip:$nskip error:0"
-[ "$nfail" = 0 ] || exit $ksft_fail
-exit $ksft_pass
+ktap_finish
