@@ -34,8 +34,6 @@
 
 set -u
 
-readonly ksft_pass=0 ksft_fail=1 ksft_skip=4
-readonly DEV=/dev/tcptrace
 readonly CONNS=${TCPTRACE_ORACLE_CONNS:-5000}
 readonly SEED=${TCPTRACE_ORACLE_SEED:-$(date +%s)}
 readonly KPROBES=${TCPTRACE_ORACLE_KPROBES:-0}
@@ -44,29 +42,11 @@ readonly RING=$(( (3 * CONNS + 1024 + 1023) / 1024 * 1024 ))
 
 here=$(cd -- "$(dirname -- "$0")" && pwd)
 readonly here
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 KO=${TCPTRACE_KO:-}
 TMP=
 bt_pid=
-test_num=0
-nfail=0
-
-diag() { printf '# %s\n' "$*"; }
-
-skip_all() {
-	echo "TAP version 13"
-	echo "1..0 # SKIP $*"
-	exit $ksft_skip
-}
-
-result() {
-	test_num=$((test_num + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $test_num $2"
-	else
-		echo "not ok $test_num $2"
-		nfail=$((nfail + 1))
-	fi
-}
 
 bail() {
 	echo "Bail out! $*"
@@ -74,37 +54,12 @@ bail() {
 }
 
 cleanup() {
-	exec 3<&- 2>/dev/null
 	if [ -n "$bt_pid" ]; then
 		kill -INT "$bt_pid" 2>/dev/null
 		wait "$bt_pid" 2>/dev/null
 	fi
 	[ -d /sys/module/tcptrace ] && rmmod tcptrace
 	[ -n "$TMP" ] && rm -rf -- "$TMP"
-}
-
-# A snapshot of every network namespace's histories.
-snapshot() {
-	local rc
-
-	exec 3<>"$DEV" || return 1
-	echo all-netns >&3 || return 1
-	timeout 60 cat <&3 > "$1"
-	rc=$?
-	exec 3<&-
-	return $rc
-}
-
-# KEY's value in the header of snapshot FILE (bash only: in an emulated
-# guest a process costs most of a second).
-header_value() {
-	local line kv
-
-	read -r line < "$1" || return 1
-	for kv in $line; do
-		[ "${kv%%=*}" = "$2" ] && { echo "${kv#*=}"; return 0; }
-	done
-	return 1
 }
 
 # Whether bpftrace's output has a line matching the regex $1.
@@ -179,9 +134,9 @@ diag "bpftrace started in ${SECONDS}s"
 
 # From now= on, both sides see the same events.
 echo clear > "$DEV" || bail "clear failed"
-snapshot "$TMP/snap0" || bail "reading $DEV failed"
-events0=$(header_value "$TMP/snap0" events)
-since=$(header_value "$TMP/snap0" now)
+snapshot "$TMP/snap0" && read_header "$TMP/snap0" || bail "reading $DEV failed"
+events0=${H[events]}
+since=${H[now]}
 missed0=$(bt_missed)
 
 SECONDS=0
@@ -203,8 +158,8 @@ for ((i = 0; i < 120; i++)); do
 done
 # bpftrace has printed everything before a last canary, which both see.
 canary 30 || bail "bpftrace does not see the last canary"
-snapshot "$TMP/snap" || bail "reading $DEV failed"
-events=$(( $(header_value "$TMP/snap" events) - events0 ))
+snapshot "$TMP/snap" && read_header "$TMP/snap" || bail "reading $DEV failed"
+events=$((H[events] - events0))
 sleep 2
 missed=$(( $(bt_missed) - missed0 ))
 kill -INT "$bt_pid"
@@ -222,14 +177,11 @@ result $rc "bpftrace lost no event"
 
 rc=0
 for key in drop_table_full evicted ring_overwritten drop_steps_full kprobe_missed; do
-	v=$(header_value "$TMP/snap" "$key")
-	[ "$v" = 0 ] || { diag "$key=$v, want 0"; rc=1; }
+	[ "${H[$key]:-}" = 0 ] || { diag "$key=${H[$key]:-}, want 0"; rc=1; }
 done
 result $rc "the module dropped, evicted and overwrote nothing"
 
 python3 "$here/tcptrace_oracle.py" "$TMP/bt.out" "$since" "$TMP/snap" "$events" "$missed"
 result $? "every socket went through the same transitions in the module as in bpftrace"
 
-echo "# Totals: pass:$((test_num - nfail)) fail:$nfail xfail:0 xpass:0 skip:0 error:0"
-[ "$nfail" = 0 ] || exit $ksft_fail
-exit $ksft_pass
+ktap_finish

@@ -29,8 +29,6 @@
 
 set -u
 
-readonly ksft_pass=0 ksft_fail=1 ksft_skip=4
-readonly DEV=/dev/tcptrace
 readonly CONNS=${TCPTRACE_VOLUME_CONNS:-10000}
 readonly SEED=${TCPTRACE_VOLUME_SEED:-$(date +%s)}
 # Two histories a connection at most, a few listeners: nothing overwritten.
@@ -38,58 +36,16 @@ readonly RING=$(( (2 * CONNS + 1024 + 1023) / 1024 * 1024 ))
 
 here=$(cd -- "$(dirname -- "$0")" && pwd)
 readonly here
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 WORKLOAD=$here/tcptrace_workload
 KO=${TCPTRACE_KO:-}
 TMP=
-test_num=0
-nfail=0
-
-diag() { printf '# %s\n' "$*"; }
-
-skip_all() {
-	echo "TAP version 13"
-	echo "1..0 # SKIP $*"
-	exit $ksft_skip
-}
-
-result() {
-	test_num=$((test_num + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $test_num $2"
-	else
-		echo "not ok $test_num $2"
-		nfail=$((nfail + 1))
-	fi
-}
 
 cleanup() {
-	exec 3<&- 2>/dev/null
 	[ -n "${tw_pid:-}" ] && kill "$tw_pid" 2>/dev/null
 	[ -d /sys/module/tcptrace ] && rmmod tcptrace
 	[ -n "$TMP" ] && rm -rf -- "$TMP"
-}
-
-# A snapshot of every network namespace's histories.
-snapshot() {
-	exec 3<>"$DEV" || return 1
-	echo all-netns >&3 || return 1
-	timeout 60 cat <&3 > "$1"
-	local rc=$?
-	exec 3<&-
-	return $rc
-}
-
-# The header line of snapshot FILE into H[key] (no process: in an
-# emulated guest each one costs most of a second).
-declare -A H
-read_header() {
-	local line kv
-
-	H=()
-	read -r line < "$1" || return 1
-	for kv in $line; do
-		[[ $kv == *=* ]] && H[${kv%%=*}]=${kv#*=}
-	done
 }
 
 [ "$(id -u)" = 0 ] || skip_all "must run as root"
@@ -231,6 +187,4 @@ wait "$tw_pid" 2>/dev/null
 tw_pid=
 result $rc "a TIME_WAIT runs its 60 s out: timewait=expired"
 
-echo "# Totals: pass:$((test_num - nfail)) fail:$nfail xfail:0 xpass:0 skip:0 error:0"
-[ "$nfail" = 0 ] || exit $ksft_fail
-exit $ksft_pass
+ktap_finish
