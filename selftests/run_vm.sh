@@ -17,7 +17,7 @@
 #                    the module test; the C test falls back to modprobe)
 #   TCPTRACE_READER  the userspace reader (default: ../userspace/tcptrace,
 #                    if built); its round-trip test is skipped without it
-#   TCPTRACE_TESTS   only these tests of tcptrace_test (see its main())
+#   TCPTRACE_TESTS   only these tests of tcptrace_test (tcptrace_helpers.h)
 #   TCPTRACE_TIMEOUT_SCALE
 #                    multiply ./settings' timeout by this (a debug kernel
 #                    is slower: scripts/check --debug)

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tcptrace_helpers.h: what the C test programs other than tcptrace_test
- * share (tcptrace_fuzz, tcptrace_readers): loading the module, network
- * namespaces, a connection that leaves exactly one history, the path of
- * tcptrace_workload, the kernel log, and TCPTRACE_TESTS. Include
- * kselftest_harness.h and tcptrace_parse.h first; the program defines
- * _GNU_SOURCE.
+ * tcptrace_helpers.h: what the C test programs share: loading the
+ * module, network namespaces, a connection that leaves exactly one
+ * history, the path of tcptrace_workload, the kernel log, and
+ * TCPTRACE_TESTS. Include kselftest_harness.h and tcptrace_parse.h first;
+ * the program defines _GNU_SOURCE.
  */
 #ifndef TCPTRACE_HELPERS_H
 #define TCPTRACE_HELPERS_H

@@ -84,10 +84,8 @@
 
 #include "kselftest_harness.h"
 #include "tcptrace_parse.h"
+#include "tcptrace_helpers.h"
 
-#ifndef SO_COOKIE
-#define SO_COOKIE 57
-#endif
 
 #define WAIT_MS		20000	/* bound on waiting for histories to complete */
 #define POLL_MS		20
@@ -578,33 +576,6 @@ static void check_expect(struct __test_metadata *_metadata,
 
 /* ---- Fixture setup: the module loaded, done histories cleared ----------- */
 
-/* Load the module if its device is not there: $TCPTRACE_KO, else modprobe. */
-static const char *ensure_module(void)
-{
-	const char *ko = getenv("TCPTRACE_KO");
-
-	if (!access(TCPTRACE_DEVICE, F_OK))
-		return NULL;
-	if (geteuid())
-		return "not root";
-	if (ko && *ko) {
-		int fd = open(ko, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0)
-			return "cannot open $TCPTRACE_KO";
-		if (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST) {
-			close(fd);
-			return "cannot load $TCPTRACE_KO";
-		}
-		close(fd);
-	} else if (system("modprobe -q tcptrace") != 0) {
-		return "no $TCPTRACE_KO and modprobe tcptrace failed";
-	}
-	if (access(TCPTRACE_DEVICE, F_OK))
-		return TCPTRACE_DEVICE " missing after loading the module";
-	return NULL;
-}
-
 static void read_mode(struct __test_metadata *_metadata, struct mode *m)
 {
 	struct dump d;
@@ -616,7 +587,7 @@ static void read_mode(struct __test_metadata *_metadata, struct mode *m)
 }
 
 #define SETUP_DEVICE() do {						\
-	const char *why = ensure_module();				\
+	const char *why = module_ensure("");				\
 									\
 	if (why) {							\
 		self->skip = true;					\
@@ -3935,50 +3906,6 @@ TEST_F_TIMEOUT(device, seen_at_load_request, 90)
 	check_expect(_metadata, exp, 2, true);
 	ASSERT_EQ(0, close(lfd));
 	topo_destroy(&t);
-}
-
-/*
- * TCPTRACE_TESTS=a,b runs only the tests whose "fixture.name" contains
- * one of those strings (the harness of older kernels has no -t), e.g.
- * TCPTRACE_TESTS=veth.simultaneous,device.owners.
- */
-static bool test_wanted(const char *fixture, const char *test)
-{
-	const char *want = getenv("TCPTRACE_TESTS");
-	char name[256], *list, *tok, *save = NULL;
-	bool found = false;
-
-	if (!want || !*want)
-		return true;
-	snprintf(name, sizeof(name), "%s.%s", fixture, test);
-	list = strdup(want);
-	for (tok = strtok_r(list, ",", &save); tok && !found; tok = strtok_r(NULL, ",", &save))
-		found = strstr(name, tok) != NULL;
-	free(list);
-	return found;
-}
-
-static void tests_filter(void)
-{
-	struct __fixture_metadata *f;
-
-	for (f = __fixture_list; f; f = f->next) {
-		struct __test_metadata *t, *next, *head = NULL, *tail = NULL;
-
-		for (t = f->tests; t; t = next) {
-			next = t->next;
-			if (!test_wanted(f->name, t->name))
-				continue;
-			t->next = NULL;
-			if (tail)
-				tail->next = t;
-			else
-				head = t;
-			tail = t;
-			head->prev = tail;
-		}
-		f->tests = head;
-	}
 }
 
 #define main tcptrace_harness_main
