@@ -162,10 +162,21 @@ FIXTURE(failnth) {
 	char *ref, *buf;
 };
 
-/* The harness of older kernels runs the test after a SKIP() in setup. */
-#define SKIP_UNLESS_FAILSLAB() do { \
-	if (self->skip) \
-		SKIP(return, "%s", self->skip); \
+/*
+ * The harness of older kernels runs the test after a SKIP() in setup:
+ * each test skips itself. Without fault injection; and, for those that
+ * need the device, without the module (loaded if need be).
+ */
+#define SKIP_UNLESS_FAILSLAB() do {					\
+	if (self->skip)							\
+		SKIP(return, "%s", self->skip);				\
+} while (0)
+
+#define SKIP_UNLESS_DEVICE() do {					\
+	const char *why = self->skip ?: module_ensure("");		\
+									\
+	if (why)							\
+		SKIP(return, "%s", why);				\
 } while (0)
 
 FIXTURE_SETUP(failnth)
@@ -233,15 +244,11 @@ TEST_F_TIMEOUT(failnth, load, 1800)
 
 TEST_F(failnth, open)
 {
-	const char *why;
 	unsigned int n;
 	bool injected;
 	int fd, err;
 
-	SKIP_UNLESS_FAILSLAB();
-	why = module_ensure("");
-	if (why)
-		SKIP(return, "%s", why);
+	SKIP_UNLESS_DEVICE();
 	for (n = 1; n < NTH_MAX; n++) {
 		ASSERT_EQ(0, nth_arm(self->nth, n));
 		fd = open(TCPTRACE_DEVICE, O_RDONLY | O_CLOEXEC);
@@ -262,16 +269,12 @@ TEST_F(failnth, open)
 
 TEST_F(failnth, read)
 {
-	const char *why;
 	unsigned int n, failed = 0;
 	bool injected;
 	ssize_t ret;
 	int fd, err, i;
 
-	SKIP_UNLESS_FAILSLAB();
-	why = module_ensure("");
-	if (why)
-		SKIP(return, "%s", why);
+	SKIP_UNLESS_DEVICE();
 	for (i = 0; i < 3; i++)
 		ASSERT_NE(0, refused_connect());
 	ASSERT_EQ(0, snapshot(self->ref, SNAP_MAX));
@@ -307,16 +310,12 @@ TEST_F(failnth, read)
 TEST_F(failnth, command)
 {
 	static const char cmd[] = "ports=80,443\n";
-	const char *why;
 	unsigned int n, failed = 0;
 	bool injected;
 	ssize_t ret;
 	int fd, err;
 
-	SKIP_UNLESS_FAILSLAB();
-	why = module_ensure("");
-	if (why)
-		SKIP(return, "%s", why);
+	SKIP_UNLESS_DEVICE();
 	for (n = 1; n < NTH_MAX; n++) {
 		fd = open(TCPTRACE_DEVICE, O_RDWR | O_CLOEXEC);
 		ASSERT_LE(0, fd);
