@@ -5,6 +5,8 @@
 #   make                 module/tcptrace.ko and userspace/tcptrace
 #   make KDIR=<dir>      build against other kernel headers
 #   make check           host tests, build, selftests in a VM per kernel
+#   make check-debug     the selftests and fault injection on a debug kernel
+#                        (KASAN, lockdep, kmemleak; built once, cached)
 #   make lint            checkpatch --strict, sparse, W=1, reader warnings
 #   make demo            a VM that loads the module and shows real histories
 #   make bench           its cost under connection churn, next to BPF tools
@@ -39,6 +41,10 @@ check: scripts/setup
 	@scripts/setup --check || scripts/setup
 	scripts/check
 
+check-debug:
+	@scripts/setup --check || scripts/setup
+	scripts/check --debug
+
 demo:
 	@scripts/setup --check || scripts/setup
 	scripts/demo
@@ -61,7 +67,7 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C userspace clean
 
-.PHONY: all module reader check demo bench lint clean
+.PHONY: all module reader check check-debug demo bench lint clean
 
 # ---- installing and packaging (Documentation/admin-guide.rst) -------------
 #
