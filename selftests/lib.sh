@@ -127,12 +127,14 @@ snapshot() {
 
 # mem_bytes_for MAX_LIVE RING_SIZE: sets mem_bytes to the memory that
 # Documentation/tcptrace.rst gives for these bounds: 248 bytes a history
-# of either bound, 16 a table bucket (one for every two live histories,
-# MAX_LIVE / 2 rounded up to a power of two, at least two).
+# of either bound, 16 a table bucket (72 with lockdep, which /proc/lockdep
+# tells), one for every two live histories, MAX_LIVE / 2 rounded up to a
+# power of two, at least two.
 mem_bytes_for() {
-	local max_live=$1 ring_size=$2 buckets=2
+	local max_live=$1 ring_size=$2 buckets=2 bucket_bytes=16
+	[ -e /proc/lockdep ] && bucket_bytes=72
 	while [ "$buckets" -lt $((max_live / 2)) ]; do
 		buckets=$((buckets * 2))
 	done
-	mem_bytes=$((buckets * 16 + (max_live + ring_size) * 248))
+	mem_bytes=$((buckets * bucket_bytes + (max_live + ring_size) * 248))
 }
