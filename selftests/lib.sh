@@ -91,7 +91,7 @@ kmsg_seq() { kmsg_records | tail -n 1 | cut -f 1; }
 kmsg_since() { kmsg_records | awk -F '\t' -v s="$1" '$1 > s { print $2 }'; }
 
 # What makes run_vm.sh fail a test: the kernel complained.
-readonly KERNEL_COMPLAINT='Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|sleeping function called from invalid context|kmemleak|general protection fault'
+readonly KERNEL_COMPLAINT='Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|sleeping function called from invalid context|kmemleak|general protection fault|INFO: trying to register non-static key'
 
 # kernel_quiet SEQ: no complaint in the kernel log since SEQ (kmsg_seq).
 kernel_quiet() {

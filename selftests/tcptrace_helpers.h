@@ -31,7 +31,7 @@
  */
 #define KMSG_COMPLAINT	"tcptrace|Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|" \
 			"sleeping function called from invalid context|kmemleak|" \
-			"general protection fault"
+			"general protection fault|INFO: trying to register non-static key"
 
 /*
  * Load the module if its device is not there: $TCPTRACE_KO with these
