@@ -24,7 +24,8 @@ endif
 # of a test VM need not run the kernel it builds for).
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	  $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1))
-KSRC ?= /usr/src/linux-source-6.1
+# The kernel source scripts/setup unpacks (checkpatch.pl): linux-source's.
+KSRC ?= $(patsubst %.tar.xz,%,$(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz))))
 
 MODULE_SRCS := $(filter-out %.mod.c,$(wildcard module/*.c module/*.h include/uapi/linux/*.h))
 
@@ -37,20 +38,21 @@ module:
 reader:
 	$(MAKE) -C userspace
 
-check: scripts/setup
-	@scripts/setup --check || scripts/setup
+# Each installs what it needs first, and only that (scripts/setup).
+check:
+	@scripts/setup --check check || scripts/setup check
 	scripts/check
 
 check-debug:
-	@scripts/setup --check || scripts/setup
+	@scripts/setup --check debug || scripts/setup debug
 	scripts/check --debug
 
 demo:
-	@scripts/setup --check || scripts/setup
+	@scripts/setup --check demo || scripts/setup demo
 	scripts/demo
 
 bench:
-	@scripts/setup --check || scripts/setup
+	@scripts/setup --check bench || scripts/setup bench
 	scripts/bench $(BENCH_ARGS)
 
 lint: module
