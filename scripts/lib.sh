@@ -3,8 +3,10 @@
 # matrix and the per-kernel module build. Source it from the top of the
 # work tree.
 
-# Where scripts/kernels keeps the kernels bookworm cannot build for.
+# Where scripts/kernels keeps the chroots that build for the kernels
+# bookworm cannot build for, and those kernels.
 TCPTRACE_CACHE=${TCPTRACE_CACHE:-/var/cache/tcptrace}
+TCPTRACE_KERNELS=${TCPTRACE_KERNELS:-/var/lib/tcptrace/kernels}
 
 # The kernels every selftest runs on, oldest first, one release a line:
 # bookworm's installed kernels (the newest build of each series and
@@ -25,7 +27,7 @@ tcptrace_kernels()
 					 sub(/.*[0-9]-/, "", flavour)
 					 newest[s[1] " " flavour] = $0 }
 				       END { for (k in newest) print newest[k] }'
-		ls "$TCPTRACE_CACHE"/kernels/*/boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||'
+		ls "$TCPTRACE_KERNELS"/*/boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||'
 	} | sort -V
 }
 
@@ -34,7 +36,7 @@ tcptrace_kernel_image()
 {
 	local img
 
-	for img in "/boot/vmlinuz-$1" "$TCPTRACE_CACHE/kernels/$1/boot/vmlinuz-$1"; do
+	for img in "/boot/vmlinuz-$1" "$TCPTRACE_KERNELS/$1/boot/vmlinuz-$1"; do
 		[ -e "$img" ] && { echo "$img"; return 0; }
 	done
 	return 1
@@ -68,8 +70,8 @@ tcptrace_build_module()
 		echo "$dir/module/tcptrace.ko"
 		return 0
 	fi
-	suite=$(cat "$TCPTRACE_CACHE/kernels/$kver/chroot" 2>/dev/null) ||
-		{ echo "no headers for $kver here or in $TCPTRACE_CACHE" >&2; return 1; }
+	suite=$(cat "$TCPTRACE_KERNELS/$kver/chroot" 2>/dev/null) ||
+		{ echo "no headers for $kver here or in $TCPTRACE_KERNELS" >&2; return 1; }
 	# The chroot sees the tree at the same path, bind-mounted, and /proc
 	# (7.x's objtool reads it).
 	root=$TCPTRACE_CACHE/chroot/$suite
