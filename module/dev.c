@@ -452,7 +452,7 @@ static loff_t tcptrace_dev_llseek(struct file *file, loff_t offset, int whence)
 /* Commands that change what every reader sees are the initial namespace's. */
 static bool tcptrace_may_admin(struct file *file, const struct tcptrace_reader *r)
 {
-	return r->net_cookie == init_net.net_cookie &&
+	return r->net_cookie == tcptrace_net_cookie(&init_net) &&
 	       file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN);
 }
 
@@ -589,7 +589,7 @@ static int tcptrace_dev_open(struct inode *inode, struct file *file)
 	if (!r)
 		return -ENOMEM;
 	mutex_init(&r->lock);
-	r->net_cookie = net->net_cookie;
+	r->net_cookie = tcptrace_net_cookie(net);
 	/* Replaces the miscdevice misc_open() left here. */
 	file->private_data = r;
 	return 0;

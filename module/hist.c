@@ -403,7 +403,7 @@ static void tcptrace_hist_start(struct tcptrace_hist *h, const struct sock *sk)
 	h->key = sk;
 	h->family = sk->sk_family;
 	h->netns = sock_net(sk)->ns.inum;
-	h->net_cookie = sock_net(sk)->net_cookie;
+	h->net_cookie = tcptrace_net_cookie(sock_net(sk));
 	h->uid = from_kuid_munged(&init_user_ns, sk->sk_uid);
 }
 
@@ -822,7 +822,7 @@ void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid)
 	memset(h, 0, sizeof(*h));
 	h->key = sk;
 	h->netns = sock_net(sk)->ns.inum;
-	h->net_cookie = sock_net(sk)->net_cookie;
+	h->net_cookie = tcptrace_net_cookie(sock_net(sk));
 	h->uid = uid;
 	h->flags = TCPTRACE_HISTF_SEEDED;
 	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT)

@@ -155,9 +155,14 @@ static int __init tcptrace_init(void)
 	check_trace_callback_type_tcp_send_reset(tcptrace_probe_send_reset);
 	check_trace_callback_type_tcp_receive_reset(tcptrace_probe_receive_reset);
 
-	err = tcptrace_hist_init(max_live, ring_size, evict);
+	/* First: the probes read what it sets up (a namespace's number). */
+	err = tcptrace_compat_init();
 	if (err)
 		return err;
+
+	err = tcptrace_hist_init(max_live, ring_size, evict);
+	if (err)
+		goto err_compat_exit;
 
 	err = tcptrace_attach();
 	if (err)
@@ -183,6 +188,8 @@ err_derive_exit:
 	tcptrace_detach(ARRAY_SIZE(tcptrace_tps));
 err_hist_exit:
 	tcptrace_hist_exit();
+err_compat_exit:
+	tcptrace_compat_exit();
 	return err;
 }
 
@@ -192,6 +199,7 @@ static void __exit tcptrace_exit(void)
 	tcptrace_derive_exit();
 	tcptrace_detach(ARRAY_SIZE(tcptrace_tps));
 	tcptrace_hist_exit();
+	tcptrace_compat_exit();
 }
 
 module_init(tcptrace_init);

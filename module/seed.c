@@ -57,16 +57,8 @@ static void tcptrace_seed_table(struct inet_hashinfo *hinfo)
 	struct sock *sk;
 	unsigned int i;
 
-	for (i = 0; i <= hinfo->lhash2_mask; i++) {
-		struct inet_listen_hashbucket *ilb = &hinfo->lhash2[i];
-
-		if (hlist_nulls_empty(&ilb->nulls_head))
-			continue;
-		spin_lock_bh(&ilb->lock);
-		sk_nulls_for_each(sk, node, &ilb->nulls_head)
-			tcptrace_seed_sock(sk);
-		spin_unlock_bh(&ilb->lock);
-	}
+	for (i = 0; i <= hinfo->lhash2_mask; i++)
+		tcptrace_lhash2_for_each(&hinfo->lhash2[i], tcptrace_seed_sock);
 
 	for (i = 0; i <= hinfo->ehash_mask; i++) {
 		struct inet_ehash_bucket *head = &hinfo->ehash[i];
