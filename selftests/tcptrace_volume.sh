@@ -172,7 +172,8 @@ else
 			split(s[i], f, "@"); t = f[2] + 0
 			if (f[1] == "TIME_WAIT" && !start) start = t
 		}
-		print (start ? t - start : -1) }')
+		# mawk prints a number past 2^31 as 6.2e+10, and its %d stops there.
+		printf "%.0f\n", start ? t - start : -1 }')
 	diag "TIME_WAIT lasted $tw_ns ns"
 	if [[ $rec != *" end=active_close "* ]] || [[ $rec != *" timewait=expired "* ]]; then
 		diag "want end=active_close timewait=expired"
