@@ -15,19 +15,34 @@
  *                                            expired or cut short (port
  *                                            reused, RST, netns exit)
  *
- * The end is taken from the destructor, which the stack calls through a
- * pointer and so can never be inlined: inet_twsk_deschedule_put(), for
- * one, is inlined into inet_twsk_purge() on 6.1.
+ * The end is taken from the destructor, which every way of freeing a
+ * timewait socket reaches, where the functions on the way may be inlined
+ * (inet_twsk_deschedule_put() is, into inet_twsk_purge(), on 6.1). Up to
+ * 6.x the stack calls it through a pointer, so it cannot be inlined; 7.x
+ * calls it directly, and a kernel that inlined it would turn the whole
+ * TIME_WAIT set off (timewait=0), as below.
  *
  * The half-open phase. A SYN creates a request socket in NEW_SYN_RECV; the
  * tracepoint first sees the server side when the final ACK creates the
  * child socket, one round trip later, and all in softirq, so never with
- * its owner:
+ * its owner. The LSM hooks receive each object the phase needs as an
+ * argument, so entry probes on them see it all (CONFIG_SECURITY_NETWORK,
+ * which every distribution kernel has):
  *
- *   inet_reqsk_alloc(ops, listener, attach) returns   a SYN arrived
- *   inet_csk_clone_lock(listener, req, prio) returns  the child exists
- *   tcp_v{4,6}_reqsk_destructor(req)                  the request is freed
- *   inet_csk_accept(listener, ...) returns            the owner takes it
+ *   security_inet_conn_request(listener, skb, req)  a SYN made a request
+ *                                                    (syncookies too)
+ *   security_inet_csk_clone(child, req)              the child exists
+ *   tcp_v{4,6}_reqsk_destructor(req)                 the request is freed
+ *   security_sock_graft(child, socket)               accept() hands it to
+ *                                                    the owner's task
+ *
+ * Without them, the same from kretprobes, on the functions that return
+ * those objects: inet_reqsk_alloc(), inet_csk_clone_lock() and
+ * inet_csk_accept(). A kretprobe costs more, and holds one of its few
+ * instances for as long as its function runs: a thread sleeping in
+ * accept() keeps one, so a thread-per-connection server runs them out
+ * and hand-overs go missing (kprobe_missed). The header's kretprobes=
+ * says how many are in use.
  *
  * These functions are not ABI; a kernel may rename or inline them. Each
  * set is all or nothing: if a probe of it cannot be placed, none of the
@@ -77,7 +92,43 @@ static int tcptrace_kp_tw_destructor(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-/* Kretprobe entry handlers keep one argument for the return handler. */
+/* The LSM hooks: every object is an argument on entry. */
+static int tcptrace_kp_conn_request(struct kprobe *kp, struct pt_regs *regs)
+{
+	const struct sock *listener = tcptrace_arg(regs, 0);
+
+	/* DCCP makes its requests through this hook too. */
+	if (listener->sk_protocol == IPPROTO_TCP)
+		tcptrace_hist_request_begin(tcptrace_arg(regs, 2), listener);
+	return 0;
+}
+
+static int tcptrace_kp_csk_clone(struct kprobe *kp, struct pt_regs *regs)
+{
+	const struct sock *child = tcptrace_arg(regs, 0);
+
+	/* DCCP's children, and MPTCP's sockets, are cloned through it too. */
+	if (child->sk_protocol == IPPROTO_TCP)
+		tcptrace_hist_request_join(tcptrace_arg(regs, 1), child);
+	return 0;
+}
+
+static int tcptrace_kp_sock_graft(struct kprobe *kp, struct pt_regs *regs)
+{
+	const struct sock *child = tcptrace_arg(regs, 0);
+
+	if (child->sk_protocol == IPPROTO_TCP)
+		tcptrace_hist_accepted(child);
+	return 0;
+}
+
+static int tcptrace_kp_reqsk_destructor(struct kprobe *kp, struct pt_regs *regs)
+{
+	tcptrace_hist_request_end(tcptrace_arg(regs, 0));
+	return 0;
+}
+
+/* The kretprobes' entry handlers keep one argument for the return handler. */
 static int tcptrace_krp_save_arg1(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	*(void **)ri->data = tcptrace_arg(regs, 1);
@@ -89,7 +140,6 @@ static int tcptrace_krp_reqsk_alloc(struct kretprobe_instance *ri, struct pt_reg
 	struct request_sock *req = (void *)regs_return_value(regs);
 	const struct sock *listener = *(void **)ri->data;
 
-	/* DCCP allocates its requests here too. */
 	if (req && listener->sk_protocol == IPPROTO_TCP)
 		tcptrace_hist_request_begin(req, listener);
 	return 0;
@@ -101,12 +151,6 @@ static int tcptrace_krp_clone(struct kretprobe_instance *ri, struct pt_regs *reg
 
 	if (child)
 		tcptrace_hist_request_join(*(void **)ri->data, child);
-	return 0;
-}
-
-static int tcptrace_kp_reqsk_destructor(struct kprobe *kp, struct pt_regs *regs)
-{
-	tcptrace_hist_request_end(tcptrace_arg(regs, 0));
 	return 0;
 }
 
@@ -146,6 +190,16 @@ static struct tcptrace_probe tcptrace_timewait_probes[] = {
 };
 
 static struct tcptrace_probe tcptrace_halfopen_probes[] = {
+	{ { "security_inet_conn_request" }, tcptrace_kp_conn_request },
+	{ { "security_inet_csk_clone" }, tcptrace_kp_csk_clone },
+	{ { "tcp_v4_reqsk_destructor" }, tcptrace_kp_reqsk_destructor },
+#if IS_ENABLED(CONFIG_IPV6)
+	{ { "tcp_v6_reqsk_destructor" }, tcptrace_kp_reqsk_destructor },
+#endif
+	{ { "security_sock_graft" }, tcptrace_kp_sock_graft },
+};
+
+static struct tcptrace_probe tcptrace_halfopen_kretprobes[] = {
 	{ { "inet_reqsk_alloc" }, NULL, tcptrace_krp_save_arg1, tcptrace_krp_reqsk_alloc },
 	{ { "inet_csk_clone_lock" }, NULL, tcptrace_krp_save_arg1, tcptrace_krp_clone },
 	{ { "tcp_v4_reqsk_destructor" }, tcptrace_kp_reqsk_destructor },
@@ -155,10 +209,13 @@ static struct tcptrace_probe tcptrace_halfopen_probes[] = {
 	{ { "inet_csk_accept" }, NULL, NULL, tcptrace_krp_accept },
 };
 
+/* The half-open phase's second set is tried only if the first fails. */
 static struct tcptrace_probe_set tcptrace_sets[] = {
 	{ "TIME_WAIT", tcptrace_timewait_probes, ARRAY_SIZE(tcptrace_timewait_probes) },
 	{ "the half-open phase", tcptrace_halfopen_probes,
 	  ARRAY_SIZE(tcptrace_halfopen_probes) },
+	{ "the half-open phase", tcptrace_halfopen_kretprobes,
+	  ARRAY_SIZE(tcptrace_halfopen_kretprobes) },
 };
 
 bool tcptrace_derive_timewait(void)
@@ -168,7 +225,18 @@ bool tcptrace_derive_timewait(void)
 
 bool tcptrace_derive_halfopen(void)
 {
-	return tcptrace_sets[1].on;
+	return tcptrace_sets[1].on || tcptrace_sets[2].on;
+}
+
+/* How many kretprobes are attached: 0 unless the LSM hooks are missing. */
+unsigned int tcptrace_derive_kretprobes(void)
+{
+	unsigned int i, j, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(tcptrace_sets); i++)
+		for (j = 0; tcptrace_sets[i].on && j < tcptrace_sets[i].nr; j++)
+			n += !!tcptrace_sets[i].probes[j].ret;
+	return n;
 }
 
 /* Hits the probes could not handle: a kretprobe out of instances, say. */
@@ -223,7 +291,8 @@ static int tcptrace_probe_register(struct tcptrace_probe *p)
 	return err;
 }
 
-static void tcptrace_set_register(struct tcptrace_probe_set *set)
+/* All of a set or none; @warn: say which probe could not be placed. */
+static int tcptrace_set_register(struct tcptrace_probe_set *set, bool warn)
 {
 	unsigned int i;
 	int err;
@@ -231,23 +300,26 @@ static void tcptrace_set_register(struct tcptrace_probe_set *set)
 	for (i = 0; i < set->nr; i++) {
 		err = tcptrace_probe_register(&set->probes[i]);
 		if (err) {
-			pr_warn("%s not followed: no probe on %s (%d); tracepoint only\n",
-				set->phase, set->probes[i].symbols[0], err);
+			if (warn)
+				pr_warn("%s not followed: no probe on %s (%d); tracepoint only\n",
+					set->phase, set->probes[i].symbols[0], err);
 			while (i--)
 				tcptrace_probe_unregister(&set->probes[i]);
-			return;
+			return err;
 		}
 	}
 	set->on = true;
+	return 0;
 }
 
 /* A probe that cannot be placed degrades the module; it never fails it. */
 void tcptrace_derive_init(void)
 {
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(tcptrace_sets); i++)
-		tcptrace_set_register(&tcptrace_sets[i]);
+	tcptrace_set_register(&tcptrace_sets[0], true);
+	if (!tcptrace_set_register(&tcptrace_sets[1], false))
+		return;
+	pr_info("no LSM hooks to probe: the half-open phase from kretprobes\n");
+	tcptrace_set_register(&tcptrace_sets[2], true);
 }
 
 /* Returns once no handler runs any more. */

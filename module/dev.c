@@ -202,8 +202,9 @@ static size_t tcptrace_format_header(char *buf, size_t size)
 	len = tcptrace_append(buf, size, len, " filtered=%llu filter_ports=%llu filter_netns=%llu",
 			      c[TCPTRACE_CNT_FILTERED], s.filter_ports, s.filter_netns);
 	len = tcptrace_append(buf, size, len, " evicted=%llu", c[TCPTRACE_CNT_EVICTED]);
-	return tcptrace_append(buf, size, len, " mem_bytes=%llu timewait=%d halfopen=%d\n",
-			       s.mem_bytes, s.timewait, s.halfopen);
+	len = tcptrace_append(buf, size, len, " mem_bytes=%llu timewait=%d halfopen=%d",
+			      s.mem_bytes, s.timewait, s.halfopen);
+	return tcptrace_append(buf, size, len, " kretprobes=%u\n", s.kretprobes);
 }
 
 static bool tcptrace_visible(const struct tcptrace_reader *r,

@@ -1091,6 +1091,7 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 	stats->timewait = tcptrace_derive_timewait();
 	stats->halfopen = tcptrace_derive_halfopen();
 	stats->kprobe_missed = tcptrace_derive_missed();
+	stats->kretprobes = tcptrace_derive_kretprobes();
 }
 
 int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size, bool evict)

@@ -115,6 +115,7 @@ struct tcptrace_stats {
 	u64 kprobe_missed;
 	bool timewait;
 	bool halfopen;
+	unsigned int kretprobes;
 	u64 live;
 	u64 live_max;
 	u64 done;
@@ -157,6 +158,7 @@ void tcptrace_derive_exit(void);
 bool tcptrace_derive_timewait(void);
 bool tcptrace_derive_halfopen(void);
 unsigned long tcptrace_derive_missed(void);
+unsigned int tcptrace_derive_kretprobes(void);
 
 /* seed.c */
 void tcptrace_seed(void);

@@ -3549,6 +3549,178 @@ TEST_F_TIMEOUT(device, owners, 90)
 	munmap(o, sizeof(*o));
 }
 
+/*
+ * A thread-per-connection server: ACCEPTORS threads asleep in accept() on
+ * one listener, then as many connections. Each child's owner is the
+ * thread that accepted it (which also closes it first, for halfopen=0),
+ * and no probe hit is missed: the hand-over to the acceptor is seen on
+ * entry to security_sock_graft(), where a kretprobe on inet_csk_accept()
+ * would hold one of its max(10, 2 * CPUs) instances for every sleeping
+ * thread. The acceptors close in batches, each checked and then cleared,
+ * so that a child and its client (two done histories) of a whole batch
+ * fit the ring of 64 that run_vm.sh gives this test.
+ */
+#define ACCEPTORS	64
+#define ACCEPT_BATCH	16
+
+struct acceptors {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int released;			/* acceptors [0, released) may close */
+	int lfd;
+};
+
+struct acceptor {
+	pthread_t th;
+	struct acceptors *all;
+	int index;
+	pid_t tid;
+	unsigned long long cookie;
+	int err;			/* an errno, 0 when all went well */
+};
+
+static void *acceptor_thread(void *arg)
+{
+	struct acceptor *a = arg;
+	struct acceptors *all = a->all;
+	int fd;
+
+	__atomic_store_n(&a->tid, syscall(SYS_gettid), __ATOMIC_RELEASE);
+	fd = accept(all->lfd, NULL, NULL);
+	if (fd < 0) {
+		a->err = errno;
+		return NULL;
+	}
+	a->cookie = sock_cookie(fd);
+	/* Its RST must not reach a client still in connect(). */
+	pthread_mutex_lock(&all->lock);
+	while (all->released <= a->index)
+		pthread_cond_wait(&all->cond, &all->lock);
+	pthread_mutex_unlock(&all->lock);
+	/* An abortive close: no TIME_WAIT to wait out. */
+	if (set_abortive(fd, true) || close(fd))
+		a->err = errno;
+	return NULL;
+}
+
+/* Whether thread @tid is in accept() (/proc/self/task/TID/syscall). */
+static bool in_accept(pid_t tid)
+{
+	char path[64], buf[64] = "";
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f))
+		nr = strtol(buf, NULL, 10);
+	fclose(f);
+	return nr == SYS_accept || nr == SYS_accept4;
+}
+
+/* The done history with id @cookie, or NULL. */
+static const struct rec *find_done(const struct dump *d, unsigned long long cookie)
+{
+	size_t k;
+
+	for (k = 0; k < d->nrecs; k++)
+		if (d->recs[k].done && d->recs[k].id == cookie)
+			return &d->recs[k];
+	return NULL;
+}
+
+TEST_F_TIMEOUT(device, accept_threads, 120)
+{
+	struct acceptors all = {
+		.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+	};
+	int init_fd, admin_fd, cfd[ACCEPTORS], i, first, tries, found;
+	struct sockaddr_storage ss;
+	unsigned long long missed, overwritten;
+	struct acceptor *a;
+	socklen_t len;
+	struct dump d;
+
+	SKIPPED_IN_SETUP();
+	a = calloc(ACCEPTORS, sizeof(*a));
+	ASSERT_NE(NULL, a);
+	/* clear is the initial namespace's: an fd opened there keeps the right. */
+	admin_fd = open(TCPTRACE_DEVICE, O_RDWR);
+	ASSERT_LE(0, admin_fd) TH_LOG("%s: %s", TCPTRACE_DEVICE, strerror(errno));
+	init_fd = netns_enter(_metadata);
+	ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
+	missed = d.hdr.kprobe_missed;
+	overwritten = d.hdr.ring_overwritten;
+	dump_free(&d);
+
+	all.lfd = tcp_listener(AF_INET, &ss, &len);
+	ASSERT_LE(0, all.lfd) TH_LOG("listener: %s", strerror(errno));
+	for (i = 0; i < ACCEPTORS; i++) {
+		a[i].all = &all;
+		a[i].index = i;
+		ASSERT_EQ(0, pthread_create(&a[i].th, NULL, acceptor_thread, &a[i]));
+	}
+	/* Every thread asleep in accept() before the first connection. */
+	for (i = 0, tries = 0; i < ACCEPTORS && tries < 2000; tries++) {
+		pid_t tid = __atomic_load_n(&a[i].tid, __ATOMIC_ACQUIRE);
+
+		if (tid && in_accept(tid))
+			i++;
+		else
+			usleep(10 * 1000);
+	}
+	ASSERT_EQ(ACCEPTORS, i) TH_LOG("only %d threads got into accept()", i);
+	for (i = 0; i < ACCEPTORS; i++) {
+		cfd[i] = tcp_socket(AF_INET);
+		ASSERT_LE(0, cfd[i]);
+		ASSERT_EQ(0, connect(cfd[i], (struct sockaddr *)&ss, len))
+			TH_LOG("connect %d: %s", i, strerror(errno));
+	}
+
+	for (first = 0; first < ACCEPTORS; first += ACCEPT_BATCH) {
+		pthread_mutex_lock(&all.lock);
+		all.released = first + ACCEPT_BATCH;
+		pthread_cond_broadcast(&all.cond);
+		pthread_mutex_unlock(&all.lock);
+		for (i = first; i < first + ACCEPT_BATCH; i++) {
+			ASSERT_EQ(0, pthread_join(a[i].th, NULL));
+			ASSERT_EQ(0, a[i].err) TH_LOG("acceptor %d: %s", i, strerror(a[i].err));
+		}
+		/* Each child of the batch done (its RST), owned by its acceptor. */
+		for (tries = 0, found = 0; found < ACCEPT_BATCH && tries < 100; tries++) {
+			if (tries)
+				usleep(50 * 1000);
+			ASSERT_EQ(0, dump_read(&d)) TH_LOG("%s", d.err);
+			for (found = 0, i = first; i < first + ACCEPT_BATCH; i++)
+				found += !!find_done(&d, a[i].cookie);
+			if (found < ACCEPT_BATCH)
+				dump_free(&d);
+		}
+		ASSERT_EQ(ACCEPT_BATCH, found) TH_LOG("children of acceptors %d-%d done",
+						      first, first + ACCEPT_BATCH - 1);
+		for (i = first; i < first + ACCEPT_BATCH; i++) {
+			const struct rec *r = find_done(&d, a[i].cookie);
+
+			ASSERT_TRUE(r->has_owner) TH_LOG("%s", r->line);
+			ASSERT_EQ((unsigned long long)a[i].tid, r->pid)
+				TH_LOG("accepted by thread %d: %s", a[i].tid, r->line);
+		}
+		ASSERT_EQ(missed, d.hdr.kprobe_missed) log_dump(_metadata, &d);
+		ASSERT_EQ(overwritten, d.hdr.ring_overwritten) log_dump(_metadata, &d);
+		dump_free(&d);
+		ASSERT_EQ(0, write_cmd(admin_fd, TCPTRACE_CMD_CLEAR))
+			TH_LOG("clear: %s", strerror(errno));
+	}
+	for (i = 0; i < ACCEPTORS; i++)
+		close(cfd[i]);
+	close(all.lfd);
+	netns_leave(_metadata, init_fd);
+	close(admin_fd);
+	free(a);
+}
+
 /* ---- Seeding: sockets older than the module -------------------------------- */
 
 /* Unload the module and load it again with the parameters it had. */
