@@ -21,9 +21,11 @@
  *
  * Everything is allocated at load. tracepoint probes run with preemption
  * disabled, so on PREEMPT_RT the probe may neither allocate nor take a
- * spinlock_t: all locks here are raw and taken with interrupts off, since
- * the same bucket is reached from process and softirq context. Each lock is
- * held for a lookup or a copy of one history, never while formatting.
+ * spinlock_t: every lock the probe takes is raw and taken with interrupts
+ * off, since the same bucket is reached from process and softirq context.
+ * Each is held for a lookup or a copy of one history, never while
+ * formatting. (The filter's mutex only serializes the commands that change
+ * the filter; the probe reads the filter without it.)
  *
  * Lock order: a bucket lock, then another bucket's only by trylock (to
  * evict), then free_lock or the ring lock, which are never held together.

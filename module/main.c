@@ -2,9 +2,10 @@
 /*
  * tcptrace: per-socket TCP state histories in /dev/tcptrace.
  *
- * The module attaches one probe to the sock:inet_sock_set_state tracepoint.
- * The tracepoint is not exported to modules, so it is found by name with
- * for_each_kernel_tracepoint().
+ * The module attaches a probe to three tracepoints: sock:inet_sock_set_state
+ * for every state change, tcp:tcp_send_reset and tcp:tcp_receive_reset for
+ * how a connection was reset. Kprobes add what they do not report
+ * (derive.c), and sockets older than the module are seeded (seed.c).
  */
 
 #include <linux/errno.h>
@@ -85,7 +86,6 @@ static void tcptrace_probe_receive_reset(void *data, struct sock *sk)
 	tcptrace_hist_mark(sk, TCPTRACE_HISTF_RST_RECEIVED);
 }
 
-/* None of these tracepoints is exported to modules: they are found by name. */
 /*
  * A full table makes room by ending an older live history (end=evicted),
  * so that new activity is never missed; 0 leaves new sockets out instead,
@@ -95,6 +95,10 @@ static bool evict = true;
 module_param(evict, bool, 0444);
 MODULE_PARM_DESC(evict, "when the table is full, evict an older live history (default 1)");
 
+/*
+ * None of these tracepoints is exported to modules: they are found by name
+ * with for_each_kernel_tracepoint().
+ */
 static struct tcptrace_tp {
 	const char *name;
 	void *probe;

@@ -25,7 +25,10 @@
 
 #include "tcptrace.h"
 
-/* Counts what could not be seeded: the table's bound applies here too. */
+/*
+ * The table's bound applies here too: a socket it has no room for is
+ * counted in drop_table_full, as any other (tcptrace_hist_seed()).
+ */
 static void tcptrace_seed_sock(const struct sock *sk)
 {
 	int state = READ_ONCE(sk->sk_state);
