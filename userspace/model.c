@@ -156,23 +156,45 @@ unsigned int tt_record_spans(const struct tt_record *r,
 	return n;
 }
 
-/* ---- log2 histograms ------------------------------------------------ */
+/* ---- log-linear histograms ----------------------------------------- */
+
+/* 63 - clz: the e of 2^e <= @value < 2^(e+1); @value must not be 0. */
+static unsigned int log2_floor(uint64_t value)
+{
+	return 63 - (unsigned int)__builtin_clzll(value);
+}
 
 unsigned int tt_hist_bucket(uint64_t value)
 {
-	return value ? 64 - (unsigned int)__builtin_clzll(value) : 0;
+	unsigned int e, shift;
+
+	if (value < 2 * TT_HIST_SUB)
+		return (unsigned int)value;
+	/* TT_HIST_SUB buckets in [2^e, 2^(e+1)): the top SUB_BITS + 1 bits. */
+	e = log2_floor(value);
+	shift = e - TT_HIST_SUB_BITS;
+	return 2 * TT_HIST_SUB + (e - TT_HIST_SUB_BITS - 1) * TT_HIST_SUB +
+	       (unsigned int)(value >> shift) - TT_HIST_SUB;
+}
+
+/* How far bucket @k's values are shifted: log2 of its width. */
+static unsigned int bucket_shift(unsigned int k)
+{
+	return k < 2 * TT_HIST_SUB ? 0 : (k - 2 * TT_HIST_SUB) / TT_HIST_SUB + 1;
 }
 
 uint64_t tt_hist_bucket_low(unsigned int k)
 {
-	return k ? (uint64_t)1 << (k - 1) : 0;
+	if (k < 2 * TT_HIST_SUB)
+		return k;
+	return (uint64_t)(TT_HIST_SUB + (k - 2 * TT_HIST_SUB) % TT_HIST_SUB) <<
+	       bucket_shift(k);
 }
 
-uint64_t tt_hist_bucket_high(unsigned int k)
+uint64_t tt_hist_bucket_last(unsigned int k)
 {
-	if (k >= 64)
-		return UINT64_MAX;
-	return (uint64_t)1 << k;
+	/* The last bucket ends at UINT64_MAX exactly: no overflow. */
+	return tt_hist_bucket_low(k) + (((uint64_t)1 << bucket_shift(k)) - 1);
 }
 
 void tt_hist_add(struct tt_hist *h, uint64_t value)
@@ -185,7 +207,7 @@ void tt_hist_add(struct tt_hist *h, uint64_t value)
 
 uint64_t tt_hist_percentile(const struct tt_hist *h, unsigned int pct)
 {
-	uint64_t rank, seen = 0, bound;
+	uint64_t rank, seen = 0, last;
 	unsigned int k;
 
 	if (!h->count)
@@ -194,13 +216,49 @@ uint64_t tt_hist_percentile(const struct tt_hist *h, unsigned int pct)
 	rank = h->count / 100 * pct + (h->count % 100 * pct + 99) / 100;
 	if (rank == 0)
 		rank = 1;
-	for (k = 0; k < TT_HIST_BUCKETS; k++) {
+	for (k = 0; k < TT_HIST_BUCKETS - 1; k++) {
 		seen += h->buckets[k];
 		if (seen >= rank)
 			break;
 	}
-	bound = k ? tt_hist_bucket_high(k) : 0;
-	return bound < h->max ? bound : h->max;
+	/*
+	 * The rank-th value is in bucket k, at most its last value and at
+	 * most the maximum: never below the true value, and above it by less
+	 * than the bucket's width, which is at most 1/TT_HIST_SUB of it.
+	 */
+	last = tt_hist_bucket_last(k);
+	return last < h->max ? last : h->max;
+}
+
+unsigned int tt_hist_octave(uint64_t value)
+{
+	return value ? log2_floor(value) + 1 : 0;
+}
+
+uint64_t tt_hist_octave_low(unsigned int o)
+{
+	return o ? (uint64_t)1 << (o - 1) : 0;
+}
+
+uint64_t tt_hist_octave_high(unsigned int o)
+{
+	if (o >= 64)
+		return UINT64_MAX;
+	return (uint64_t)1 << o;
+}
+
+uint64_t tt_hist_octave_count(const struct tt_hist *h, unsigned int o)
+{
+	unsigned int first, last, k;
+	uint64_t sum = 0;
+
+	if (o >= TT_HIST_OCTAVES)
+		return 0;
+	first = tt_hist_bucket(tt_hist_octave_low(o));
+	last = o >= 64 ? TT_HIST_BUCKETS - 1 : tt_hist_bucket(tt_hist_octave_high(o) - 1);
+	for (k = first; k <= last; k++)
+		sum += h->buckets[k];
+	return sum;
 }
 
 /* ---- addresses and pairing ------------------------------------------ */

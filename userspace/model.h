@@ -3,7 +3,7 @@
  * What a parsed record means beyond what its line says: how long the socket
  * lived, which states it visited and for how long, its role and handshake
  * time, whether it shows anomalies, and which two records are the two ends
- * of one connection. Also the fixed log2 histograms the summary keeps.
+ * of one connection. Also the fixed-size histograms the summary keeps.
  *
  * Everything but the pairing works on one record in constant memory.
  */
@@ -76,15 +76,31 @@ struct tt_span {
 unsigned int tt_record_spans(const struct tt_record *r,
 			     struct tt_span spans[TCPTRACE_MAX_STEPS + 1]);
 
-/* ---- log2 histograms ------------------------------------------------ */
+/* ---- log-linear histograms ----------------------------------------- */
 
 /*
- * Bucket 0 holds 0; bucket k (1 to 64) holds [2^(k-1), 2^k). A percentile
- * is reported as the upper bound of the bucket it falls in (2^k, the
- * bucket's values are below it), or the maximum if that is smaller: a
- * bound that the true value does not exceed.
+ * Durations in nanoseconds, counted in constant memory so that a summary
+ * of any input can give percentiles that are close to the true ones.
+ *
+ * The buckets are log-linear (as in HdrHistogram): the values below
+ * 2 * TT_HIST_SUB have a bucket each, and every octave [2^e, 2^(e+1))
+ * above is cut into TT_HIST_SUB buckets of equal width 2^e / TT_HIST_SUB.
+ * A bucket is thus never wider than 1/TT_HIST_SUB of the values in it:
+ * with 128 sub-buckets, 1/128 (0.78%).
+ *
+ * A percentile is the nearest-rank one, read as the largest value of the
+ * bucket it falls in, or the maximum seen if that is smaller. It is never
+ * below the true value (the rank-th smallest of the values added) and
+ * exceeds it by less than 1/128 of it: at most 0.78% too high, exact below
+ * 256ns. tests/test_model.c checks this on several distributions.
+ *
+ * 7424 buckets, 58 KiB a histogram. The summary's listings add them up by
+ * octave (tt_hist_octave_*) to stay short.
  */
-#define TT_HIST_BUCKETS	65
+#define TT_HIST_SUB_BITS	7
+#define TT_HIST_SUB		(1u << TT_HIST_SUB_BITS)	/* 128 */
+/* The exact ones, then an octave of TT_HIST_SUB for e = SUB_BITS + 1 to 63. */
+#define TT_HIST_BUCKETS		(2 * TT_HIST_SUB + (63 - TT_HIST_SUB_BITS) * TT_HIST_SUB)
 
 struct tt_hist {
 	uint64_t count;
@@ -97,12 +113,31 @@ void tt_hist_add(struct tt_hist *h, uint64_t value);
 /* The bucket of @value. */
 unsigned int tt_hist_bucket(uint64_t value);
 
-/* Lowest value of bucket @k, and the bound above its values (saturated). */
+/* Lowest and highest value of bucket @k. */
 uint64_t tt_hist_bucket_low(unsigned int k);
-uint64_t tt_hist_bucket_high(unsigned int k);
+uint64_t tt_hist_bucket_last(unsigned int k);
 
-/* Percentile @pct (0 to 100) as a bound, as above; 0 for an empty one. */
+/*
+ * Percentile @pct (0 to 100), nearest rank, as above; 0 for an empty
+ * histogram.
+ */
 uint64_t tt_hist_percentile(const struct tt_hist *h, unsigned int pct);
+
+/*
+ * The coarse view, for listings: octave 0 holds 0, octave o (1 to 64)
+ * holds [2^(o-1), 2^o). Each is a whole number of buckets.
+ */
+#define TT_HIST_OCTAVES	65
+
+/* The octave of @value. */
+unsigned int tt_hist_octave(uint64_t value);
+
+/* Lowest value of octave @o, and the bound above its values (saturated). */
+uint64_t tt_hist_octave_low(unsigned int o);
+uint64_t tt_hist_octave_high(unsigned int o);
+
+/* How many values of @h are in octave @o. */
+uint64_t tt_hist_octave_count(const struct tt_hist *h, unsigned int o);
 
 /* ---- addresses and pairing ------------------------------------------ */
 

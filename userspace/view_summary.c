@@ -2,11 +2,14 @@
 /*
  * --summary: what the histories have in common, in fixed memory: counts by
  * end reason and by lifecycle shape (the path without its times), time in
- * each state, handshake and TIME_WAIT times as log2 histograms, half-open
+ * each state, handshake and TIME_WAIT times as histograms, half-open
  * requests that never completed, anomalies, and the module's counters.
  *
  * Shapes past the first TT_SUMMARY_SHAPES distinct ones are counted
- * together; percentiles are bounds read from the histograms (model.h).
+ * together. Percentiles are read from the fine log-linear buckets, within
+ * 0.78% of the true ones (model.h); the bucket listings, text and JSON,
+ * add those up by octave, so that they stay a screenful and keep the
+ * shape they had when the buckets were log2 ones.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -334,31 +337,35 @@ static void print_times(struct summary_view *s)
 	fprintf(v->out, "  %-24s %10" PRIu64 "\n", "killed", s->timewait_killed);
 }
 
-/* "[65.536us, 131.072us)   12 |#####...|" for each bucket from the first used. */
+/*
+ * "[65.536us, 131.072us)   12 |#####...|" for each octave from the first
+ * used to the last: the fine buckets are too many to list.
+ */
 static void print_histogram(struct tt_view *v, const char *name,
 			    const struct tt_hist *h)
 {
-	unsigned int first = TT_HIST_BUCKETS, last = 0, k;
-	uint64_t most = 0;
+	unsigned int first = TT_HIST_OCTAVES, last = 0, o;
+	uint64_t counts[TT_HIST_OCTAVES], most = 0;
 
 	if (!h->count)
 		return;
-	for (k = 0; k < TT_HIST_BUCKETS; k++) {
-		if (!h->buckets[k])
+	for (o = 0; o < TT_HIST_OCTAVES; o++) {
+		counts[o] = tt_hist_octave_count(h, o);
+		if (!counts[o])
 			continue;
-		first = k < first ? k : first;
-		last = k;
-		most = h->buckets[k] > most ? h->buckets[k] : most;
+		first = o < first ? o : first;
+		last = o;
+		most = counts[o] > most ? counts[o] : most;
 	}
 	fprintf(v->out, "\n%s\n", name);
-	for (k = first; k <= last; k++) {
+	for (o = first; o <= last; o++) {
 		char low[TT_DURATION_MAX], high[TT_DURATION_MAX], range[64];
-		unsigned int bar = (unsigned int)((h->buckets[k] * BAR_WIDTH + most - 1) / most);
+		unsigned int bar = (unsigned int)((counts[o] * BAR_WIDTH + most - 1) / most);
 
-		tt_format_duration(tt_hist_bucket_low(k), low);
-		tt_format_duration(tt_hist_bucket_high(k), high);
+		tt_format_duration(tt_hist_octave_low(o), low);
+		tt_format_duration(tt_hist_octave_high(o), high);
 		snprintf(range, sizeof(range), "[%s, %s)", low, high);
-		fprintf(v->out, "  %-26s %10" PRIu64 " |%-*.*s|\n", range, h->buckets[k],
+		fprintf(v->out, "  %-26s %10" PRIu64 " |%-*.*s|\n", range, counts[o],
 			BAR_WIDTH, bar,
 			"########################################");
 	}
@@ -471,7 +478,7 @@ static void print_text(struct summary_view *s)
 static void json_hist(FILE *out, const struct tt_hist *h)
 {
 	const char *sep = "";
-	unsigned int k;
+	unsigned int o;
 
 	fprintf(out, "{\"count\":%" PRIu64, h->count);
 	if (h->count)
@@ -479,13 +486,16 @@ static void json_hist(FILE *out, const struct tt_hist *h)
 			",\"p99_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64,
 			tt_hist_percentile(h, 50), tt_hist_percentile(h, 90),
 			tt_hist_percentile(h, 99), h->max);
+	/* By octave, the used ones: the fine buckets are many and mostly empty. */
 	fputs(",\"buckets\":[", out);
-	for (k = 0; k < TT_HIST_BUCKETS; k++) {
-		if (!h->buckets[k])
+	for (o = 0; o < TT_HIST_OCTAVES; o++) {
+		uint64_t count = tt_hist_octave_count(h, o);
+
+		if (!count)
 			continue;
 		fprintf(out, "%s{\"low_ns\":%" PRIu64 ",\"high_ns\":%" PRIu64
-			",\"count\":%" PRIu64 "}", sep, tt_hist_bucket_low(k),
-			tt_hist_bucket_high(k), h->buckets[k]);
+			",\"count\":%" PRIu64 "}", sep, tt_hist_octave_low(o),
+			tt_hist_octave_high(o), count);
 		sep = ",";
 	}
 	fputs("]}", out);

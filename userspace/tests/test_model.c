@@ -4,6 +4,7 @@
  * selection options (filter.c): expectations worked out by hand from
  * Documentation/tcptrace.rst.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "../filter.h"
@@ -203,43 +204,212 @@ static void test_anomalies(struct test *t)
 
 static void test_histogram(struct test *t)
 {
-	struct tt_hist h = { 0 };
+	struct tt_hist *h = calloc(1, sizeof(*h));
+	unsigned int k;
 
+	if (!h) {
+		CHECK(t, h);
+		return;
+	}
+	/* Exact below 256, then 128 buckets an octave. */
 	CHECK_U64(t, tt_hist_bucket(0), 0);
-	CHECK_U64(t, tt_hist_bucket(1), 1);
-	CHECK_U64(t, tt_hist_bucket(2), 2);
-	CHECK_U64(t, tt_hist_bucket(3), 2);
-	CHECK_U64(t, tt_hist_bucket(4), 3);
-	CHECK_U64(t, tt_hist_bucket(100), 7);	/* [64, 128) */
-	CHECK_U64(t, tt_hist_bucket(UINT64_MAX), 64);
-	CHECK_U64(t, tt_hist_bucket_low(0), 0);
-	CHECK_U64(t, tt_hist_bucket_high(0), 1);
-	CHECK_U64(t, tt_hist_bucket_low(7), 64);
-	CHECK_U64(t, tt_hist_bucket_high(7), 128);
-	CHECK_U64(t, tt_hist_bucket_high(64), UINT64_MAX);
+	CHECK_U64(t, tt_hist_bucket(255), 255);
+	CHECK_U64(t, tt_hist_bucket(256), 256);
+	CHECK_U64(t, tt_hist_bucket(257), 256);	/* [256, 258) */
+	CHECK_U64(t, tt_hist_bucket(511), 383);
+	CHECK_U64(t, tt_hist_bucket(512), 384);	/* [512, 516) */
+	CHECK_U64(t, tt_hist_bucket(UINT64_MAX), TT_HIST_BUCKETS - 1);
+	CHECK_U64(t, tt_hist_bucket_low(256), 256);
+	CHECK_U64(t, tt_hist_bucket_last(256), 257);
+	CHECK_U64(t, tt_hist_bucket_low(384), 512);
+	CHECK_U64(t, tt_hist_bucket_last(384), 515);
+	CHECK_U64(t, tt_hist_bucket_last(TT_HIST_BUCKETS - 1), UINT64_MAX);
+	/* The buckets tile 0 to UINT64_MAX, none wider than 1/128 of its low. */
+	for (k = 0; k + 1 < TT_HIST_BUCKETS; k++) {
+		uint64_t low = tt_hist_bucket_low(k), last = tt_hist_bucket_last(k);
 
-	CHECK_U64(t, tt_hist_percentile(&h, 50), 0);
-	tt_hist_add(&h, 100);
-	tt_hist_add(&h, 100);
-	tt_hist_add(&h, 1500);
-	CHECK_U64(t, h.count, 3);
-	CHECK_U64(t, h.max, 1500);
-	/* The 2nd of 3 is in [64, 128): at most 128. */
-	CHECK_U64(t, tt_hist_percentile(&h, 50), 128);
-	/* The 3rd is in [1024, 2048), but the maximum is a tighter bound. */
-	CHECK_U64(t, tt_hist_percentile(&h, 90), 1500);
-	CHECK_U64(t, tt_hist_percentile(&h, 99), 1500);
-	CHECK_U64(t, tt_hist_percentile(&h, 0), 128);
+		CHECK_U64(t, tt_hist_bucket_low(k + 1), last + 1);
+		CHECK_U64(t, tt_hist_bucket(low), k);
+		CHECK_U64(t, tt_hist_bucket(last), k);
+		if (low >= 256)
+			CHECK(t, (last - low + 1) * 128 <= low);
+	}
 
-	memset(&h, 0, sizeof(h));
-	tt_hist_add(&h, 0);
-	CHECK_U64(t, tt_hist_percentile(&h, 99), 0);
-	/* 100 values 1..100: p90 is the 90th, in [64, 128). */
-	memset(&h, 0, sizeof(h));
-	for (unsigned int v = 1; v <= 100; v++)
-		tt_hist_add(&h, v);
-	CHECK_U64(t, tt_hist_percentile(&h, 50), 64);	/* the 50th: [32, 64) */
-	CHECK_U64(t, tt_hist_percentile(&h, 90), 100);
+	/* The octaves of the listings, made of whole buckets. */
+	CHECK_U64(t, tt_hist_octave(0), 0);
+	CHECK_U64(t, tt_hist_octave(1), 1);
+	CHECK_U64(t, tt_hist_octave(3), 2);
+	CHECK_U64(t, tt_hist_octave(100), 7);	/* [64, 128) */
+	CHECK_U64(t, tt_hist_octave(UINT64_MAX), 64);
+	CHECK_U64(t, tt_hist_octave_low(0), 0);
+	CHECK_U64(t, tt_hist_octave_high(0), 1);
+	CHECK_U64(t, tt_hist_octave_low(7), 64);
+	CHECK_U64(t, tt_hist_octave_high(7), 128);
+	CHECK_U64(t, tt_hist_octave_high(64), UINT64_MAX);
+
+	CHECK_U64(t, tt_hist_percentile(h, 50), 0);
+	tt_hist_add(h, 100);
+	tt_hist_add(h, 100);
+	tt_hist_add(h, 1500);
+	tt_hist_add(h, UINT64_MAX);
+	CHECK_U64(t, h->count, 4);
+	CHECK_U64(t, h->max, UINT64_MAX);
+	CHECK_U64(t, tt_hist_octave_count(h, 7), 2);
+	CHECK_U64(t, tt_hist_octave_count(h, 11), 1);	/* [1024, 2048) */
+	CHECK_U64(t, tt_hist_octave_count(h, 64), 1);
+	CHECK_U64(t, tt_hist_octave_count(h, 8), 0);
+	/* Exact below 256. */
+	CHECK_U64(t, tt_hist_percentile(h, 50), 100);
+	CHECK_U64(t, tt_hist_percentile(h, 0), 100);
+	/* The 3rd of 4 is in [1496, 1504): its last value. */
+	CHECK_U64(t, tt_hist_percentile(h, 75), 1503);
+	CHECK_U64(t, tt_hist_percentile(h, 99), UINT64_MAX);
+
+	/* The maximum, when it is below the bucket's last value. */
+	memset(h, 0, sizeof(*h));
+	tt_hist_add(h, 1000);
+	tt_hist_add(h, 60000000000);
+	CHECK_U64(t, tt_hist_percentile(h, 99), 60000000000);
+	CHECK_U64(t, tt_hist_percentile(h, 50), 1003);	/* [1000, 1004) */
+
+	memset(h, 0, sizeof(*h));
+	tt_hist_add(h, 0);
+	CHECK_U64(t, tt_hist_percentile(h, 99), 0);
+	free(h);
+}
+
+/* splitmix64: the same samples on every host, whatever its rand(). */
+static uint64_t next_random(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1). */
+static double random_unit(uint64_t *state)
+{
+	return (double)(next_random(state) >> 11) / (double)(1ull << 53);
+}
+
+/* Uniform in [low, high). */
+static uint64_t random_between(uint64_t *state, uint64_t low, uint64_t high)
+{
+	return low + (uint64_t)(random_unit(state) * (double)(high - low));
+}
+
+/* Log-uniform in [low, high): uniform in the exponent. */
+static uint64_t random_log(uint64_t *state, double low, double high)
+{
+	return (uint64_t)(low * pow(high / low, random_unit(state)));
+}
+
+/* Roughly normal around @mean (Irwin-Hall: the sum of 12 uniforms). */
+static uint64_t random_normal(uint64_t *state, double mean, double sd)
+{
+	double sum = 0;
+	int i;
+
+	for (i = 0; i < 12; i++)
+		sum += random_unit(state);
+	sum = mean + (sum - 6) * sd;
+	return sum > 0 ? (uint64_t)sum : 0;
+}
+
+enum distribution {
+	UNIFORM_WIDE, LOG_UNIFORM, FEW_VALUES, IDENTICAL, BIMODAL, SMALL,
+	NR_DISTRIBUTIONS,
+};
+
+static const char *const distribution_names[NR_DISTRIBUTIONS] = {
+	"uniform over 0 to 100s", "log-uniform over 1us to 100s",
+	"a few values", "all identical (60s)",
+	"bimodal: 200us and 1s", "uniform over 0 to 300ns",
+};
+
+static uint64_t sample(enum distribution d, uint64_t *state)
+{
+	static const uint64_t few[] = { 446510, 446510, 446510, 52961510, 60000000000 };
+
+	switch (d) {
+	case UNIFORM_WIDE:
+		return random_between(state, 0, 100000000000);
+	case LOG_UNIFORM:
+		return random_log(state, 1e3, 1e11);
+	case FEW_VALUES:
+		return few[next_random(state) % (sizeof(few) / sizeof(few[0]))];
+	case IDENTICAL:
+		return 60000000000;
+	case BIMODAL:
+		/* Quick handshakes, and a tenth that waited for a SYN retry. */
+		if (next_random(state) % 10)
+			return random_normal(state, 200e3, 40e3);
+		return random_normal(state, 1e9, 50e6);
+	default:
+		return random_between(state, 0, 300);
+	}
+}
+
+static int compare_u64(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+#define NR_SAMPLES	20000
+
+/*
+ * The percentiles the summary reports (the same tt_hist code) against the
+ * exact nearest-rank ones of the sorted samples: within 1%, as the man
+ * page says, and more precisely within the bound model.h states: never
+ * below, and above by less than 1/128.
+ */
+static void test_percentile_error(struct test *t)
+{
+	static const unsigned int pcts[] = { 50, 90, 99 };
+	uint64_t *samples = malloc(NR_SAMPLES * sizeof(*samples));
+	struct tt_hist *h = malloc(sizeof(*h));
+	uint64_t state = 17;
+	unsigned int d;
+	size_t i, j;
+
+	if (!samples || !h) {
+		CHECK(t, samples && h);
+		goto out;
+	}
+	for (d = 0; d < NR_DISTRIBUTIONS; d++) {
+		memset(h, 0, sizeof(*h));
+		for (i = 0; i < NR_SAMPLES; i++) {
+			samples[i] = sample(d, &state);
+			tt_hist_add(h, samples[i]);
+		}
+		qsort(samples, NR_SAMPLES, sizeof(*samples), compare_u64);
+		CHECK_U64(t, h->max, samples[NR_SAMPLES - 1]);
+		for (j = 0; j < sizeof(pcts) / sizeof(pcts[0]); j++) {
+			/* Nearest rank: the ceil(n * p / 100)-th smallest. */
+			size_t rank = (NR_SAMPLES * pcts[j] + 99) / 100;
+			uint64_t want = samples[rank - 1];
+			uint64_t got = tt_hist_percentile(h, pcts[j]);
+			uint64_t diff = got > want ? got - want : want - got;
+
+			/* In integers: the samples are below 2^37. */
+			bool within_1pct = diff * 100 <= want;
+			bool within_bound = got >= want && (diff == 0 || diff * 128 < want);
+
+			if (!within_1pct || !within_bound) {
+				printf("# %s: p%u is %" PRIu64 ", exactly %" PRIu64
+				       " (%.3f%% off)\n", distribution_names[d], pcts[j],
+				       got, want, want ? 100.0 * (double)diff / (double)want : 100.0);
+				t->failed = true;
+			}
+		}
+	}
+out:
+	free(samples);
+	free(h);
 }
 
 static void test_endpoint_addr(struct test *t)
@@ -602,7 +772,8 @@ static const struct {
 	{ "model: handshake times", test_handshake },
 	{ "model: time in each state", test_spans },
 	{ "model: anomalies", test_anomalies },
-	{ "model: log2 histograms and percentile bounds", test_histogram },
+	{ "model: log-linear histograms and their octaves", test_histogram },
+	{ "model: percentiles within 1% on several distributions", test_percentile_error },
 	{ "model: IPv4-mapped addresses compare as IPv4", test_endpoint_addr },
 	{ "model: pairing the two ends of a connection", test_pairing },
 	{ "filter: durations", test_durations },
