@@ -38,6 +38,7 @@ enum view_kind {
 	VIEW_SUMMARY,
 	VIEW_GRAPH,
 	VIEW_STATS,
+	VIEW_METRICS,
 };
 
 enum color_when {
@@ -81,6 +82,7 @@ static const char usage_text[] =
 	"      --summary          counts, time in each state, anomalies\n"
 	"      --graph            the state machine seen, as a Graphviz DOT graph\n"
 	"  -s, --stats            the header's counters only\n"
+	"      --metrics          counters and histograms for Prometheus (OpenMetrics)\n"
 	"  -j, --json             JSON: one object per socket (JSON Lines), or the\n"
 	"                         summary or counters as one object\n"
 	"\n"
@@ -119,6 +121,7 @@ enum {
 	OPT_LADDER,
 	OPT_SUMMARY,
 	OPT_GRAPH,
+	OPT_METRICS,
 	OPT_ADDR,
 	OPT_STATE,
 	OPT_END,
@@ -138,6 +141,7 @@ static const struct option long_options[] = {
 	{ "ladder",       no_argument,       NULL, OPT_LADDER },
 	{ "summary",      no_argument,       NULL, OPT_SUMMARY },
 	{ "graph",        no_argument,       NULL, OPT_GRAPH },
+	{ "metrics",      no_argument,       NULL, OPT_METRICS },
 	{ "stats",        no_argument,       NULL, 's' },
 	{ "json",         no_argument,       NULL, 'j' },
 	{ "ipv4",         no_argument,       NULL, '4' },
@@ -296,6 +300,8 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		return choose_view(opt, VIEW_SUMMARY, "--summary");
 	case OPT_GRAPH:
 		return choose_view(opt, VIEW_GRAPH, "--graph");
+	case OPT_METRICS:
+		return choose_view(opt, VIEW_METRICS, "--metrics");
 	case 's':
 		return choose_view(opt, VIEW_STATS, "--stats");
 	case 'j':
@@ -348,7 +354,7 @@ static int parse_option(int c, char *argv[], struct options *opt)
 static int check_options(const struct options *opt)
 {
 	if (opt->json && (opt->view == VIEW_TIMELINE || opt->view == VIEW_LADDER ||
-			  opt->view == VIEW_GRAPH))
+			  opt->view == VIEW_GRAPH || opt->view == VIEW_METRICS))
 		return usage_error("--json does not apply to %s", opt->view_option);
 	if (opt->follow && opt->read_given)
 		return usage_error("--follow reads " TCPTRACE_DEVICE ", not a capture (--read)");
@@ -528,6 +534,8 @@ static struct tt_view *make_view(const struct options *opt)
 		return tt_summary_view(stdout, &opt->style, opt->json);
 	case VIEW_GRAPH:
 		return tt_graph_view(stdout, &opt->style);
+	case VIEW_METRICS:
+		return tt_metrics_view(stdout, &opt->style);
 	default:
 		return opt->json ? tt_json_view(stdout, &opt->style) :
 				   tt_table_view(stdout, &opt->style);
@@ -684,7 +692,8 @@ static int run(struct options *opt)
 	} else {
 		opt->style.color = use_color(opt);
 		if (!opt->style.numeric && !opt->json &&
-		    opt->view != VIEW_SUMMARY && opt->view != VIEW_GRAPH)
+		    opt->view != VIEW_SUMMARY && opt->view != VIEW_GRAPH &&
+		    opt->view != VIEW_METRICS)
 			services = tt_services_load();
 		opt->style.services = services;
 		view = make_view(opt);
