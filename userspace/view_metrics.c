@@ -263,14 +263,25 @@ static void print_module(struct metrics_view *m)
 	}
 }
 
-static bool metrics_finish(struct tt_view *v)
+void tt_metrics_print(struct tt_view *v, FILE *out)
 {
 	struct metrics_view *m = (struct metrics_view *)v;
+	FILE *saved = v->out;
 
+	/* The printers write to v->out: point it at @out for this once. */
+	v->out = out;
 	print_histories(m);
 	print_durations(m);
 	print_module(m);
-	fputs("# EOF\n", v->out);
+	fputs("# EOF\n", out);
+	v->out = saved;
+}
+
+/* Without an output (--metrics-file), main.c writes the file itself. */
+static bool metrics_finish(struct tt_view *v)
+{
+	if (v->out)
+		tt_metrics_print(v, v->out);
 	return true;
 }
 

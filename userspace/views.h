@@ -61,7 +61,11 @@ struct tt_view *tt_timeline_view(FILE *out, const struct tt_style *style);
 struct tt_view *tt_ladder_view(FILE *out, const struct tt_style *style);
 struct tt_view *tt_summary_view(FILE *out, const struct tt_style *style, bool json);
 struct tt_view *tt_graph_view(FILE *out, const struct tt_style *style);
+/* @out NULL: finish prints nothing, tt_metrics_print() does when asked. */
 struct tt_view *tt_metrics_view(FILE *out, const struct tt_style *style);
+
+/* The exposition of a tt_metrics_view() so far, to @out. */
+void tt_metrics_print(struct tt_view *v, FILE *out);
 
 /* Calls through the ops; header() and lost() also keep what views share. */
 void tt_view_header(struct tt_view *v, const struct tt_header *h);

@@ -248,7 +248,10 @@ view_usage_tests() {
 		"--timeline --ladder:options '--timeline' and '--ladder' cannot be combined" \
 		"--summary -s:options '--summary' and '--stats' cannot be combined" \
 		"--metrics --json:--json does not apply to --metrics" \
-		"--summary --metrics:options '--summary' and '--metrics' cannot be combined"
+		"--summary --metrics:options '--summary' and '--metrics' cannot be combined" \
+		"--metrics-file x -r lifecycle.txt:--metrics-file needs --metrics" \
+		"--metrics --interval 5 -r lifecycle.txt:--interval needs --metrics-file and --follow" \
+		"--metrics --interval 0:--interval: expected seconds from 1 to 86400, got '0'"
 }
 
 # table_rows FILE ID...: the heading and the rows of these sockets of a
@@ -402,7 +405,9 @@ snapshot of the device: --all-netns writes all-netns
 all-netns refused: one line, exit 1
 device that cannot be opened: the hint for EPERM"
 	fake follow.script "$TCPTRACE" --stats > "$TMP/out" 2>&1
+	fakedev_works=yes
 	if ! grep -q '^format 2$' "$TMP/out"; then
+		fakedev_works=no
 		printf '%s\n' "$names" > "$TMP/names"
 		while IFS= read -r name; do
 			skip "$name" "LD_PRELOAD of tests/fakedev.so does not work here"
@@ -582,6 +587,37 @@ metrics_tests() {
 		done
 		result "metrics: promtool check metrics"
 	fi
+
+	if [ "$fakedev_works" = yes ]; then
+		fake follow.script expect_run /dev/null /dev/null 0 \
+			"$TCPTRACE" -f --metrics --metrics-file "$TMP/follow.prom"
+		check_exposition "$TMP/follow.prom"
+		# follow.script: seq 4 then seq 8, three histories lost.
+		expect_metric "$TMP/follow.prom" tcptrace_lost_histories_total 3
+		expect_metric "$TMP/follow.prom" 'tcptrace_histories_total{family="ipv4",end="refused"}' \
+			"$(grep -c '^done .* end=refused ' follow.script)"
+		[ -e "$TMP/follow.prom.tmp" ] && detail "follow.prom.tmp left behind"
+		result "metrics: --follow --metrics-file writes FILE at the end"
+
+		# FILE.tmp cannot be created: the old FILE stays, the error is
+		# reported, and the exit status says so.
+		mkdir "$TMP/kept.prom.tmp"
+		echo previous > "$TMP/kept.prom"
+		fake follow.script expect_message 1 \
+			"tcptrace: $TMP/kept.prom.tmp: Is a directory ($TMP/kept.prom is left as it was)" \
+			"$TCPTRACE" -f --metrics --metrics-file "$TMP/kept.prom" --interval 1
+		[ "$(cat "$TMP/kept.prom")" = previous ] || detail "kept.prom was changed"
+		result "metrics: a textfile that cannot be written leaves the old one"
+	else
+		skip "metrics: --follow --metrics-file writes FILE at the end" "LD_PRELOAD of tests/fakedev.so does not work here"
+		skip "metrics: a textfile that cannot be written leaves the old one" "LD_PRELOAD of tests/fakedev.so does not work here"
+	fi
+
+	"$TCPTRACE" --metrics -r lifecycle.txt > "$TMP/want"
+	expect_run /dev/null /dev/null 0 "$TCPTRACE" --metrics -r lifecycle.txt \
+		--metrics-file "$TMP/once.prom"
+	cmp -s "$TMP/want" "$TMP/once.prom" || detail "--metrics-file differs from stdout"
+	result "metrics: --metrics-file without --follow writes it once"
 
 	cd - > /dev/null || return
 }
