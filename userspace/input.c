@@ -82,7 +82,7 @@ static int wait_readable(struct tt_input *in, bool may_time_out)
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
-	return ret < 0 ? -1 : ret == 0 ? 1 : 0;
+	return ret < 0 ? -1 : ret == 0 && timed ? 1 : 0;
 }
 
 /*

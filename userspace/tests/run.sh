@@ -608,9 +608,33 @@ metrics_tests() {
 			"$TCPTRACE" -f --metrics --metrics-file "$TMP/kept.prom" --interval 1
 		[ "$(cat "$TMP/kept.prom")" = previous ] || detail "kept.prom was changed"
 		result "metrics: a textfile that cannot be written leaves the old one"
+
+		# A quiet device: the file is rewritten all the same, every
+		# second here, before the second history comes and at the end.
+		{
+			sed -n '3,5p' follow.script
+			printf '!wait\n!wait\n!wait\n'
+			sed -n '6p' follow.script
+		} > "$TMP/quiet.script"
+		fake "$TMP/quiet.script" "$TCPTRACE" -f --metrics --interval 1 \
+			--metrics-file "$TMP/quiet.prom" > "$TMP/out" 2> "$TMP/err" &
+		pid=$!
+		sleep 2
+		cp "$TMP/quiet.prom" "$TMP/quiet.first" 2> /dev/null ||
+			detail "no file after 2s of an interval of 1s"
+		wait "$pid" || detail "exit status $?"
+		[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+		if [ -f "$TMP/quiet.first" ]; then
+			check_exposition "$TMP/quiet.first"
+			expect_metric "$TMP/quiet.first" 'tcptrace_histories_total{family="ipv4",end="refused"}' 1
+		fi
+		check_exposition "$TMP/quiet.prom"
+		expect_metric "$TMP/quiet.prom" 'tcptrace_histories_total{family="ipv4",end="refused"}' 2
+		result "metrics: --interval rewrites the file while the device is quiet"
 	else
 		skip "metrics: --follow --metrics-file writes FILE at the end" "LD_PRELOAD of tests/fakedev.so does not work here"
 		skip "metrics: a textfile that cannot be written leaves the old one" "LD_PRELOAD of tests/fakedev.so does not work here"
+		skip "metrics: --interval rewrites the file while the device is quiet" "LD_PRELOAD of tests/fakedev.so does not work here"
 	fi
 
 	"$TCPTRACE" --metrics -r lifecycle.txt > "$TMP/want"
@@ -710,6 +734,7 @@ valgrind_tests() {
 			valgrind_run "$TCPTRACE" $options -r "$capture"
 		done < "$TMP/views"
 	done
+	valgrind_run "$TCPTRACE" --metrics --metrics-file "$TMP/vg.prom" -r lifecycle.txt
 	valgrind_run "$TCPTRACE" --color=always --end active_close -4 --addr 127.0.0.0/8 \
 		--comm curl --min-lifetime 1ms -r lifecycle.txt
 	cd - > /dev/null || return
