@@ -14,6 +14,7 @@ int tt_input_open(struct tt_input *in, const char *path, bool writable)
 	in->name = path;
 	in->follow = false;
 	in->stop = NULL;
+	in->timeout_ms = -1;
 	in->lineno = 0;
 	in->len = 0;
 	in->buf_pos = in->buf_len = 0;
@@ -55,10 +56,16 @@ int tt_input_follow(struct tt_input *in, const volatile sig_atomic_t *stop)
  * Wait until the device has something to read (or to report). The stop
  * signals are blocked from the check of *stop until ppoll() atomically
  * unblocks them: one that comes in between interrupts ppoll() at once.
+ * 0: readable; 1: timeout_ms passed first (if @may_time_out); -1: error.
  */
-static int wait_readable(struct tt_input *in)
+static int wait_readable(struct tt_input *in, bool may_time_out)
 {
 	struct pollfd pfd = { .fd = in->fd, .events = POLLIN | POLLPRI };
+	struct timespec timeout = {
+		.tv_sec = in->timeout_ms / 1000,
+		.tv_nsec = (long)(in->timeout_ms % 1000) * 1000000,
+	};
+	bool timed = may_time_out && in->timeout_ms >= 0;
 	sigset_t stop_signals, old;
 	int ret, saved;
 
@@ -70,19 +77,20 @@ static int wait_readable(struct tt_input *in)
 		ret = -1;
 		saved = EINTR;
 	} else {
-		ret = ppoll(&pfd, 1, NULL, &old);
+		ret = ppoll(&pfd, 1, timed ? &timeout : NULL, &old);
 		saved = errno;
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
-	return ret < 0 ? -1 : 0;
+	return ret < 0 ? -1 : ret == 0 && timed ? 1 : 0;
 }
 
 /*
  * Refill buf[]: TT_INPUT_LINE if there are bytes, TT_INPUT_EOF at the end,
- * TT_INPUT_LOST or TT_INPUT_ERROR.
+ * TT_INPUT_LOST, TT_INPUT_TIMEOUT (only if @may_time_out) or
+ * TT_INPUT_ERROR.
  */
-static int fill(struct tt_input *in)
+static int fill(struct tt_input *in, bool may_time_out)
 {
 	for (;;) {
 		ssize_t n = read(in->fd, in->buf, sizeof(in->buf));
@@ -95,8 +103,12 @@ static int fill(struct tt_input *in)
 		if (in->follow && errno == EPIPE)
 			return TT_INPUT_LOST;
 		if (in->follow && errno == EAGAIN) {
-			if (wait_readable(in) < 0)
+			int waited = wait_readable(in, may_time_out);
+
+			if (waited < 0)
 				return TT_INPUT_ERROR;
+			if (waited > 0)
+				return TT_INPUT_TIMEOUT;
 			continue;
 		}
 		return TT_INPUT_ERROR;
@@ -112,9 +124,11 @@ int tt_input_next(struct tt_input *in)
 		size_t avail, take;
 
 		if (in->buf_pos == in->buf_len) {
-			int got = fill(in);
+			/* Half a line kept in line[] would be lost: no timeout then. */
+			int got = fill(in, len == 0);
 
-			if (got == TT_INPUT_ERROR || got == TT_INPUT_LOST)
+			if (got == TT_INPUT_ERROR || got == TT_INPUT_LOST ||
+			    got == TT_INPUT_TIMEOUT)
 				return got;
 			if (got == TT_INPUT_EOF && len == 0)
 				return TT_INPUT_EOF;

@@ -26,6 +26,7 @@ enum tt_input_result {
 	TT_INPUT_EOF = 0,
 	TT_INPUT_LINE = 1,	/* line[] holds the next line */
 	TT_INPUT_LOST = 2,	/* follow mode: histories were overwritten unread */
+	TT_INPUT_TIMEOUT = 3,	/* follow mode: no line within timeout_ms */
 };
 
 struct tt_input {
@@ -34,6 +35,12 @@ struct tt_input {
 	bool follow;		/* wait for more at the end; EPIPE means lost */
 	/* Following: set by a signal handler to stop waiting. */
 	const volatile sig_atomic_t *stop;
+	/*
+	 * Following: the longest wait for a line, in milliseconds, or -1
+	 * (tt_input_open()'s) to wait for ever. Only a wait between lines
+	 * times out: a line the device began is always read to its end.
+	 */
+	int timeout_ms;
 	unsigned long lineno;	/* of the line in line[] */
 	/*
 	 * Bytes of the current line in line[], its '\n' included. A line

@@ -7,6 +7,8 @@
  * only --ladder holds records, up to a bound.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "filter.h"
@@ -24,6 +27,10 @@
 #include "views.h"
 
 #define TOOL_VERSION	"1.0"
+
+/* --interval: its default, and the longest (a day) that is not a typo. */
+#define METRICS_INTERVAL_DEFAULT	60
+#define METRICS_INTERVAL_MAX		86400
 
 enum exit_status {
 	EXIT_OK = 0,
@@ -38,6 +45,7 @@ enum view_kind {
 	VIEW_SUMMARY,
 	VIEW_GRAPH,
 	VIEW_STATS,
+	VIEW_METRICS,
 };
 
 enum color_when {
@@ -54,6 +62,8 @@ struct options {
 	bool json;
 	bool follow;
 	bool all_netns;
+	const char *metrics_file;	/* --metrics-file, or NULL: stdout */
+	unsigned int interval;		/* --interval, seconds; 0 if not given */
 	enum color_when color;
 	struct tt_style style;
 	struct tt_filter filter;
@@ -81,6 +91,9 @@ static const char usage_text[] =
 	"      --summary          counts, time in each state, anomalies\n"
 	"      --graph            the state machine seen, as a Graphviz DOT graph\n"
 	"  -s, --stats            the header's counters only\n"
+	"      --metrics          counters and histograms for Prometheus (OpenMetrics)\n"
+	"      --metrics-file=FILE  write them to FILE (atomically) instead of stdout\n"
+	"      --interval=N       following, rewrite FILE every N seconds (default 60)\n"
 	"  -j, --json             JSON: one object per socket (JSON Lines), or the\n"
 	"                         summary or counters as one object\n"
 	"\n"
@@ -119,6 +132,9 @@ enum {
 	OPT_LADDER,
 	OPT_SUMMARY,
 	OPT_GRAPH,
+	OPT_METRICS,
+	OPT_METRICS_FILE,
+	OPT_INTERVAL,
 	OPT_ADDR,
 	OPT_STATE,
 	OPT_END,
@@ -138,6 +154,9 @@ static const struct option long_options[] = {
 	{ "ladder",       no_argument,       NULL, OPT_LADDER },
 	{ "summary",      no_argument,       NULL, OPT_SUMMARY },
 	{ "graph",        no_argument,       NULL, OPT_GRAPH },
+	{ "metrics",      no_argument,       NULL, OPT_METRICS },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "interval",     required_argument, NULL, OPT_INTERVAL },
 	{ "stats",        no_argument,       NULL, 's' },
 	{ "json",         no_argument,       NULL, 'j' },
 	{ "ipv4",         no_argument,       NULL, '4' },
@@ -231,6 +250,21 @@ static int parse_color(struct options *opt, const char *when)
 	return -1;
 }
 
+static int parse_interval(struct options *opt, const char *arg)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || n == 0 ||
+	    n > METRICS_INTERVAL_MAX)
+		return usage_error("--interval: expected seconds from 1 to %d, got '%s'",
+				   METRICS_INTERVAL_MAX, arg);
+	opt->interval = (unsigned int)n;
+	return -1;
+}
+
 /* The selection options: -1 to go on, or EXIT_USAGE for a bad value. */
 static int parse_filter_option(int c, const char *arg, struct tt_filter *f)
 {
@@ -296,6 +330,15 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		return choose_view(opt, VIEW_SUMMARY, "--summary");
 	case OPT_GRAPH:
 		return choose_view(opt, VIEW_GRAPH, "--graph");
+	case OPT_METRICS:
+		return choose_view(opt, VIEW_METRICS, "--metrics");
+	case OPT_METRICS_FILE:
+		if (!*optarg)
+			return usage_error("empty file name for --metrics-file");
+		opt->metrics_file = optarg;
+		return -1;
+	case OPT_INTERVAL:
+		return parse_interval(opt, optarg);
 	case 's':
 		return choose_view(opt, VIEW_STATS, "--stats");
 	case 'j':
@@ -348,7 +391,7 @@ static int parse_option(int c, char *argv[], struct options *opt)
 static int check_options(const struct options *opt)
 {
 	if (opt->json && (opt->view == VIEW_TIMELINE || opt->view == VIEW_LADDER ||
-			  opt->view == VIEW_GRAPH))
+			  opt->view == VIEW_GRAPH || opt->view == VIEW_METRICS))
 		return usage_error("--json does not apply to %s", opt->view_option);
 	if (opt->follow && opt->read_given)
 		return usage_error("--follow reads " TCPTRACE_DEVICE ", not a capture (--read)");
@@ -356,6 +399,10 @@ static int check_options(const struct options *opt)
 		return usage_error("--all-netns applies to " TCPTRACE_DEVICE ", not to a capture (--read)");
 	if (opt->follow && opt->view == VIEW_STATS)
 		return usage_error("--follow does not apply to --stats");
+	if (opt->metrics_file && opt->view != VIEW_METRICS)
+		return usage_error("--metrics-file needs --metrics");
+	if (opt->interval && !(opt->metrics_file && opt->follow))
+		return usage_error("--interval needs --metrics-file and --follow");
 	return -1;
 }
 
@@ -528,6 +575,8 @@ static struct tt_view *make_view(const struct options *opt)
 		return tt_summary_view(stdout, &opt->style, opt->json);
 	case VIEW_GRAPH:
 		return tt_graph_view(stdout, &opt->style);
+	case VIEW_METRICS:
+		return tt_metrics_view(opt->metrics_file ? NULL : stdout, &opt->style);
 	default:
 		return opt->json ? tt_json_view(stdout, &opt->style) :
 				   tt_table_view(stdout, &opt->style);
@@ -582,15 +631,99 @@ static bool output_failed(const struct options *opt, struct progress *p)
 	return true;
 }
 
+/* ---- --metrics-file ----------------------------------------------------- */
+
+/*
+ * Write the metrics to FILE.tmp, sync it, and rename it over FILE: a
+ * reader (node_exporter's textfile collector) sees the old file or the
+ * new one, never half of one, and a failure leaves the old one intact.
+ */
+static bool write_metrics_file(const char *path, struct tt_view *view)
+{
+	const char *failed = path;	/* the file to name in the message */
+	char tmp[PATH_MAX];
+	int fd, error = 0;
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		error = ENAMETOOLONG;
+		goto fail;
+	}
+	failed = tmp;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		error = errno;
+		goto fail;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		error = errno;
+		close(fd);
+		goto fail_unlink;
+	}
+	tt_metrics_print(view, f);
+	if (fflush(f) != 0 || ferror(f) || fsync(fd) != 0)
+		error = errno ? errno : EIO;
+	if (fclose(f) != 0 && !error)
+		error = errno;
+	if (!error && rename(tmp, path) == 0)
+		return true;
+	if (!error) {
+		error = errno;
+		failed = path;
+	}
+fail_unlink:
+	unlink(tmp);
+fail:
+	fprintf(stderr, "tcptrace: %s: %s (%s is left as it was)\n",
+		failed, strerror(error), path);
+	return false;
+}
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Following with --metrics-file: rewrite it when due, and wait for input
+ * at most until the next time, so that a quiet device still gets its file
+ * rewritten (the textfile collector reports the file's age).
+ */
+static void metrics_tick(struct tt_input *in, const struct options *opt,
+			 struct tt_view *view, struct progress *p, uint64_t *due)
+{
+	uint64_t now = monotonic_ms();
+
+	if (now >= *due) {
+		p->ok &= write_metrics_file(opt->metrics_file, view);
+		*due = now + (uint64_t)(opt->interval ? opt->interval :
+					METRICS_INTERVAL_DEFAULT) * 1000;
+	}
+	in->timeout_ms = (int)(*due - now);
+}
+
 /* Read every line into @view; the exit status. */
 static int show(struct tt_input *in, const struct options *opt, struct tt_view *view)
 {
 	struct progress p = { .ok = true };
+	bool ticking = opt->metrics_file && opt->follow;
 	enum next_step next = GO_ON;
+	uint64_t due = 0;
 	int got;
 
+	/* The first file a second in, with what the device had then. */
+	if (ticking)
+		due = monotonic_ms() + 1000;
 	while (!stop_requested) {
+		if (ticking)
+			metrics_tick(in, opt, view, &p, &due);
 		got = tt_input_next(in);
+		if (got == TT_INPUT_TIMEOUT)
+			continue;
 		if (got == TT_INPUT_LOST) {
 			p.lost_pending = true;
 			continue;
@@ -609,6 +742,8 @@ static int show(struct tt_input *in, const struct options *opt, struct tt_view *
 	if (next != GIVE_UP && !p.reader_gone && !ferror(stdout) &&
 	    !tt_view_finish(view))
 		p.ok = false;
+	if (next != GIVE_UP && opt->metrics_file)
+		p.ok &= write_metrics_file(opt->metrics_file, view);
 	if (p.reader_gone) {
 		clearerr(stdout);
 		return EXIT_OK;
@@ -684,7 +819,8 @@ static int run(struct options *opt)
 	} else {
 		opt->style.color = use_color(opt);
 		if (!opt->style.numeric && !opt->json &&
-		    opt->view != VIEW_SUMMARY && opt->view != VIEW_GRAPH)
+		    opt->view != VIEW_SUMMARY && opt->view != VIEW_GRAPH &&
+		    opt->view != VIEW_METRICS)
 			services = tt_services_load();
 		opt->style.services = services;
 		view = make_view(opt);

@@ -4,8 +4,8 @@
  * header line, the selected records and, when following the device, the
  * histories lost, then finished at the end of the input.
  *
- * table, json and timeline print each record as it comes; summary and
- * graph keep fixed-size counts; ladder holds the records, up to
+ * table, json and timeline print each record as it comes; summary, graph
+ * and metrics keep fixed-size counts; ladder holds the records, up to
  * TT_LADDER_MAX, to pair them at the end.
  */
 #ifndef TCPTRACE_VIEWS_H
@@ -61,6 +61,11 @@ struct tt_view *tt_timeline_view(FILE *out, const struct tt_style *style);
 struct tt_view *tt_ladder_view(FILE *out, const struct tt_style *style);
 struct tt_view *tt_summary_view(FILE *out, const struct tt_style *style, bool json);
 struct tt_view *tt_graph_view(FILE *out, const struct tt_style *style);
+/* @out NULL: finish prints nothing, tt_metrics_print() does when asked. */
+struct tt_view *tt_metrics_view(FILE *out, const struct tt_style *style);
+
+/* The exposition of a tt_metrics_view() so far, to @out. */
+void tt_metrics_print(struct tt_view *v, FILE *out);
 
 /* Calls through the ops; header() and lost() also keep what views share. */
 void tt_view_header(struct tt_view *v, const struct tt_header *h);

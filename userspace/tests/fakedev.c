@@ -9,6 +9,9 @@
  *                         !read    end of what one read() returns
  *                         !EPIPE   the next read() fails with EPIPE (the
  *                                  ring overwrote unread histories)
+ *                         !wait    nothing to read: the next wait
+ *                                  sleeps out its timeout and times out
+ *                                  (without one, it just ends)
  *                         !# ...   a comment
  *                       At the end of the script, a snapshot read returns
  *                       0 (end of file); in follow mode the reader waits,
@@ -31,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -160,7 +164,7 @@ static ssize_t fake_read(void *buf, size_t count)
 		errno = EPIPE;
 		return -1;
 	}
-	if (at_end()) {
+	if (at_end() || at_directive("!wait")) {
 		if (!dev.follow)
 			return 0;
 		errno = EAGAIN;
@@ -224,11 +228,19 @@ ssize_t write(int fd, const void *buf, size_t count)
 }
 
 /* Readable unless the script is over: then Ctrl-C, during the wait. */
-static int fake_wait(struct pollfd *pfd, const sigset_t *mask)
+static int fake_wait(struct pollfd *pfd, const struct timespec *timeout,
+		     const sigset_t *mask)
 {
 	sigset_t old;
 
 	skip_comments();
+	if (at_directive("!wait")) {
+		skip_line();
+		if (!timeout)
+			return 0;
+		nanosleep(timeout, NULL);
+		return 0;
+	}
 	if (!at_end()) {
 		pfd->revents = POLLIN;
 		if (at_directive("!EPIPE"))
@@ -251,7 +263,7 @@ int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
 		    const sigset_t *) = dlsym(RTLD_NEXT, "ppoll");
 
 	if (nfds == 1 && is_fake(fds[0].fd))
-		return fake_wait(&fds[0], mask);
+		return fake_wait(&fds[0], timeout, mask);
 	return next(fds, nfds, timeout, mask);
 }
 
@@ -260,7 +272,7 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	int (*next)(struct pollfd *, nfds_t, int) = dlsym(RTLD_NEXT, "poll");
 
 	if (nfds == 1 && is_fake(fds[0].fd))
-		return fake_wait(&fds[0], NULL);
+		return fake_wait(&fds[0], NULL, NULL);
 	return next(fds, nfds, timeout);
 }
 

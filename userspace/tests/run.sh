@@ -122,7 +122,8 @@ timeline:-n --timeline
 ladder:-n --ladder
 summary:-n --summary
 summary.json:--summary --json
-graph:--graph"
+graph:--graph
+metrics:--metrics"
 
 golden_tests() {
 	cd "$DATA" || return
@@ -245,7 +246,12 @@ view_usage_tests() {
 	expect_usage "--json --timeline:--json does not apply to --timeline" \
 		"--graph --json:--json does not apply to --graph" \
 		"--timeline --ladder:options '--timeline' and '--ladder' cannot be combined" \
-		"--summary -s:options '--summary' and '--stats' cannot be combined"
+		"--summary -s:options '--summary' and '--stats' cannot be combined" \
+		"--metrics --json:--json does not apply to --metrics" \
+		"--summary --metrics:options '--summary' and '--metrics' cannot be combined" \
+		"--metrics-file x -r lifecycle.txt:--metrics-file needs --metrics" \
+		"--metrics --interval 5 -r lifecycle.txt:--interval needs --metrics-file and --follow" \
+		"--metrics --interval 0:--interval: expected seconds from 1 to 86400, got '0'"
 }
 
 # table_rows FILE ID...: the heading and the rows of these sockets of a
@@ -399,7 +405,9 @@ snapshot of the device: --all-netns writes all-netns
 all-netns refused: one line, exit 1
 device that cannot be opened: the hint for EPERM"
 	fake follow.script "$TCPTRACE" --stats > "$TMP/out" 2>&1
+	fakedev_works=yes
 	if ! grep -q '^format 2$' "$TMP/out"; then
+		fakedev_works=no
 		printf '%s\n' "$names" > "$TMP/names"
 		while IFS= read -r name; do
 			skip "$name" "LD_PRELOAD of tests/fakedev.so does not work here"
@@ -457,6 +465,183 @@ device that cannot be opened: the hint for EPERM"
 		"tcptrace: /dev/tcptrace: Operation not permitted (opening it needs CAP_NET_ADMIN)" \
 		"$TCPTRACE"
 	result "device that cannot be opened: the hint for EPERM"
+
+	cd - > /dev/null || return
+}
+
+# ---- --metrics ----------------------------------------------------------
+
+# Prometheus's own checker, if there: Debian's prometheus package has it.
+PROMTOOL=${TCPTRACE_PROMTOOL:-/var/cache/tcptrace/promtool/root/usr/bin/promtool}
+
+# metric FILE SAMPLE: the value of the sample named exactly so (name and
+# labels as written), or "missing".
+metric() {
+	awk -v s="$2" '$1 == s { print $2; found = 1; exit } END { if (!found) print "missing" }' "$1"
+}
+
+# expect_metric FILE SAMPLE WANT
+expect_metric() {
+	got=$(metric "$1" "$2")
+	[ "$got" = "$3" ] || detail "$2 is $got, expected $3"
+}
+
+# The structure every exposition must have, whatever its values: # EOF
+# last and once; each histogram's buckets cumulative, ending with +Inf
+# equal to its _count.
+check_exposition() {
+	[ "$(tail -n 1 "$1")" = "# EOF" ] || detail "$(basename "$1"): the last line is not '# EOF'"
+	[ "$(grep -c '^# EOF$' "$1")" = 1 ] || detail "$(basename "$1"): '# EOF' not exactly once"
+	awk '
+	/_bucket\{/ {
+		series = $1; sub(/le="[^"]*"\}$/, "", series)
+		if (series == last && $2 + 0 < prev + 0)
+			print "bucket not cumulative: " $0
+		last = series; prev = $2
+		if ($1 ~ /le="\+Inf"\}$/) inf[series] = $2
+		next
+	}
+	/_count[{ ]/ {
+		series = $1; sub(/_count/, "_bucket", series)
+		sub(/\}$/, ",", series); sub(/_bucket$/, "_bucket{", series)
+		if (!(series in inf) || inf[series] != $2)
+			print "+Inf bucket differs from " $1 " " $2
+	}' "$1" > "$TMP/structure"
+	[ -s "$TMP/structure" ] && cat "$TMP/structure" >> "$DETAILS"
+}
+
+metrics_tests() {
+	cd "$DATA" || return
+
+	"$TCPTRACE" --metrics -r lifecycle.txt > "$TMP/lifecycle.metrics" 2> "$TMP/err"
+	status=$?
+	[ "$status" -eq 0 ] || detail "exit status $status"
+	[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+	check_exposition "$TMP/lifecycle.metrics"
+	out=$TMP/lifecycle.metrics
+	# The expected values, counted from the capture itself.
+	for end in active_close passive_close refused syncookie timeout; do
+		want=$(grep -c "^done [0-9]* ipv4 .* end=$end " lifecycle.txt)
+		expect_metric "$out" "tcptrace_histories_total{family=\"ipv4\",end=\"$end\"}" "$want"
+	done
+	want=$(grep -c '^done [0-9]* ipv6 .* end=handshake_failed ' lifecycle.txt)
+	expect_metric "$out" 'tcptrace_histories_total{family="ipv6",end="handshake_failed"}' "$want"
+	want=$(grep -c '^live [0-9]* ipv4 ' lifecycle.txt)
+	expect_metric "$out" 'tcptrace_live_histories{family="ipv4"}' "$want"
+	for key in events created completed ring_overwritten unexpected syncookies; do
+		want=$(head -n 1 lifecycle.txt | tr ' ' '\n' | sed -n "s/^$key=//p")
+		expect_metric "$out" "tcptrace_${key}_total" "$want"
+	done
+	want=$(head -n 1 lifecycle.txt | tr ' ' '\n' | sed -n 's/^mem_bytes=//p')
+	expect_metric "$out" tcptrace_mem_bytes "$want"
+	# Clients: SYN_SENT then ESTABLISHED, no step missed in between.
+	want=$(grep -c 'SYN_SENT@[0-9]*[a-z]*>ESTABLISHED@' lifecycle.txt)
+	expect_metric "$out" 'tcptrace_handshake_seconds_count{side="client"}' "$want"
+	# Their handshakes, 446510ns, 30000ns and 50000ns: two in the 50us bucket.
+	expect_metric "$out" 'tcptrace_handshake_seconds_bucket{side="client",le="5e-05"}' 2
+	expect_metric "$out" 'tcptrace_handshake_seconds_bucket{side="client",le="0.0005"}' 3
+	expect_metric "$out" 'tcptrace_handshake_seconds_sum{side="client"}' 0.000526510
+	want=$(grep -c 'TIME_WAIT@[0-9]*[a-z]*>CLOSE@' lifecycle.txt)
+	expect_metric "$out" tcptrace_timewait_seconds_count "$want"
+	expect_metric "$out" 'tcptrace_state_seconds_count{state="TIME_WAIT"}' "$want"
+	want=$(grep -c '^done [0-9]* ipv4 .*@' lifecycle.txt)
+	expect_metric "$out" 'tcptrace_lifetime_seconds_count{family="ipv4"}' "$want"
+	expect_metric "$out" 'tcptrace_unexpected_transitions_total{from="ESTABLISHED",to="FIN_WAIT2"}' \
+		"$(grep -c 'ESTABLISHED@[0-9]*[a-z]*>FIN_WAIT2@[0-9]*[a-z]*x' lifecycle.txt)"
+	grep -q 'le="[^"]*".*le=' "$out" && detail "a bucket with two le labels"
+	grep -Eq '\{[^}]*(id|port|addr|pid|comm|seq)=' "$out" && detail "a per-socket label"
+	result "metrics: counts of lifecycle.txt"
+
+	# Malformed lines: reported as by the other views, status 1, and the
+	# valid records still counted (one done record, format 1: end none).
+	"$TCPTRACE" --metrics -r malformed.txt > "$TMP/malformed.metrics" 2> "$TMP/err"
+	status=$?
+	[ "$status" -eq 1 ] || detail "exit status $status, expected 1"
+	diff -u malformed.err "$TMP/err" > "$TMP/diff" || cat "$TMP/diff" >> "$DETAILS"
+	check_exposition "$TMP/malformed.metrics"
+	# The done lines that malformed.err does not name.
+	want=$(sed -n 's/^tcptrace: malformed.txt:\([0-9]*\):.*/\1/p' malformed.err |
+		awk 'NR == FNR { bad[$1] = 1; next } /^done / && !(FNR in bad) { n++ } END { print n + 0 }' \
+			- malformed.txt)
+	expect_metric "$TMP/malformed.metrics" 'tcptrace_histories_total{family="ipv4",end="none"}' "$want"
+	expect_metric "$TMP/malformed.metrics" tcptrace_events_total \
+		"$(head -n 1 malformed.txt | tr ' ' '\n' | sed -n 's/^events=//p')"
+	result "metrics: malformed lines reported, the valid records counted"
+
+	"$TCPTRACE" --metrics -r headeronly.txt > "$TMP/headeronly.metrics" 2> "$TMP/err"
+	[ $? -eq 0 ] || detail "exit status $?"
+	check_exposition "$TMP/headeronly.metrics"
+	expect_metric "$TMP/headeronly.metrics" 'tcptrace_handshake_seconds_count{side="server"}' 0
+	result "metrics: a capture without records"
+
+	"$TCPTRACE" --metrics -r server.txt > "$TMP/server.metrics" 2> /dev/null
+	"$TCPTRACE" --metrics -r basic.txt > "$TMP/basic.metrics" 2> /dev/null
+	if [ ! -x "$PROMTOOL" ]; then
+		skip "metrics: promtool check metrics" "promtool not found at $PROMTOOL (set TCPTRACE_PROMTOOL)"
+	else
+		for file in lifecycle server basic malformed headeronly; do
+			# Lint warnings count as failures: anything it prints.
+			"$PROMTOOL" check metrics < "$TMP/$file.metrics" > "$TMP/promtool" 2>&1 ||
+				detail "promtool check metrics failed on $file.txt"
+			[ -s "$TMP/promtool" ] && { detail "promtool on $file.txt:"; cat "$TMP/promtool" >> "$DETAILS"; }
+		done
+		result "metrics: promtool check metrics"
+	fi
+
+	if [ "$fakedev_works" = yes ]; then
+		fake follow.script expect_run /dev/null /dev/null 0 \
+			"$TCPTRACE" -f --metrics --metrics-file "$TMP/follow.prom"
+		check_exposition "$TMP/follow.prom"
+		# follow.script: seq 4 then seq 8, three histories lost.
+		expect_metric "$TMP/follow.prom" tcptrace_lost_histories_total 3
+		expect_metric "$TMP/follow.prom" 'tcptrace_histories_total{family="ipv4",end="refused"}' \
+			"$(grep -c '^done .* end=refused ' follow.script)"
+		[ -e "$TMP/follow.prom.tmp" ] && detail "follow.prom.tmp left behind"
+		result "metrics: --follow --metrics-file writes FILE at the end"
+
+		# FILE.tmp cannot be created: the old FILE stays, the error is
+		# reported, and the exit status says so.
+		mkdir "$TMP/kept.prom.tmp"
+		echo previous > "$TMP/kept.prom"
+		fake follow.script expect_message 1 \
+			"tcptrace: $TMP/kept.prom.tmp: Is a directory ($TMP/kept.prom is left as it was)" \
+			"$TCPTRACE" -f --metrics --metrics-file "$TMP/kept.prom" --interval 1
+		[ "$(cat "$TMP/kept.prom")" = previous ] || detail "kept.prom was changed"
+		result "metrics: a textfile that cannot be written leaves the old one"
+
+		# A quiet device: the file is rewritten all the same, every
+		# second here, before the second history comes and at the end.
+		{
+			sed -n '3,5p' follow.script
+			printf '!wait\n!wait\n!wait\n'
+			sed -n '6p' follow.script
+		} > "$TMP/quiet.script"
+		fake "$TMP/quiet.script" "$TCPTRACE" -f --metrics --interval 1 \
+			--metrics-file "$TMP/quiet.prom" > "$TMP/out" 2> "$TMP/err" &
+		pid=$!
+		sleep 2
+		cp "$TMP/quiet.prom" "$TMP/quiet.first" 2> /dev/null ||
+			detail "no file after 2s of an interval of 1s"
+		wait "$pid" || detail "exit status $?"
+		[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+		if [ -f "$TMP/quiet.first" ]; then
+			check_exposition "$TMP/quiet.first"
+			expect_metric "$TMP/quiet.first" 'tcptrace_histories_total{family="ipv4",end="refused"}' 1
+		fi
+		check_exposition "$TMP/quiet.prom"
+		expect_metric "$TMP/quiet.prom" 'tcptrace_histories_total{family="ipv4",end="refused"}' 2
+		result "metrics: --interval rewrites the file while the device is quiet"
+	else
+		skip "metrics: --follow --metrics-file writes FILE at the end" "LD_PRELOAD of tests/fakedev.so does not work here"
+		skip "metrics: a textfile that cannot be written leaves the old one" "LD_PRELOAD of tests/fakedev.so does not work here"
+		skip "metrics: --interval rewrites the file while the device is quiet" "LD_PRELOAD of tests/fakedev.so does not work here"
+	fi
+
+	"$TCPTRACE" --metrics -r lifecycle.txt > "$TMP/want"
+	expect_run /dev/null /dev/null 0 "$TCPTRACE" --metrics -r lifecycle.txt \
+		--metrics-file "$TMP/once.prom"
+	cmp -s "$TMP/want" "$TMP/once.prom" || detail "--metrics-file differs from stdout"
+	result "metrics: --metrics-file without --follow writes it once"
 
 	cd - > /dev/null || return
 }
@@ -549,6 +734,7 @@ valgrind_tests() {
 			valgrind_run "$TCPTRACE" $options -r "$capture"
 		done < "$TMP/views"
 	done
+	valgrind_run "$TCPTRACE" --metrics --metrics-file "$TMP/vg.prom" -r lifecycle.txt
 	valgrind_run "$TCPTRACE" --color=always --end active_close -4 --addr 127.0.0.0/8 \
 		--comm curl --min-lifetime 1ms -r lifecycle.txt
 	cd - > /dev/null || return
@@ -585,6 +771,7 @@ services_tests
 ladder_limit_test
 follow_usage_tests
 follow_tests
+metrics_tests
 fuzz_tests
 man_tests
 valgrind_tests

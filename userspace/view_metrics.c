@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * --metrics: the histories and the module's counters as an OpenMetrics
+ * text exposition, for Prometheus or node_exporter's textfile collector.
+ *
+ * Durations come from the same model.c helpers as --summary, so both
+ * views agree; they go into fixed buckets in seconds (not the log2 ones
+ * of --summary) because a Prometheus histogram's bounds must not change
+ * from one scrape to the next. Every label has a small, fixed set of
+ * values (state, end reason, side, family): a per-socket label would
+ * make a new series per connection.
+ *
+ * The TYPE line of a counter names it with its _total suffix: that is
+ * what the Prometheus text parser (and promtool check metrics) matches
+ * against the samples; OpenMetrics parsers accept it too.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "views.h"
+
+/* TCP state numbers, as in TCPTRACE_STATE_NAMES. */
+enum { TIME_WAIT = 6 };
+
+/*
+ * Bucket bounds: 1, 2.5 and 5 per decade from 10us to 100s, in
+ * nanoseconds and as written in le="...". Documented in tcptrace.1 and
+ * Documentation/tcptrace.rst: changing them breaks stored series.
+ */
+static const struct {
+	uint64_t ns;
+	const char *le;
+} bounds[] = {
+	{ 10000ULL, "1e-05" }, { 25000ULL, "2.5e-05" }, { 50000ULL, "5e-05" },
+	{ 100000ULL, "0.0001" }, { 250000ULL, "0.00025" }, { 500000ULL, "0.0005" },
+	{ 1000000ULL, "0.001" }, { 2500000ULL, "0.0025" }, { 5000000ULL, "0.005" },
+	{ 10000000ULL, "0.01" }, { 25000000ULL, "0.025" }, { 50000000ULL, "0.05" },
+	{ 100000000ULL, "0.1" }, { 250000000ULL, "0.25" }, { 500000000ULL, "0.5" },
+	{ 1000000000ULL, "1" }, { 2500000000ULL, "2.5" }, { 5000000000ULL, "5" },
+	{ 10000000000ULL, "10" }, { 25000000000ULL, "25" }, { 50000000000ULL, "50" },
+	{ 100000000000ULL, "100" },
+};
+#define NR_BOUNDS	(sizeof(bounds) / sizeof(bounds[0]))
+
+/* Non-cumulative counts: buckets[NR_BOUNDS] holds those above 100s. */
+struct metrics_hist {
+	uint64_t count;
+	uint64_t sum_ns;	/* saturates rather than wrap: 584 years */
+	uint64_t buckets[NR_BOUNDS + 1];
+};
+
+#define NR_FAMILIES	2
+
+struct metrics_view {
+	struct tt_view v;
+	uint64_t ends[NR_FAMILIES][TCPTRACE_NR_ENDS];
+	uint64_t live[NR_FAMILIES];
+	uint64_t unexpected[TCPTRACE_NR_STATES][TCPTRACE_NR_STATES];
+	struct metrics_hist states[TCPTRACE_NR_STATES];
+	struct metrics_hist handshake[2];	/* client, server */
+	struct metrics_hist lifetime[NR_FAMILIES];
+	uint64_t lost;
+};
+
+static const char *const family_names[NR_FAMILIES] = { "ipv4", "ipv6" };
+static const char *const side_names[2] = { "client", "server" };
+
+static void hist_add(struct metrics_hist *h, uint64_t ns)
+{
+	unsigned int k = 0;
+
+	while (k < NR_BOUNDS && ns > bounds[k].ns)	/* le: bound included */
+		k++;
+	h->buckets[k]++;
+	h->count++;
+	h->sum_ns = h->sum_ns + ns < h->sum_ns ? UINT64_MAX : h->sum_ns + ns;
+}
+
+static bool metrics_record(struct tt_view *v, const struct tt_record *r)
+{
+	struct metrics_view *m = (struct metrics_view *)v;
+	struct tt_span spans[TCPTRACE_MAX_STEPS + 1];
+	unsigned int family = r->family == TT_FAMILY_IPV6, n, i;
+	uint64_t handshake;
+
+	if (r->kind == TT_KIND_DONE) {
+		/* Format 1 has no end=: "none", the format's "no reason". */
+		m->ends[family][r->has & TT_HAS_END ? r->end : TCPTRACE_END_NONE]++;
+		/* A lifetime is only known once the history is done. */
+		if (r->nr_steps)
+			hist_add(&m->lifetime[family], tt_record_lifetime(r));
+	} else {
+		m->live[family]++;
+	}
+	n = tt_record_spans(r, spans);
+	for (i = 0; i < n; i++)
+		if (spans[i].state < TCPTRACE_NR_STATES)
+			hist_add(&m->states[spans[i].state], spans[i].duration);
+	if (tt_record_handshake(r, &handshake))
+		hist_add(&m->handshake[tt_record_role(r) != TT_ROLE_CLIENT], handshake);
+	for (i = 0; i < r->nr_steps; i++)
+		if (r->steps[i].unexpected)
+			m->unexpected[r->steps[i].old_state % TCPTRACE_NR_STATES]
+				     [r->steps[i].new_state % TCPTRACE_NR_STATES]++;
+	return true;
+}
+
+static void metrics_lost(struct tt_view *v, bool known, uint64_t n, uint64_t next_seq)
+{
+	struct metrics_view *m = (struct metrics_view *)v;
+
+	(void)next_seq;
+	/* An unknown number is at least one. */
+	m->lost += known ? n : 1;
+}
+
+/* ---- output --------------------------------------------------------- */
+
+static void print_meta(FILE *out, const char *name, const char *type,
+		       const char *unit, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	if (unit)
+		fprintf(out, "# UNIT %s %s\n", name, unit);
+}
+
+/* @labels: "" or 'name="value",' pairs, each with its trailing comma. */
+static void print_hist(FILE *out, const char *name, const char *labels,
+		       const struct metrics_hist *h)
+{
+	uint64_t cumulative = 0;
+	unsigned int k;
+
+	for (k = 0; k < NR_BOUNDS; k++) {
+		cumulative += h->buckets[k];
+		fprintf(out, "%s_bucket{%sle=\"%s\"} %" PRIu64 "\n", name, labels,
+			bounds[k].le, cumulative);
+	}
+	fprintf(out, "%s_bucket{%sle=\"+Inf\"} %" PRIu64 "\n", name, labels, h->count);
+	/* The label list without its trailing comma, or none at all. */
+	if (*labels)
+		fprintf(out, "%s_sum{%.*s} %" PRIu64 ".%09" PRIu64 "\n", name,
+			(int)strlen(labels) - 1, labels, h->sum_ns / 1000000000,
+			h->sum_ns % 1000000000);
+	else
+		fprintf(out, "%s_sum %" PRIu64 ".%09" PRIu64 "\n", name,
+			h->sum_ns / 1000000000, h->sum_ns % 1000000000);
+	if (*labels)
+		fprintf(out, "%s_count{%.*s} %" PRIu64 "\n", name,
+			(int)strlen(labels) - 1, labels, h->count);
+	else
+		fprintf(out, "%s_count %" PRIu64 "\n", name, h->count);
+}
+
+static void print_histories(struct metrics_view *m)
+{
+	FILE *out = m->v.out;
+	unsigned int f, e, i, j;
+
+	/* Every end reason, zero or not: a series that appears late breaks rate(). */
+	print_meta(out, "tcptrace_histories_total", "counter", NULL,
+		   "Done socket histories read, by address family and end reason.");
+	for (f = 0; f < NR_FAMILIES; f++)
+		for (e = 0; e < TCPTRACE_NR_ENDS; e++)
+			fprintf(out, "tcptrace_histories_total{family=\"%s\",end=\"%s\"} %"
+				PRIu64 "\n", family_names[f], tt_end_name(e), m->ends[f][e]);
+	print_meta(out, "tcptrace_live_histories", "gauge", NULL,
+		   "Live socket histories read, by address family.");
+	for (f = 0; f < NR_FAMILIES; f++)
+		fprintf(out, "tcptrace_live_histories{family=\"%s\"} %" PRIu64 "\n",
+			family_names[f], m->live[f]);
+	print_meta(out, "tcptrace_unexpected_transitions_total", "counter", NULL,
+		   "Steps flagged as transitions RFC 9293 and Linux do not make, by old and new state.");
+	for (i = 0; i < TCPTRACE_NR_STATES; i++)
+		for (j = 0; j < TCPTRACE_NR_STATES; j++)
+			if (m->unexpected[i][j])
+				fprintf(out, "tcptrace_unexpected_transitions_total{from=\"%s\",to=\"%s\"} %"
+					PRIu64 "\n", tt_state_name(i), tt_state_name(j),
+					m->unexpected[i][j]);
+	print_meta(out, "tcptrace_lost_histories_total", "counter", NULL,
+		   "Histories overwritten in the ring before --follow read them (an unknown number counts as 1).");
+	fprintf(out, "tcptrace_lost_histories_total %" PRIu64 "\n", m->lost);
+}
+
+static void print_durations(struct metrics_view *m)
+{
+	FILE *out = m->v.out;
+	char labels[64];
+	unsigned int i;
+
+	print_meta(out, "tcptrace_handshake_seconds", "histogram", "seconds",
+		   "Handshake time, from SYN_SENT (client) or the request (server) to ESTABLISHED.");
+	for (i = 0; i < 2; i++) {
+		snprintf(labels, sizeof(labels), "side=\"%s\",", side_names[i]);
+		print_hist(out, "tcptrace_handshake_seconds", labels, &m->handshake[i]);
+	}
+	/* Only the states seen: most of the 14 never are for most hosts. */
+	print_meta(out, "tcptrace_state_seconds", "histogram", "seconds",
+		   "Time spent in each state, where both its start and end were seen.");
+	for (i = 0; i < TCPTRACE_NR_STATES; i++) {
+		if (!m->states[i].count)
+			continue;
+		snprintf(labels, sizeof(labels), "state=\"%s\",", tt_state_name(i));
+		print_hist(out, "tcptrace_state_seconds", labels, &m->states[i]);
+	}
+	print_meta(out, "tcptrace_timewait_seconds", "histogram", "seconds",
+		   "Time spent in TIME_WAIT (the TIME_WAIT series of tcptrace_state_seconds).");
+	print_hist(out, "tcptrace_timewait_seconds", "", &m->states[TIME_WAIT]);
+	print_meta(out, "tcptrace_lifetime_seconds", "histogram", "seconds",
+		   "Lifetime of done histories, from their first to their last step.");
+	for (i = 0; i < NR_FAMILIES; i++) {
+		snprintf(labels, sizeof(labels), "family=\"%s\",", family_names[i]);
+		print_hist(out, "tcptrace_lifetime_seconds", labels, &m->lifetime[i]);
+	}
+}
+
+/* The header's counters and gauges, under their names in the format. */
+static const struct {
+	const char *key;
+	bool counter;
+	const char *unit;
+	const char *help;
+} module_metrics[] = {
+	{ "events", true, NULL, "State change events the module saw." },
+	{ "created", true, NULL, "Histories the module started." },
+	{ "completed", true, NULL, "Histories the module completed." },
+	{ "drop_table_full", true, NULL, "Events not recorded: the live table was full." },
+	{ "drop_steps_full", true, NULL, "Steps not recorded: their history held TCPTRACE_MAX_STEPS steps." },
+	{ "ring_overwritten", true, NULL, "Done histories overwritten in the ring." },
+	{ "unexpected", true, NULL, "Steps the module flagged as unexpected transitions." },
+	{ "syncookies", true, NULL, "SYNs answered with a SYN cookie." },
+	{ "kprobe_missed", true, NULL, "Probe hits that could not be handled." },
+	{ "filtered", true, NULL, "Events left out by the runtime filter." },
+	{ "evicted", true, NULL, "Live histories ended early to make room in a full table." },
+	{ "live", false, NULL, "Live histories in the module's table." },
+	{ "live_max", false, NULL, "Size of the module's live table." },
+	{ "ring_size", false, NULL, "Size of the module's ring of done histories." },
+	{ "mem_bytes", false, "bytes", "Memory the module holds for histories." },
+	{ "timewait", false, NULL, "1 if TIME_WAIT is followed with kprobes, else 0." },
+	{ "halfopen", false, NULL, "1 if the half-open phase is followed, else 0." },
+};
+#define NR_MODULE_METRICS	(sizeof(module_metrics) / sizeof(module_metrics[0]))
+
+/* Those of the latest header line; a key it did not have is left out. */
+static void print_module(struct metrics_view *m)
+{
+	FILE *out = m->v.out;
+	char name[64];
+	size_t i;
+
+	for (i = 0; i < NR_MODULE_METRICS && m->v.has_header; i++) {
+		const struct tt_header_key *key = tt_header_key(module_metrics[i].key);
+
+		if (!key || !tt_header_has(&m->v.header, key))
+			continue;
+		snprintf(name, sizeof(name), "tcptrace_%s%s", key->name,
+			 module_metrics[i].counter ? "_total" : "");
+		print_meta(out, name, module_metrics[i].counter ? "counter" : "gauge",
+			   module_metrics[i].unit, module_metrics[i].help);
+		fprintf(out, "%s %" PRIu64 "\n", name, tt_header_value(&m->v.header, key));
+	}
+}
+
+void tt_metrics_print(struct tt_view *v, FILE *out)
+{
+	struct metrics_view *m = (struct metrics_view *)v;
+	FILE *saved = v->out;
+
+	/* The printers write to v->out: point it at @out for this once. */
+	v->out = out;
+	print_histories(m);
+	print_durations(m);
+	print_module(m);
+	fputs("# EOF\n", out);
+	v->out = saved;
+}
+
+/* Without an output (--metrics-file), main.c writes the file itself. */
+static bool metrics_finish(struct tt_view *v)
+{
+	if (v->out)
+		tt_metrics_print(v, v->out);
+	return true;
+}
+
+static void metrics_destroy(struct tt_view *v)
+{
+	free(v);
+}
+
+static const struct tt_view_ops metrics_ops = {
+	.record = metrics_record,
+	.lost = metrics_lost,
+	.finish = metrics_finish,
+	.destroy = metrics_destroy,
+};
+
+struct tt_view *tt_metrics_view(FILE *out, const struct tt_style *style)
+{
+	struct metrics_view *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->v = (struct tt_view){ .ops = &metrics_ops, .out = out, .style = style };
+	return &m->v;
+}
