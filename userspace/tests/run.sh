@@ -472,7 +472,7 @@ device that cannot be opened: the hint for EPERM"
 # ---- --metrics ----------------------------------------------------------
 
 # Prometheus's own checker, if there: Debian's prometheus package has it.
-PROMTOOL=${TCPTRACE_PROMTOOL:-/var/cache/tcptrace/promtool/root/usr/bin/promtool}
+PROMTOOL=${TCPTRACE_PROMTOOL:-/var/cache/tcptrace/promtool/usr/bin/promtool}
 
 # metric FILE SAMPLE: the value of the sample named exactly so (name and
 # labels as written), or "missing".
