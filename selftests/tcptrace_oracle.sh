@@ -147,6 +147,9 @@ result $rc "the workload made $CONNS connections of every kind"
 netns=$(awk 'NR == 1 { print $7 }' "$TMP/manifest")
 
 # Its netns goes away, with its timewait sockets; then everything is done.
+# Each phase from here says when it ends, so that a timeout shows where.
+SECONDS=0
+live=unknown
 for ((i = 0; i < 120; i++)); do
 	snapshot "$TMP/snap" || break
 	live=0
@@ -156,8 +159,10 @@ for ((i = 0; i < 120; i++)); do
 	[ "$live" = 0 ] && break
 	sleep 1
 done
+diag "${SECONDS}s: $live histories of the workload still live"
 # bpftrace has printed everything before a last canary, which both see.
 canary 30 || bail "bpftrace does not see the last canary"
+diag "${SECONDS}s: bpftrace saw the last canary"
 snapshot "$TMP/snap" && read_header "$TMP/snap" || bail "reading $DEV failed"
 events=$((H[events] - events0))
 sleep 2
@@ -165,6 +170,7 @@ missed=$(( $(bt_missed) - missed0 ))
 kill -INT "$bt_pid"
 wait "$bt_pid"
 rc=$?
+diag "${SECONDS}s: bpftrace stopped"
 bt_pid=
 diag "bpftrace exited ($rc), its program skipped $missed events; module: $(head -n 1 "$TMP/snap")"
 
