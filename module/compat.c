@@ -38,3 +38,33 @@ void tcptrace_compat_exit(void)
 	unregister_pernet_subsys(&tcptrace_net_ops);
 }
 #endif
+
+#ifdef TCPTRACE_HAVE_RST_REASON
+#include <linux/kernel.h>
+#include <net/rstreason.h>
+
+/*
+ * The kernel's own names, from its own list, paired with their values as
+ * its tracepoints print them (__print_symbolic()).
+ */
+#define TCPTRACE_RST_REASON_NAME(reason) { SK_RST_REASON_##reason, #reason },
+static const struct {
+	unsigned int reason;
+	const char *name;
+} tcptrace_rst_reason_names[] = {
+	DEFINE_RST_REASON(TCPTRACE_RST_REASON_NAME, TCPTRACE_RST_REASON_NAME)
+};
+
+#undef TCPTRACE_RST_REASON_NAME
+
+/* NULL for a reason this kernel does not name. */
+const char *tcptrace_rst_reason_name(unsigned int reason)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(tcptrace_rst_reason_names); i++)
+		if (tcptrace_rst_reason_names[i].reason == reason)
+			return tcptrace_rst_reason_names[i].name;
+	return NULL;
+}
+#endif

@@ -18,13 +18,26 @@
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
-/* 6.10 gave the tcp_send_reset tracepoint the reason for the reset. */
+/*
+ * 6.10 gave the tcp_send_reset tracepoint the reason for the reset: the
+ * probe's TCPTRACE_SEND_RESET_REASON, -1 where the kernel gives none.
+ * tcptrace_rst_reason_name() names a reason as the kernel does.
+ */
 #ifdef TCPTRACE_HAVE_RST_REASON
 #define TCPTRACE_SEND_RESET_PROTO \
 	const struct sock *sk, const struct sk_buff *skb, const enum sk_rst_reason reason
+#define TCPTRACE_SEND_RESET_REASON	((int)reason)
+#define TCPTRACE_RST_REASONS		true
+const char *tcptrace_rst_reason_name(unsigned int reason);
 #else
 #define TCPTRACE_SEND_RESET_PROTO \
 	const struct sock *sk, const struct sk_buff *skb
+#define TCPTRACE_SEND_RESET_REASON	(-1)
+#define TCPTRACE_RST_REASONS		false
+static inline const char *tcptrace_rst_reason_name(unsigned int reason)
+{
+	return NULL;
+}
 #endif
 
 /*

@@ -142,6 +142,17 @@ static size_t tcptrace_format_path(char *buf, size_t size, size_t len,
 	return len;
 }
 
+/* The kernel's name for the reason, or its number where it has none. */
+static size_t tcptrace_format_rst_reason(char *buf, size_t size, size_t len,
+					 unsigned int reason)
+{
+	const char *name = tcptrace_rst_reason_name(reason);
+
+	if (name)
+		return tcptrace_append(buf, size, len, " rst_reason=%s", name);
+	return tcptrace_append(buf, size, len, " rst_reason=%u", reason);
+}
+
 /* One record line, newline included; its length. */
 static size_t tcptrace_format_hist(char *buf, size_t size,
 				   const struct tcptrace_hist *h, bool done)
@@ -166,6 +177,10 @@ static size_t tcptrace_format_hist(char *buf, size_t size,
 				      " end=%s bytes_acked=%llu bytes_received=%llu retrans=%u srtt_us=%u",
 				      tcptrace_end_name(h->end), h->bytes_acked,
 				      h->bytes_received, h->retrans, h->srtt_us);
+	if (h->syn_retrans)
+		len = tcptrace_append(buf, size, len, " syn_retrans=%u", h->syn_retrans);
+	if (h->rst_reason)
+		len = tcptrace_format_rst_reason(buf, size, len, h->rst_reason - 1);
 	if (done && (h->flags & TCPTRACE_HISTF_TIMEWAIT))
 		len = tcptrace_append(buf, size, len, " timewait=%s",
 				      h->flags & TCPTRACE_HISTF_TW_EXPIRED ? "expired" : "killed");
@@ -204,7 +219,8 @@ static size_t tcptrace_format_header(char *buf, size_t size)
 	len = tcptrace_append(buf, size, len, " evicted=%llu", c[TCPTRACE_CNT_EVICTED]);
 	len = tcptrace_append(buf, size, len, " mem_bytes=%llu timewait=%d halfopen=%d",
 			      s.mem_bytes, s.timewait, s.halfopen);
-	return tcptrace_append(buf, size, len, " kretprobes=%u\n", s.kretprobes);
+	return tcptrace_append(buf, size, len, " kretprobes=%u rst_reasons=%d\n",
+			       s.kretprobes, s.rst_reasons);
 }
 
 static bool tcptrace_visible(const struct tcptrace_reader *r,

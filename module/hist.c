@@ -477,29 +477,58 @@ static u8 tcptrace_end_reason(const struct tcptrace_hist *h, int oldstate,
  * The last look at a closing socket. A task that moves a synchronized
  * connection straight to CLOSE is aborting it, and the stack sends a RST
  * right after this event (tcp_disconnect(), close() with unread data or
- * SO_LINGER {1, 0}): too late for the send_reset probe to find the
- * history, so it is inferred here. FIN_WAIT2 and CLOSING are left out:
- * from those a task hands the socket over to TIME_WAIT, no RST involved.
+ * SO_LINGER {1, 0}). Where the reset tracepoint carries the kernel's reason
+ * for it, the history waits in the table for that RST (RST_AWAITED:
+ * tcptrace_hist_reset_sent() completes it); elsewhere the abort is
+ * inferred here. FIN_WAIT2 and CLOSING are left out, and so is any
+ * hand-over: from those a task gives the socket to TIME_WAIT, no RST
+ * involved. A socket in repair
+ * mode (checkpoint/restore) is closed without a RST.
+ *
+ * Returns true when the history is done now, false when it awaits its RST.
  */
-static void tcptrace_hist_finish(struct tcptrace_hist *h, const struct sock *sk,
+static bool tcptrace_hist_finish(struct tcptrace_hist *h, const struct sock *sk,
 				 int oldstate)
 {
 	const u16 aborts = TCPF_SYN_RECV | TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 			   TCPF_CLOSE_WAIT;
 	const struct tcp_sock *tp = tcp_sk(sk);
+	bool done = true;
 
-	if (in_task() && (aborts & BIT(oldstate)) &&
-	    !(h->flags & TCPTRACE_HISTF_RST_RECEIVED)) {
+	/* tp->repair is a bit field, read under the closing task's socket lock. */
+	if (in_task() && (aborts & BIT(oldstate)) && !tp->repair &&
+	    !(h->flags & (TCPTRACE_HISTF_RST_RECEIVED | TCPTRACE_HISTF_TIMEWAIT))) {
 		if (sock_flag(sk, SOCK_LINGER) && !READ_ONCE(sk->sk_lingertime))
 			h->flags |= TCPTRACE_HISTF_LINGER_ABORT;
 		else
 			h->flags |= TCPTRACE_HISTF_RST_SENT;
+		if (TCPTRACE_RST_REASONS && !h->rst_reason) {
+			h->flags |= TCPTRACE_HISTF_RST_AWAITED;
+			done = false;
+		}
 	}
 	h->end = tcptrace_end_reason(h, oldstate, READ_ONCE(sk->sk_err));
 	h->bytes_acked = READ_ONCE(tp->bytes_acked);
 	h->bytes_received = READ_ONCE(tp->bytes_received);
 	h->retrans = READ_ONCE(tp->total_retrans);
 	h->srtt_us = READ_ONCE(tp->srtt_us) >> 3;
+	return done;
+}
+
+/*
+ * The handshake ended (established, or closed before): what the socket
+ * retransmitted until now was its SYN or SYN-ACK (and a Fast Open
+ * server's data sent with it). A child's count starts at its request's
+ * SYN-ACK retransmissions (tcp_create_openreq_child()).
+ */
+static void tcptrace_note_syn_retrans(struct tcptrace_hist *h,
+				      const struct sock *sk, int oldstate,
+				      int newstate)
+{
+	if ((oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV) &&
+	    (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE))
+		h->syn_retrans = min_t(u32, READ_ONCE(tcp_sk(sk)->total_retrans),
+				       U8_MAX);
 }
 
 static void tcptrace_add_step(struct tcptrace_hist *h, int oldstate,
@@ -537,6 +566,18 @@ static void tcptrace_complete(struct tcptrace_hist *h)
 }
 
 /*
+ * A history found under a key a new life is taking: its socket was freed
+ * unseen, and it ends as it is; or it closed and awaited a RST that never
+ * came (no memory for it), and it ends as it closed.
+ */
+static void tcptrace_end_stale(struct tcptrace_hist *h)
+{
+	if (!(h->flags & TCPTRACE_HISTF_RST_AWAITED))
+		h->end = TCPTRACE_END_LOST;
+	h->flags &= ~TCPTRACE_HISTF_RST_AWAITED;
+}
+
+/*
  * Chain @h under a new key. A history already there under the same key
  * missed its end (its socket was freed unseen): it ends as it is.
  */
@@ -550,7 +591,7 @@ static void tcptrace_rekey(struct tcptrace_hist *h, const void *key)
 	stale = tcptrace_lookup(b, key);
 	if (stale) {
 		hlist_del(&stale->node);
-		stale->end = TCPTRACE_END_LOST;
+		tcptrace_end_stale(stale);
 	}
 	h->key = key;
 	hlist_add_head(&h->node, &b->head);
@@ -589,7 +630,7 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 	if (h && oldstate == TCP_CLOSE) {
 		hlist_del(&h->node);
 		stale = h;
-		stale->end = TCPTRACE_END_LOST;
+		tcptrace_end_stale(stale);
 		h = NULL;
 	}
 	if (!h) {
@@ -619,10 +660,11 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 		hlist_del(&h->node);
 	} else {
 		tcptrace_add_step(h, oldstate, newstate, now, 0);
-		done = newstate == TCP_CLOSE;
-		if (done) {
-			hlist_del(&h->node);
-			tcptrace_hist_finish(h, sk, oldstate);
+		tcptrace_note_syn_retrans(h, sk, oldstate, newstate);
+		if (newstate == TCP_CLOSE) {
+			done = tcptrace_hist_finish(h, sk, oldstate);
+			if (done)
+				hlist_del(&h->node);
 		}
 	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
@@ -783,6 +825,7 @@ void tcptrace_hist_request_end(const struct request_sock *req)
 		return;
 	tcptrace_request_addrs(h, req);
 	h->retrans = req->num_retrans;
+	h->syn_retrans = req->num_retrans;
 	tcptrace_add_step(h, TCP_NEW_SYN_RECV, TCP_CLOSE, ktime_get_ns(),
 			  TCPTRACE_STEPF_DERIVED);
 	if (req->syncookie) {
@@ -962,6 +1005,40 @@ void tcptrace_hist_mark(const void *key, u8 flag)
 }
 
 /**
+ * tcptrace_hist_reset_sent - the stack sent a RST for a socket
+ * @key: the socket, as the tracepoint gave it; any kind of socket, never
+ *	 dereferenced
+ * @reason: the kernel's enum sk_rst_reason, or -1 where it gives none
+ *
+ * A history that closed awaiting this RST (tcptrace_hist_finish()) is
+ * done now.
+ */
+void tcptrace_hist_reset_sent(const void *key, int reason)
+{
+	struct tcptrace_bucket *b = tcptrace_bucket_of(key);
+	struct tcptrace_hist *h;
+	unsigned long flags;
+	bool done = false;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_lookup(b, key);
+	if (h) {
+		if (!(h->flags & TCPTRACE_HISTF_LINGER_ABORT))
+			h->flags |= TCPTRACE_HISTF_RST_SENT;
+		if (reason >= 0 && !h->rst_reason)
+			h->rst_reason = min(reason + 1, U8_MAX);
+		done = h->flags & TCPTRACE_HISTF_RST_AWAITED;
+		if (done) {
+			h->flags &= ~TCPTRACE_HISTF_RST_AWAITED;
+			hlist_del(&h->node);
+		}
+	}
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	if (done)
+		tcptrace_complete(h);
+}
+
+/**
  * tcptrace_hist_copy_done - copy the done history at or after a position
  * @seq: in: the position wanted; out: the position after the one copied
  * @end: stop before this position
@@ -1092,6 +1169,7 @@ void tcptrace_hist_stats(struct tcptrace_stats *stats)
 	stats->filter_netns = READ_ONCE(tcptrace_filter_netns);
 	stats->timewait = tcptrace_derive_timewait();
 	stats->halfopen = tcptrace_derive_halfopen();
+	stats->rst_reasons = TCPTRACE_RST_REASONS;
 	stats->kprobe_missed = tcptrace_derive_missed();
 	stats->kretprobes = tcptrace_derive_kretprobes();
 }
@@ -1105,6 +1183,9 @@ int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size, bool evict
 	 */
 	size_t nbuckets = roundup_pow_of_two(max(max_live / 2, 2U));
 	unsigned int i;
+
+	/* nsteps is four bits wide. */
+	BUILD_BUG_ON(TCPTRACE_MAX_STEPS > 15);
 
 	tcptrace_pcpu = alloc_percpu(struct tcptrace_counters);
 	if (!tcptrace_pcpu)

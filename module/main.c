@@ -78,7 +78,7 @@ static void tcptrace_probe_set_state(void *data, const struct sock *sk,
 static void tcptrace_probe_send_reset(void *data, TCPTRACE_SEND_RESET_PROTO)
 {
 	if (sk)
-		tcptrace_hist_mark(sk, TCPTRACE_HISTF_RST_SENT);
+		tcptrace_hist_reset_sent(sk, TCPTRACE_SEND_RESET_REASON);
 }
 
 static void tcptrace_probe_receive_reset(void *data, struct sock *sk)

@@ -39,6 +39,7 @@ struct tcptrace_step {
 #define TCPTRACE_HISTF_TIMEWAIT		BIT(4)	/* a timewait socket took over */
 #define TCPTRACE_HISTF_TW_EXPIRED	BIT(5)	/* ... and its timer ran out */
 #define TCPTRACE_HISTF_SEEDED		BIT(6)	/* the socket existed at load */
+#define TCPTRACE_HISTF_RST_AWAITED	BIT(7)	/* closed; done when its RST is sent */
 
 union tcptrace_addr {
 	__be32 v4;
@@ -81,12 +82,14 @@ struct tcptrace_hist {
 	struct tcptrace_step steps[TCPTRACE_MAX_STEPS];
 	/* The bytes last, where the u64s and u32s above leave no hole. */
 	u8 family;
-	u8 nsteps;
+	u8 nsteps : 4;		/* at most TCPTRACE_MAX_STEPS */
+	u8 tw_substate : 4;	/* live: the state the timewait socket takes over in */
 	u8 dropped;		/* steps that did not fit, saturating */
 	u8 flags;		/* TCPTRACE_HISTF_* */
 	u8 end;			/* enum tcptrace_end, once done */
 	u8 unexpected;		/* steps flagged unexpected, saturating */
-	u8 tw_substate;		/* live: the state the timewait socket takes over in */
+	u8 syn_retrans;		/* retransmissions before the handshake ended */
+	u8 rst_reason;		/* the kernel's enum sk_rst_reason + 1; 0 unknown */
 };
 
 /*
@@ -115,6 +118,7 @@ struct tcptrace_stats {
 	u64 kprobe_missed;
 	bool timewait;
 	bool halfopen;
+	bool rst_reasons;
 	unsigned int kretprobes;
 	u64 live;
 	u64 live_max;
@@ -128,6 +132,7 @@ int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size, bool evict
 void tcptrace_hist_exit(void);
 void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate);
 void tcptrace_hist_mark(const void *key, u8 flag);
+void tcptrace_hist_reset_sent(const void *key, int reason);
 void tcptrace_hist_timewait_begin(const void *sk, const void *tw);
 void tcptrace_hist_timewait_substate(const void *tw, int substate);
 void tcptrace_hist_timewait_expired(const void *tw);
