@@ -135,6 +135,8 @@ struct rec {
 	bool seen_at_load;
 	unsigned long long bytes_acked, bytes_received, retrans, srtt_us;
 	unsigned long long unexpected;	/* unexpected=, absent: 0 */
+	unsigned long long syn_retrans;	/* syn_retrans=, absent: 0 */
+	char rst_reason[48];		/* rst_reason=, absent: "" */
 	int nflagged;		/* steps flagged 'x' */
 	int first;		/* the first state of path= */
 	int nsteps;
@@ -147,7 +149,7 @@ struct hdr {
 			   created, completed, drop_table_full, drop_steps_full,
 			   ring_overwritten, unexpected, mem_bytes, syncookies,
 			   kprobe_missed, filtered, filter_ports, filter_netns,
-			   evicted, timewait, halfopen;
+			   evicted, timewait, halfopen, rst_reasons;
 };
 
 struct dump {
@@ -410,6 +412,15 @@ static inline const char *parse_record(struct rec *r, char *line)
 		} else if (!strcmp(kv, "unexpected")) {
 			if (!parse_u64(v, strlen(v), &r->unexpected) || !r->unexpected)
 				return "bad unexpected= (absent means 0)";
+		} else if (!strcmp(kv, "syn_retrans")) {
+			if (r->syn_retrans || !parse_u64(v, strlen(v), &r->syn_retrans) ||
+			    !r->syn_retrans)
+				return "bad syn_retrans= (absent means 0)";
+		} else if (!strcmp(kv, "rst_reason")) {
+			if (r->rst_reason[0] || !*v || strlen(v) >= sizeof(r->rst_reason) ||
+			    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(v))
+				return "bad rst_reason=";
+			strcpy(r->rst_reason, v);
 		} else if (!strcmp(kv, "netns")) {
 			if (has_netns || !parse_u64(v, strlen(v), &r->netns) || !r->netns)
 				return "bad netns=";
@@ -509,7 +520,7 @@ static inline const char *parse_header(struct hdr *h, char *line)
 		"events", "created", "completed", "drop_table_full",
 		"drop_steps_full", "ring_overwritten", "unexpected", "mem_bytes",
 		"syncookies", "kprobe_missed", "filtered", "filter_ports",
-		"filter_netns", "evicted", "timewait", "halfopen",
+		"filter_netns", "evicted", "timewait", "halfopen", "rst_reasons",
 	};
 	unsigned long long *vals[] = {
 		&h->format, &h->now, &h->live, &h->live_max, &h->done,
@@ -517,7 +528,7 @@ static inline const char *parse_header(struct hdr *h, char *line)
 		&h->drop_table_full, &h->drop_steps_full, &h->ring_overwritten,
 		&h->unexpected, &h->mem_bytes, &h->syncookies, &h->kprobe_missed,
 		&h->filtered, &h->filter_ports, &h->filter_netns, &h->evicted,
-		&h->timewait, &h->halfopen,
+		&h->timewait, &h->halfopen, &h->rst_reasons,
 	};
 	unsigned int seen = 0, i;
 	char *kv, *save = NULL;
@@ -548,8 +559,8 @@ static inline const char *parse_header(struct hdr *h, char *line)
 		return "header lacks a key of the spec";
 	if (h->format != TCPTRACE_FORMAT_VERSION)
 		return "header format= is not TCPTRACE_FORMAT_VERSION";
-	if (h->timewait > 1 || h->halfopen > 1)
-		return "header timewait= or halfopen= is not 0 or 1";
+	if (h->timewait > 1 || h->halfopen > 1 || h->rst_reasons > 1)
+		return "header timewait=, halfopen= or rst_reasons= is not 0 or 1";
 	return NULL;
 }
 

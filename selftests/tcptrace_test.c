@@ -283,6 +283,9 @@ struct expect {
 	unsigned long long min_bytes;	/* bytes_acked and bytes_received at least */
 	bool no_bytes;			/* both exactly 0 */
 	int retrans;			/* retrans=, -1: any */
+	int syn_retrans;		/* syn_retrans=, -1: any */
+	/* rst_reason= where the kernel gives reasons (rst_reasons=1), NULL: none */
+	const char *rst_reason;
 	int dropped;			/* dropped=, 0 when absent */
 	bool seen_at_load;		/* seen_at_load=1 */
 };
@@ -322,6 +325,7 @@ static void expect_init(struct expect *e, const char *what, const char *family,
 	e->netns = my_netns();
 	e->cookie = cookie;
 	e->retrans = -1;
+	e->syn_retrans = -1;
 }
 
 static void __attribute__((format(printf, 2, 3)))
@@ -490,6 +494,12 @@ static void check_expect(struct __test_metadata *_metadata,
 			if (e->retrans >= 0)
 				ASSERT_EQ((unsigned long long)e->retrans, r->retrans)
 					TH_LOG("%s: retrans=: %s", e->what, r->line);
+			if (e->syn_retrans >= 0)
+				ASSERT_EQ((unsigned long long)e->syn_retrans, r->syn_retrans)
+					TH_LOG("%s: syn_retrans=: %s", e->what, r->line);
+			ASSERT_STREQ(e->rst_reason && d.hdr.rst_reasons ? e->rst_reason : "",
+				     r->rst_reason)
+				TH_LOG("%s: rst_reason=: %s", e->what, r->line);
 			ASSERT_EQ(0, r->nflagged)
 				TH_LOG("%s: a step is flagged unexpected: %s", e->what, r->line);
 			ASSERT_EQ((unsigned long long)getuid(), r->uid) TH_LOG("%s", r->line);
@@ -821,6 +831,8 @@ static void expect_aborted(struct expect exp[3], const struct mode *m,
 	expect_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>CLOSE");
 	exp[0].process_steps = "CLOSE>SYN_SENT ESTABLISHED>CLOSE";
 	exp[0].end = "aborted";
+	/* SO_LINGER {1, 0}: close() disconnects, and tcp_disconnect() resets. */
+	exp[0].rst_reason = "TCP_STATE";
 	exp[0].min_bytes = 4;
 
 	/*
@@ -1046,6 +1058,7 @@ TEST_F(tcptrace, server_aborts)
 	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
 	exp[1].derived_steps = child_derived(&self->mode);
 	exp[1].end = "aborted";
+	exp[1].rst_reason = "TCP_STATE";
 	exp[1].min_bytes = 4;
 
 	expect_init(&exp[2], "listener", variant->family, c.laddr, variant->any, c.lcookie);
@@ -1092,6 +1105,53 @@ static void send_recv(struct __test_metadata *_metadata, int from, int to, int n
  * open, into TIME_WAIT (tcp_fin() -> tcp_time_wait()), and the client's
  * close() reports nothing more.
  */
+/*
+ * The server closes with data it never read: the stack resets the
+ * connection (RFC 2525, 2.17) right after the CLOSE event, for the reason
+ * TCP_ABORT_ON_CLOSE where the kernel gives reasons.
+ */
+TEST_F(tcptrace, close_unread)
+{
+	struct pollfd pfd;
+	struct expect exp[3];
+	struct conn c;
+	char buf[1];
+
+	SKIPPED_IN_SETUP();
+	conn_open(_metadata, variant->af, &c);
+	ASSERT_EQ(4, send(c.cfd, "more", 4, 0));
+	pfd.fd = c.afd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	ASSERT_EQ(0, close(c.afd));
+	ASSERT_EQ(-1, recv(c.cfd, buf, 1, 0));
+	ASSERT_EQ(ECONNRESET, errno);
+	ASSERT_EQ(0, close(c.cfd));
+	ASSERT_EQ(0, close(c.lfd));
+
+	expect_init(&exp[0], "reset client", variant->family, c.caddr, c.laddr, c.ccookie);
+	expect_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>CLOSE");
+	exp[0].process_steps = "CLOSE>SYN_SENT";
+	exp[0].softirq_steps = "ESTABLISHED>CLOSE";
+	exp[0].end = "reset_received";
+	exp[0].min_bytes = 4;
+
+	expect_init(&exp[1], "closing child", variant->family, c.laddr, c.caddr, c.acookie);
+	expect_path(&exp[1], "%s>ESTABLISHED>CLOSE", child_start(&self->mode));
+	exp[1].process_steps = "ESTABLISHED>CLOSE";
+	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
+	exp[1].derived_steps = child_derived(&self->mode);
+	exp[1].end = "reset_sent";
+	exp[1].rst_reason = "TCP_ABORT_ON_CLOSE";
+	exp[1].min_bytes = 4;
+
+	expect_init(&exp[2], "listener", variant->family, c.laddr, variant->any, c.lcookie);
+	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
+	exp[2].end = "listener_closed";
+	exp[2].no_bytes = true;
+	check_expect(_metadata, exp, 3, false);
+}
+
 TEST_F_TIMEOUT(tcptrace, half_close, 90)
 {
 	struct expect exp[3];
@@ -1323,6 +1383,8 @@ TEST_F(tcptrace, listener_closes_pending)
 		exp[2 + i].softirq_steps = CHILD_SOFTIRQ_STEPS;
 		exp[2 + i].derived_steps = child_derived(&self->mode);
 		exp[2 + i].end = "reset_sent";
+		/* inet_child_forget() disconnects each child. */
+		exp[2 + i].rst_reason = "TCP_STATE";
 	}
 	expect_init(&exp[4], "listener", variant->family, laddr, variant->any, lcookie);
 	expect_path(&exp[4], "CLOSE>LISTEN>CLOSE");
@@ -1420,6 +1482,7 @@ TEST_F_TIMEOUT(tcptrace, backlog_overflow, 60)
 		exp[6] = e[2];
 		/* Only the third client's SYN had to be sent again. */
 		exp[2 * i].retrans = i == 2 ? 1 : 0;
+		exp[2 * i].syn_retrans = exp[2 * i].retrans;
 	}
 	check_expect(_metadata, exp, 7, false);
 }
@@ -3030,6 +3093,7 @@ TEST_F_TIMEOUT(veth, simultaneous_open, 90)
 		exp[i].process_steps = "CLOSE>SYN_SENT ESTABLISHED>CLOSE";
 		exp[i].softirq_steps = "SYN_SENT>SYN_RECV SYN_RECV>ESTABLISHED";
 		exp[i].end = "aborted";
+		exp[i].rst_reason = "TCP_STATE";
 		exp[i].retrans = retrans[i];
 	}
 	check_expect(_metadata, exp, 2, true);
@@ -3078,6 +3142,7 @@ TEST_F_TIMEOUT(veth, peer_vanished, 60)
 	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
 	exp[1].derived_steps = child_derived(&self->mode);
 	exp[1].end = "aborted";
+	exp[1].rst_reason = "TCP_STATE";
 	/* The ACK of its data may still be on the wire: bytes_acked=0. */
 
 	expect_init(&exp[2], "listener", family, c.laddr, topo_any(t), c.lcookie);
@@ -3133,6 +3198,7 @@ TEST_F_TIMEOUT(veth, connect_timeout, 60)
 	exp[0].softirq_steps = "SYN_SENT>CLOSE";
 	exp[0].end = "connect_timeout";
 	exp[0].retrans = segs[1] - segs[0];
+	exp[0].syn_retrans = exp[0].retrans;
 	exp[0].no_bytes = true;
 	check_expect(_metadata, exp, 1, true);
 	ASSERT_EQ(0, close(fd));
@@ -3844,6 +3910,7 @@ TEST_F_TIMEOUT(device, seen_at_load, 90)
 
 	expect_path(&exp[0], "ESTABLISHED>CLOSE");
 	exp[0].end = "aborted";
+	exp[0].rst_reason = "TCP_STATE";
 	expect_path(&exp[1], "ESTABLISHED>CLOSE");
 	exp[1].softirq_steps = "ESTABLISHED>CLOSE";
 	exp[1].end = "reset_received";
