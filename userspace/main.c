@@ -135,14 +135,6 @@ enum {
 	OPT_METRICS,
 	OPT_METRICS_FILE,
 	OPT_INTERVAL,
-	OPT_ADDR,
-	OPT_STATE,
-	OPT_END,
-	OPT_PID,
-	OPT_COMM,
-	OPT_NETNS,
-	OPT_MIN_LIFETIME,
-	OPT_ANOMALIES,
 	OPT_COLOR,
 };
 
@@ -159,18 +151,7 @@ static const struct option long_options[] = {
 	{ "interval",     required_argument, NULL, OPT_INTERVAL },
 	{ "stats",        no_argument,       NULL, 's' },
 	{ "json",         no_argument,       NULL, 'j' },
-	{ "ipv4",         no_argument,       NULL, '4' },
-	{ "ipv6",         no_argument,       NULL, '6' },
-	{ "local-port",   required_argument, NULL, 'L' },
-	{ "remote-port",  required_argument, NULL, 'D' },
-	{ "addr",         required_argument, NULL, OPT_ADDR },
-	{ "state",        required_argument, NULL, OPT_STATE },
-	{ "end",          required_argument, NULL, OPT_END },
-	{ "pid",          required_argument, NULL, OPT_PID },
-	{ "comm",         required_argument, NULL, OPT_COMM },
-	{ "netns",        required_argument, NULL, OPT_NETNS },
-	{ "min-lifetime", required_argument, NULL, OPT_MIN_LIFETIME },
-	{ "anomalies",    no_argument,       NULL, OPT_ANOMALIES },
+	TT_FILTER_LONG_OPTIONS,
 	{ "no-header",    no_argument,       NULL, 'H' },
 	{ "ss",           no_argument,       NULL, 'S' },
 	{ "numeric",      no_argument,       NULL, 'n' },
@@ -180,7 +161,7 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char short_options[] = ":r:fsj46L:D:HSnhV";
+static const char short_options[] = ":r:fsj" TT_FILTER_SHORT_OPTIONS "HSnhV";
 
 /*
  * For "--name=value" where --name takes no argument, the length of
@@ -265,47 +246,10 @@ static int parse_interval(struct options *opt, const char *arg)
 	return -1;
 }
 
-/* The selection options: -1 to go on, or EXIT_USAGE for a bad value. */
-static int parse_filter_option(int c, const char *arg, struct tt_filter *f)
-{
-	char err[TT_FILTER_ERR_MAX];
-	bool ok;
-
-	switch (c) {
-	case 'L':
-		ok = tt_filter_ports(&f->local_ports, "--local-port", arg, err);
-		break;
-	case 'D':
-		ok = tt_filter_ports(&f->remote_ports, "--remote-port", arg, err);
-		break;
-	case OPT_ADDR:
-		ok = tt_filter_addr(f, arg, err);
-		break;
-	case OPT_STATE:
-		ok = tt_filter_state(f, arg, err);
-		break;
-	case OPT_END:
-		ok = tt_filter_end(f, arg, err);
-		break;
-	case OPT_PID:
-		ok = tt_filter_pid(f, arg, err);
-		break;
-	case OPT_COMM:
-		ok = tt_filter_comm(f, arg, err);
-		break;
-	case OPT_NETNS:
-		ok = tt_filter_netns(f, arg, err);
-		break;
-	default:	/* OPT_MIN_LIFETIME */
-		ok = tt_filter_min_lifetime(f, arg, err);
-		break;
-	}
-	return ok ? -1 : usage_error("%s", err);
-}
-
 /* One option: -1 to go on, or an exit status. */
 static int parse_option(int c, char *argv[], struct options *opt)
 {
+	char err[TT_FILTER_ERR_MAX];
 	char bad[64];
 	size_t flag_len;
 
@@ -344,18 +288,6 @@ static int parse_option(int c, char *argv[], struct options *opt)
 	case 'j':
 		opt->json = true;
 		return -1;
-	case '4':
-		opt->filter.ipv4 = true;
-		return -1;
-	case '6':
-		opt->filter.ipv6 = true;
-		return -1;
-	case 'L': case 'D': case OPT_ADDR: case OPT_STATE: case OPT_END:
-	case OPT_PID: case OPT_COMM: case OPT_NETNS: case OPT_MIN_LIFETIME:
-		return parse_filter_option(c, optarg, &opt->filter);
-	case OPT_ANOMALIES:
-		opt->filter.anomalies = true;
-		return -1;
 	case 'H':
 		opt->style.no_heading = true;
 		return -1;
@@ -378,6 +310,9 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		name_bad_option(argv, bad, sizeof(bad));
 		return usage_error("option '%s' needs an argument", bad);
 	default:
+		if (tt_filter_is_option(c))
+			return tt_filter_option(&opt->filter, c, optarg, err) ? -1 :
+			       usage_error("%s", err);
 		name_bad_option(argv, bad, sizeof(bad));
 		flag_len = flag_given_a_value(bad);
 		if (flag_len)
