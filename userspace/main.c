@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "expect.h"
 #include "filter.h"
 #include "input.h"
 #include "output.h"
@@ -46,6 +47,7 @@ enum view_kind {
 	VIEW_GRAPH,
 	VIEW_STATS,
 	VIEW_METRICS,
+	VIEW_EXPECT,
 };
 
 enum color_when {
@@ -67,6 +69,7 @@ struct options {
 	enum color_when color;
 	struct tt_style style;
 	struct tt_filter filter;
+	struct tt_expect_set *expect;	/* --expect, in the order given */
 };
 
 /*
@@ -136,6 +139,7 @@ enum {
 	OPT_METRICS_FILE,
 	OPT_INTERVAL,
 	OPT_COLOR,
+	OPT_EXPECT,
 };
 
 static const struct option long_options[] = {
@@ -156,6 +160,7 @@ static const struct option long_options[] = {
 	{ "ss",           no_argument,       NULL, 'S' },
 	{ "numeric",      no_argument,       NULL, 'n' },
 	{ "color",        optional_argument, NULL, OPT_COLOR },
+	{ "expect",       required_argument, NULL, OPT_EXPECT },
 	{ "help",         no_argument,       NULL, 'h' },
 	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -299,6 +304,12 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		return -1;
 	case OPT_COLOR:
 		return parse_color(opt, optarg);
+	case OPT_EXPECT:
+		if (!tt_expect_add(&opt->expect, optarg)) {
+			fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
+			return EXIT_TROUBLE;
+		}
+		return choose_view(opt, VIEW_EXPECT, "--expect");
 	case 'h':
 		fputs(usage_text, stdout);
 		return EXIT_OK;
@@ -325,19 +336,26 @@ static int parse_option(int c, char *argv[], struct options *opt)
 /* Options that do not go together. */
 static int check_options(const struct options *opt)
 {
+	char err[TT_EXPECT_ERR_MAX];
+
 	if (opt->json && (opt->view == VIEW_TIMELINE || opt->view == VIEW_LADDER ||
-			  opt->view == VIEW_GRAPH || opt->view == VIEW_METRICS))
+			  opt->view == VIEW_GRAPH || opt->view == VIEW_METRICS ||
+			  opt->view == VIEW_EXPECT))
 		return usage_error("--json does not apply to %s", opt->view_option);
 	if (opt->follow && opt->read_given)
 		return usage_error("--follow reads " TCPTRACE_DEVICE ", not a capture (--read)");
 	if (opt->all_netns && opt->read_given)
 		return usage_error("--all-netns applies to " TCPTRACE_DEVICE ", not to a capture (--read)");
-	if (opt->follow && opt->view == VIEW_STATS)
-		return usage_error("--follow does not apply to --stats");
+	if (opt->follow && (opt->view == VIEW_STATS || opt->view == VIEW_EXPECT))
+		return usage_error("--follow does not apply to %s", opt->view_option);
 	if (opt->metrics_file && opt->view != VIEW_METRICS)
 		return usage_error("--metrics-file needs --metrics");
 	if (opt->interval && !(opt->metrics_file && opt->follow))
 		return usage_error("--interval needs --metrics-file and --follow");
+	if (opt->view == VIEW_EXPECT && !tt_expect_compile(opt->expect, err)) {
+		fprintf(stderr, "tcptrace: %s\n", err);
+		return EXIT_USAGE;
+	}
 	return -1;
 }
 
@@ -499,9 +517,11 @@ static void note_seq(struct progress *p, struct tt_view *view,
 
 /* ---- the views ----------------------------------------------------------- */
 
-static struct tt_view *make_view(const struct options *opt)
+static struct tt_view *make_view(const struct options *opt, const struct tt_input *in)
 {
 	switch (opt->view) {
+	case VIEW_EXPECT:
+		return tt_expect_view(stdout, &opt->style, opt->expect, in);
 	case VIEW_TIMELINE:
 		return tt_timeline_view(stdout, &opt->style);
 	case VIEW_LADDER:
@@ -755,10 +775,10 @@ static int run(struct options *opt)
 		opt->style.color = use_color(opt);
 		if (!opt->style.numeric && !opt->json &&
 		    opt->view != VIEW_SUMMARY && opt->view != VIEW_GRAPH &&
-		    opt->view != VIEW_METRICS)
+		    opt->view != VIEW_METRICS && opt->view != VIEW_EXPECT)
 			services = tt_services_load();
 		opt->style.services = services;
-		view = make_view(opt);
+		view = make_view(opt, in);
 		if (view) {
 			status = show(in, opt, view);
 		} else {
@@ -789,6 +809,7 @@ int main(int argc, char *argv[])
 		status = run(opt);
 	if (close_stdout(opt->follow) != EXIT_OK)
 		status = EXIT_TROUBLE;
+	tt_expect_free(opt->expect);
 	free(opt);
 	return status;
 }
