@@ -343,6 +343,10 @@ static bool parse_assertion(struct tt_expect *e, char *words[], unsigned int n,
 	if (i < n && strcmp(words[i], "exact") == 0) {
 		e->exact = true;
 		i++;
+		if (i < n && looks_like_quantifier(words[i]))
+			return fail(err, e->text,
+				    "quantifier '%.*s' after 'exact' (the quantifier comes first)",
+				    WORD_MAX, words[i]);
 	}
 	*buf = '\0';
 	for (; i < n && strncmp(words[i], "end=", 4) != 0; i++) {
