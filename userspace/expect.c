@@ -499,6 +499,16 @@ static bool expect_record(struct tt_view *v, const struct tt_record *r)
 	return true;
 }
 
+/* @text, and a newline: a result is one line, whatever blanks it holds. */
+static void print_one_line(FILE *out, const char *text)
+{
+	const char *c;
+
+	for (c = text; *c; c++)
+		fputc(strchr("\n\r\t\v\f", *c) ? ' ' : *c, out);
+	fputc('\n', out);
+}
+
 static bool expect_finish(struct tt_view *v)
 {
 	struct expect_view *x = (struct expect_view *)v;
@@ -511,7 +521,8 @@ static bool expect_finish(struct tt_view *v)
 		bool ok = holds(e);
 
 		all_hold &= ok;
-		fprintf(v->out, "%sok %u - %s\n", ok ? "" : "not ", i + 1, e->text);
+		fprintf(v->out, "%sok %u - ", ok ? "" : "not ", i + 1);
+		print_one_line(v->out, e->text);
 		fprintf(v->out, "# %" PRIu64 " selected, %" PRIu64 " with this path\n",
 			e->selected, e->matched);
 		for (j = 0; j < e->nr_shown; j++)

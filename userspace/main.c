@@ -99,6 +99,12 @@ static const char usage_text[] =
 	"      --interval=N       following, rewrite FILE every N seconds (default 60)\n"
 	"  -j, --json             JSON: one object per socket (JSON Lines), or the\n"
 	"                         summary or counters as one object\n"
+	"\n"	"Assertions (KTAP; exit 1 if one does not hold), a mode of their own:\n"
+	"      --expect=EXPECTATION  repeatable; EXPECTATION is\n"
+	"                         [FILTERS:] [any|all|none|N] [exact] PATH[|PATH...]\n"
+	"                         [end=REASON,...]  with FILTERS selection options\n"
+	"                         as below, PATH as path= writes it without times\n"
+	"                         (CLOSE>SYN_SENT>CLOSE)\n"
 	"\n"
 	"Selection (all must hold):\n"
 	"  -4, --ipv4             IPv4 sockets\n"
@@ -124,7 +130,8 @@ static const char usage_text[] =
 	"  -V, --version          print the version and exit\n"
 	"\n"
 	"Exit status: 0 if all went well (also when interrupted while following);\n"
-	"1 if the input could not be read, had malformed lines or output failed;\n"
+	"1 if the input could not be read, had malformed lines or output failed,\n"
+	"or an --expect did not hold;\n"
 	"2 for a usage error.\n"
 	"See tcptrace(1) and Documentation/tcptrace.rst for the input format.\n";
 
