@@ -415,6 +415,113 @@ bool tt_filter_min_lifetime(struct tt_filter *f, const char *value,
 	return true;
 }
 
+/* ---- the options ------------------------------------------------------ */
+
+static const struct option filter_options[] = {
+	TT_FILTER_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+bool tt_filter_is_option(int c)
+{
+	const struct option *o;
+
+	if (c > 0 && c < 256 && c != ':' && strchr(TT_FILTER_SHORT_OPTIONS, c))
+		return true;
+	for (o = filter_options; o->name; o++)
+		if (o->val == c)
+			return true;
+	return false;
+}
+
+bool tt_filter_option(struct tt_filter *f, int c, const char *arg,
+		      char err[TT_FILTER_ERR_MAX])
+{
+	switch (c) {
+	case '4':
+		f->ipv4 = true;
+		return true;
+	case '6':
+		f->ipv6 = true;
+		return true;
+	case 'L':
+		return tt_filter_ports(&f->local_ports, "--local-port", arg, err);
+	case 'D':
+		return tt_filter_ports(&f->remote_ports, "--remote-port", arg, err);
+	case TT_OPT_ADDR:
+		return tt_filter_addr(f, arg, err);
+	case TT_OPT_STATE:
+		return tt_filter_state(f, arg, err);
+	case TT_OPT_END:
+		return tt_filter_end(f, arg, err);
+	case TT_OPT_PID:
+		return tt_filter_pid(f, arg, err);
+	case TT_OPT_COMM:
+		return tt_filter_comm(f, arg, err);
+	case TT_OPT_NETNS:
+		return tt_filter_netns(f, arg, err);
+	case TT_OPT_MIN_LIFETIME:
+		return tt_filter_min_lifetime(f, arg, err);
+	case TT_OPT_ANOMALIES:
+		f->anomalies = true;
+		return true;
+	default:
+		return set_error(err, "not a selection option");
+	}
+}
+
+/* The option getopt_long() just refused, as written: "--name" or "-c". */
+static void name_refused(char *argv[], char buf[], size_t size)
+{
+	const char *arg = argv[optind - 1];
+	const char *eq = strchr(arg, '=');
+
+	if (strncmp(arg, "--", 2) == 0)
+		snprintf(buf, size, "%.*s", (int)(eq ? eq - arg : (int)strlen(arg)), arg);
+	else
+		snprintf(buf, size, "-%c", optopt ? optopt : '?');
+}
+
+/* "--name" of a selection option without value, given one anyway? */
+static bool takes_no_value(const char *name)
+{
+	const struct option *o;
+
+	for (o = filter_options; o->name; o++)
+		if (o->has_arg == no_argument && strncmp(name, "--", 2) == 0 &&
+		    strcmp(o->name, name + 2) == 0)
+			return true;
+	return false;
+}
+
+bool tt_filter_parse_args(struct tt_filter *f, int argc, char *argv[],
+			  char err[TT_FILTER_ERR_MAX])
+{
+	char bad[ITEM_MAX + 1];
+	int c;
+
+	/* optind 0: glibc starts afresh, forgetting any earlier argv. */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:" TT_FILTER_SHORT_OPTIONS,
+				filter_options, NULL)) != -1) {
+		if (c == ':' || c == '?')
+			name_refused(argv, bad, sizeof(bad));
+		if (c == ':')
+			return set_error(err, "option '%s' needs a value", bad);
+		if (c == '?' && takes_no_value(bad))
+			return set_error(err, "option '%s' takes no value", bad);
+		if (c == '?')
+			return set_error(err, "'%s' is not a selection option", bad);
+		if (!tt_filter_option(f, c, optarg, err))
+			return false;
+	}
+	if (optind < argc)
+		return set_error(err, "unexpected argument '%.*s' (not a selection option)",
+				 ITEM_MAX, argv[optind]);
+	return true;
+}
+
 /* ---- matching -------------------------------------------------------- */
 
 static bool addr_matches(const struct tt_cidr *cidr, const struct tt_record *r)

@@ -11,6 +11,7 @@
 #ifndef TCPTRACE_FILTER_H
 #define TCPTRACE_FILTER_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,6 +54,59 @@ struct tt_filter {
 	uint64_t min_lifetime;
 	bool anomalies;			/* --anomalies */
 };
+
+/*
+ * The selection options, for getopt_long(): the short ones, the long ones
+ * (a list of struct option initializers, to put in a longer table), and
+ * the codes of the long ones without a short one. The command line and
+ * --expect's FILTERS both go through this table and tt_filter_option().
+ */
+#define TT_FILTER_SHORT_OPTIONS	"46L:D:"
+
+enum {
+	TT_OPT_ADDR = 0x400,	/* apart from the codes of the rest of the table */
+	TT_OPT_STATE,
+	TT_OPT_END,
+	TT_OPT_PID,
+	TT_OPT_COMM,
+	TT_OPT_NETNS,
+	TT_OPT_MIN_LIFETIME,
+	TT_OPT_ANOMALIES,
+};
+
+#define TT_FILTER_LONG_OPTIONS						\
+	{ "ipv4",         no_argument,       NULL, '4' },			\
+	{ "ipv6",         no_argument,       NULL, '6' },			\
+	{ "local-port",   required_argument, NULL, 'L' },			\
+	{ "remote-port",  required_argument, NULL, 'D' },			\
+	{ "addr",         required_argument, NULL, TT_OPT_ADDR },		\
+	{ "state",        required_argument, NULL, TT_OPT_STATE },		\
+	{ "end",          required_argument, NULL, TT_OPT_END },		\
+	{ "pid",          required_argument, NULL, TT_OPT_PID },		\
+	{ "comm",         required_argument, NULL, TT_OPT_COMM },		\
+	{ "netns",        required_argument, NULL, TT_OPT_NETNS },		\
+	{ "min-lifetime", required_argument, NULL, TT_OPT_MIN_LIFETIME },	\
+	{ "anomalies",    no_argument,       NULL, TT_OPT_ANOMALIES }
+
+/* Is @c, a getopt_long() code, one of the selection options? */
+bool tt_filter_is_option(int c);
+
+/*
+ * Apply selection option @c with its value @arg (NULL for the flags) to
+ * @f. False with a one-line message in @err for a bad value.
+ */
+bool tt_filter_option(struct tt_filter *f, int c, const char *arg,
+		      char err[TT_FILTER_ERR_MAX]);
+
+/*
+ * Parse @argv[1..@argc) as selection options only, as on the command line,
+ * into @f (added to what it has). False with a one-line message in @err
+ * naming the offending word: an unknown option, a missing or bad value,
+ * an argument that is not an option. Uses getopt_long(): call it only
+ * once the command line's own getopt_long() loop is over.
+ */
+bool tt_filter_parse_args(struct tt_filter *f, int argc, char *argv[],
+			  char err[TT_FILTER_ERR_MAX]);
 
 /*
  * The option parsers take the option's value; on a bad one they return

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "expect.h"
 #include "filter.h"
 #include "input.h"
 #include "output.h"
@@ -46,6 +47,7 @@ enum view_kind {
 	VIEW_GRAPH,
 	VIEW_STATS,
 	VIEW_METRICS,
+	VIEW_EXPECT,
 };
 
 enum color_when {
@@ -67,6 +69,7 @@ struct options {
 	enum color_when color;
 	struct tt_style style;
 	struct tt_filter filter;
+	struct tt_expect_set *expect;	/* --expect, in the order given */
 };
 
 /*
@@ -96,6 +99,12 @@ static const char usage_text[] =
 	"      --interval=N       following, rewrite FILE every N seconds (default 60)\n"
 	"  -j, --json             JSON: one object per socket (JSON Lines), or the\n"
 	"                         summary or counters as one object\n"
+	"\n"	"Assertions (KTAP; exit 1 if one does not hold), a mode of their own:\n"
+	"      --expect=EXPECTATION  repeatable; EXPECTATION is\n"
+	"                         [FILTERS:] [any|all|none|N] [exact] PATH[|PATH...]\n"
+	"                         [end=REASON,...]  with FILTERS selection options\n"
+	"                         as below, PATH as path= writes it without times\n"
+	"                         (CLOSE>SYN_SENT>CLOSE)\n"
 	"\n"
 	"Selection (all must hold):\n"
 	"  -4, --ipv4             IPv4 sockets\n"
@@ -121,7 +130,8 @@ static const char usage_text[] =
 	"  -V, --version          print the version and exit\n"
 	"\n"
 	"Exit status: 0 if all went well (also when interrupted while following);\n"
-	"1 if the input could not be read, had malformed lines or output failed;\n"
+	"1 if the input could not be read, had malformed lines or output failed,\n"
+	"or an --expect did not hold;\n"
 	"2 for a usage error.\n"
 	"See tcptrace(1) and Documentation/tcptrace.rst for the input format.\n";
 
@@ -135,15 +145,8 @@ enum {
 	OPT_METRICS,
 	OPT_METRICS_FILE,
 	OPT_INTERVAL,
-	OPT_ADDR,
-	OPT_STATE,
-	OPT_END,
-	OPT_PID,
-	OPT_COMM,
-	OPT_NETNS,
-	OPT_MIN_LIFETIME,
-	OPT_ANOMALIES,
 	OPT_COLOR,
+	OPT_EXPECT,
 };
 
 static const struct option long_options[] = {
@@ -159,28 +162,18 @@ static const struct option long_options[] = {
 	{ "interval",     required_argument, NULL, OPT_INTERVAL },
 	{ "stats",        no_argument,       NULL, 's' },
 	{ "json",         no_argument,       NULL, 'j' },
-	{ "ipv4",         no_argument,       NULL, '4' },
-	{ "ipv6",         no_argument,       NULL, '6' },
-	{ "local-port",   required_argument, NULL, 'L' },
-	{ "remote-port",  required_argument, NULL, 'D' },
-	{ "addr",         required_argument, NULL, OPT_ADDR },
-	{ "state",        required_argument, NULL, OPT_STATE },
-	{ "end",          required_argument, NULL, OPT_END },
-	{ "pid",          required_argument, NULL, OPT_PID },
-	{ "comm",         required_argument, NULL, OPT_COMM },
-	{ "netns",        required_argument, NULL, OPT_NETNS },
-	{ "min-lifetime", required_argument, NULL, OPT_MIN_LIFETIME },
-	{ "anomalies",    no_argument,       NULL, OPT_ANOMALIES },
+	TT_FILTER_LONG_OPTIONS,
 	{ "no-header",    no_argument,       NULL, 'H' },
 	{ "ss",           no_argument,       NULL, 'S' },
 	{ "numeric",      no_argument,       NULL, 'n' },
 	{ "color",        optional_argument, NULL, OPT_COLOR },
+	{ "expect",       required_argument, NULL, OPT_EXPECT },
 	{ "help",         no_argument,       NULL, 'h' },
 	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char short_options[] = ":r:fsj46L:D:HSnhV";
+static const char short_options[] = ":r:fsj" TT_FILTER_SHORT_OPTIONS "HSnhV";
 
 /*
  * For "--name=value" where --name takes no argument, the length of
@@ -265,47 +258,10 @@ static int parse_interval(struct options *opt, const char *arg)
 	return -1;
 }
 
-/* The selection options: -1 to go on, or EXIT_USAGE for a bad value. */
-static int parse_filter_option(int c, const char *arg, struct tt_filter *f)
-{
-	char err[TT_FILTER_ERR_MAX];
-	bool ok;
-
-	switch (c) {
-	case 'L':
-		ok = tt_filter_ports(&f->local_ports, "--local-port", arg, err);
-		break;
-	case 'D':
-		ok = tt_filter_ports(&f->remote_ports, "--remote-port", arg, err);
-		break;
-	case OPT_ADDR:
-		ok = tt_filter_addr(f, arg, err);
-		break;
-	case OPT_STATE:
-		ok = tt_filter_state(f, arg, err);
-		break;
-	case OPT_END:
-		ok = tt_filter_end(f, arg, err);
-		break;
-	case OPT_PID:
-		ok = tt_filter_pid(f, arg, err);
-		break;
-	case OPT_COMM:
-		ok = tt_filter_comm(f, arg, err);
-		break;
-	case OPT_NETNS:
-		ok = tt_filter_netns(f, arg, err);
-		break;
-	default:	/* OPT_MIN_LIFETIME */
-		ok = tt_filter_min_lifetime(f, arg, err);
-		break;
-	}
-	return ok ? -1 : usage_error("%s", err);
-}
-
 /* One option: -1 to go on, or an exit status. */
 static int parse_option(int c, char *argv[], struct options *opt)
 {
+	char err[TT_FILTER_ERR_MAX];
 	char bad[64];
 	size_t flag_len;
 
@@ -344,18 +300,6 @@ static int parse_option(int c, char *argv[], struct options *opt)
 	case 'j':
 		opt->json = true;
 		return -1;
-	case '4':
-		opt->filter.ipv4 = true;
-		return -1;
-	case '6':
-		opt->filter.ipv6 = true;
-		return -1;
-	case 'L': case 'D': case OPT_ADDR: case OPT_STATE: case OPT_END:
-	case OPT_PID: case OPT_COMM: case OPT_NETNS: case OPT_MIN_LIFETIME:
-		return parse_filter_option(c, optarg, &opt->filter);
-	case OPT_ANOMALIES:
-		opt->filter.anomalies = true;
-		return -1;
 	case 'H':
 		opt->style.no_heading = true;
 		return -1;
@@ -367,6 +311,12 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		return -1;
 	case OPT_COLOR:
 		return parse_color(opt, optarg);
+	case OPT_EXPECT:
+		if (!tt_expect_add(&opt->expect, optarg)) {
+			fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
+			return EXIT_TROUBLE;
+		}
+		return choose_view(opt, VIEW_EXPECT, "--expect");
 	case 'h':
 		fputs(usage_text, stdout);
 		return EXIT_OK;
@@ -378,6 +328,9 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		name_bad_option(argv, bad, sizeof(bad));
 		return usage_error("option '%s' needs an argument", bad);
 	default:
+		if (tt_filter_is_option(c))
+			return tt_filter_option(&opt->filter, c, optarg, err) ? -1 :
+			       usage_error("%s", err);
 		name_bad_option(argv, bad, sizeof(bad));
 		flag_len = flag_given_a_value(bad);
 		if (flag_len)
@@ -390,19 +343,26 @@ static int parse_option(int c, char *argv[], struct options *opt)
 /* Options that do not go together. */
 static int check_options(const struct options *opt)
 {
+	char err[TT_EXPECT_ERR_MAX];
+
 	if (opt->json && (opt->view == VIEW_TIMELINE || opt->view == VIEW_LADDER ||
-			  opt->view == VIEW_GRAPH || opt->view == VIEW_METRICS))
+			  opt->view == VIEW_GRAPH || opt->view == VIEW_METRICS ||
+			  opt->view == VIEW_EXPECT))
 		return usage_error("--json does not apply to %s", opt->view_option);
 	if (opt->follow && opt->read_given)
 		return usage_error("--follow reads " TCPTRACE_DEVICE ", not a capture (--read)");
 	if (opt->all_netns && opt->read_given)
 		return usage_error("--all-netns applies to " TCPTRACE_DEVICE ", not to a capture (--read)");
-	if (opt->follow && opt->view == VIEW_STATS)
-		return usage_error("--follow does not apply to --stats");
+	if (opt->follow && (opt->view == VIEW_STATS || opt->view == VIEW_EXPECT))
+		return usage_error("--follow does not apply to %s", opt->view_option);
 	if (opt->metrics_file && opt->view != VIEW_METRICS)
 		return usage_error("--metrics-file needs --metrics");
 	if (opt->interval && !(opt->metrics_file && opt->follow))
 		return usage_error("--interval needs --metrics-file and --follow");
+	if (opt->view == VIEW_EXPECT && !tt_expect_compile(opt->expect, err)) {
+		fprintf(stderr, "tcptrace: %s\n", err);
+		return EXIT_USAGE;
+	}
 	return -1;
 }
 
@@ -564,9 +524,11 @@ static void note_seq(struct progress *p, struct tt_view *view,
 
 /* ---- the views ----------------------------------------------------------- */
 
-static struct tt_view *make_view(const struct options *opt)
+static struct tt_view *make_view(const struct options *opt, const struct tt_input *in)
 {
 	switch (opt->view) {
+	case VIEW_EXPECT:
+		return tt_expect_view(stdout, &opt->style, opt->expect, in);
 	case VIEW_TIMELINE:
 		return tt_timeline_view(stdout, &opt->style);
 	case VIEW_LADDER:
@@ -820,10 +782,10 @@ static int run(struct options *opt)
 		opt->style.color = use_color(opt);
 		if (!opt->style.numeric && !opt->json &&
 		    opt->view != VIEW_SUMMARY && opt->view != VIEW_GRAPH &&
-		    opt->view != VIEW_METRICS)
+		    opt->view != VIEW_METRICS && opt->view != VIEW_EXPECT)
 			services = tt_services_load();
 		opt->style.services = services;
-		view = make_view(opt);
+		view = make_view(opt, in);
 		if (view) {
 			status = show(in, opt, view);
 		} else {
@@ -854,6 +816,7 @@ int main(int argc, char *argv[])
 		status = run(opt);
 	if (close_stdout(opt->follow) != EXIT_OK)
 		status = EXIT_TROUBLE;
+	tt_expect_free(opt->expect);
 	free(opt);
 	return status;
 }

@@ -646,6 +646,190 @@ metrics_tests() {
 	cd - > /dev/null || return
 }
 
+# ---- --expect -------------------------------------------------------------
+
+# expect_path WANT_STATUS RESULT SELECTED MATCHED EXPECTATION [OPTION...]:
+# tcptrace -r expect.txt --expect EXPECTATION exits WANT_STATUS and says
+# RESULT ("ok" or "not ok") with SELECTED sockets selected, MATCHED of them
+# with the path. The outcomes are worked out by hand from expect.txt.
+expect_path() {
+	want_status=$1 want_result=$2 selected=$3 matched=$4 expectation=$5
+	shift 5
+	"$TCPTRACE" "$@" -r expect.txt --expect "$expectation" > "$TMP/out" 2> "$TMP/err"
+	status=$?
+	[ "$status" -eq "$want_status" ] || detail "exit status $status, expected $want_status"
+	[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+	printf '%s\n' "KTAP version 1" "1..1" "$want_result 1 - $expectation" \
+		"# $selected selected, $matched with this path" > "$TMP/want"
+	head -n 4 "$TMP/out" | diff -u "$TMP/want" - > "$TMP/diff" ||
+		{ detail "stdout:"; cat "$TMP/diff" >> "$DETAILS"; }
+	[ "$(wc -l < "$TMP/out")" -eq $((4 + selected)) ] ||
+		detail "$(wc -l < "$TMP/out") lines, expected $((4 + selected)) (a record per selected socket)"
+}
+
+expect_tests() {
+	cd "$DATA" || return
+	fold='CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE'
+
+	expect_run expect.ktap /dev/null 1 "$TCPTRACE" -r expect.txt \
+		--expect "-D 80: $fold" \
+		--expect '-6: 2 CLOSE>SYN_SENT>CLOSE end=refused' \
+		--expect '-L 80 --comm=nginx: none CLOSE>LISTEN'
+	result "expect: KTAP report, the selected sockets' records, exit 1 if one fails"
+
+	expect_path 0 ok 3 2 "-D 80: $fold"
+	result "expect: any (the default) holds with one socket of several"
+	expect_path 0 ok 3 2 "-D 80: any $fold"
+	result "expect: 'any' written out"
+	expect_path 1 "not ok" 3 0 '-D 80: CLOSE>SYN_SENT>ESTABLISHED>CLOSE'
+	result "expect: any fails when no socket has the path"
+	expect_path 1 "not ok" 3 2 "-D 80: all $fold"
+	result "expect: all fails when one selected socket has another path"
+	expect_path 0 ok 2 2 "-D 80 --comm=curl --end=active_close: all $fold"
+	result "expect: all holds when every selected socket has the path"
+	expect_path 1 "not ok" 0 0 '-L 9999: all CLOSE>LISTEN'
+	result "expect: all fails when nothing is selected"
+	expect_path 0 ok 2 0 '-D 81: none CLOSE>SYN_SENT>ESTABLISHED'
+	result "expect: none holds"
+	expect_path 1 "not ok" 2 2 '-D 81: none CLOSE>SYN_SENT>CLOSE'
+	result "expect: none fails"
+	expect_path 0 ok 0 0 '-L 80 --end=refused: none CLOSE>SYN_SENT>CLOSE'
+	result "expect: none holds with nothing selected"
+	expect_path 0 ok 3 2 '-6: 2 CLOSE>SYN_SENT>CLOSE'
+	result "expect: a number, exactly so many"
+	expect_path 1 "not ok" 3 2 '-6: 3 CLOSE>SYN_SENT>CLOSE'
+	result "expect: a number, fewer than that fails"
+	expect_path 1 "not ok" 3 2 '-6: 1 CLOSE>SYN_SENT>CLOSE'
+	result "expect: a number, more than that fails"
+	expect_path 0 ok 3 0 '-6: 0 LISTEN'
+	result "expect: 0, and a path of one state"
+
+	expect_path 0 ok 3 2 "-D 80: 2 CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT1>FIN_WAIT2>FIN_WAIT2>TIME_WAIT>CLOSE"
+	result "expect: folding applies to the expected path too"
+	expect_path 0 ok 3 1 "-D 80: 1 exact $fold"
+	result "expect: exact does not fold the shutdown-then-close repeats"
+	expect_path 0 ok 3 1 "-D 80: 1 exact CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT1>FIN_WAIT2>FIN_WAIT2>TIME_WAIT>CLOSE"
+	result "expect: exact matches the path verbatim"
+	expect_path 0 ok 3 0 "-D 80: 0 exact CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE"
+	result "expect: exact, one repeat of two is not the path"
+	expect_path 0 ok 3 1 '-D 80: 1 CLOSE>SYN_SENT>ESTABLISHED/FIN_WAIT1>CLOSE'
+	result "expect: a step after a gap, '/STATE'"
+	expect_path 0 ok 3 0 '-D 80: 0 CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>CLOSE'
+	result "expect: a gap is not the transition it missed"
+
+	expect_path 0 ok 4 4 "-4 --comm=curl: all CLOSE>SYN_SENT>CLOSE|$fold|CLOSE>SYN_SENT>ESTABLISHED/FIN_WAIT1>CLOSE"
+	result "expect: alternatives"
+	expect_path 1 "not ok" 4 2 '-4 --comm=curl: all CLOSE>SYN_SENT>CLOSE | CLOSE>SYN_SENT>ESTABLISHED/FIN_WAIT1>CLOSE'
+	result "expect: alternatives, spaces around '|'"
+
+	expect_path 0 ok 8 2 '2 CLOSE>SYN_SENT>CLOSE end=refused'
+	result "expect: end=, no filters: every socket"
+	expect_path 0 ok 8 3 '3 CLOSE>SYN_SENT>CLOSE end=refused,connect_timeout'
+	result "expect: end= with a list"
+	expect_path 1 "not ok" 8 1 'none CLOSE>SYN_SENT>CLOSE end=connect_timeout'
+	result "expect: end=, none fails"
+	expect_path 0 ok 2 0 '-L 80: 0 CLOSE>LISTEN end=listener_closed'
+	result "expect: end= never matches a live socket"
+
+	expect_path 0 ok 2 1 '-L 80 --comm=nginx: LISTEN>NEW_SYN_RECV>SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE end=passive_close'
+	result "expect: filters -L and --comm"
+	expect_path 0 ok 1 1 '-6 --comm=wget: all CLOSE>SYN_SENT>CLOSE'
+	result "expect: filters -6 and --comm"
+	expect_path 0 ok 2 2 '--addr ::1 -D81: all CLOSE>SYN_SENT>CLOSE'
+	result "expect: filters with ':' in them (--addr ::1), -D81 attached"
+	expect_path 0 ok 2 2 '--remote-port=81 --state SYN_SENT: all close>syn-sent>close'
+	result "expect: long options with '=', ss(8) names, any case"
+	expect_path 0 ok 1 1 '--comm=curl: all CLOSE>SYN_SENT>CLOSE' -6
+	result "expect: the command line's selection applies too (AND)"
+
+	"$TCPTRACE" -r expect.txt --expect 'CLOSE>LISTEN' --expect 'none CLOSE>LISTEN' > "$TMP/out" 2>&1
+	[ $? -eq 1 ] || detail "exit status $?, expected 1"
+	grep -qx 'ok 1 - CLOSE>LISTEN' "$TMP/out" && grep -qx 'not ok 2 - none CLOSE>LISTEN' "$TMP/out" ||
+		detail "$(cat "$TMP/out")"
+	result "expect: repeated, numbered in order"
+
+	# Malformed lines: the report, but exit 1 although all hold.
+	{ cat expect.txt; echo "done garbage"; } > "$TMP/bad.txt"
+	"$TCPTRACE" -r "$TMP/bad.txt" --expect 'CLOSE>LISTEN' > "$TMP/out" 2> "$TMP/err"
+	status=$?
+	[ "$status" -eq 1 ] || detail "exit status $status, expected 1"
+	grep -qx 'ok 1 - CLOSE>LISTEN' "$TMP/out" || detail "stdout: $(cat "$TMP/out")"
+	grep -q "^tcptrace: $TMP/bad.txt:13: " "$TMP/err" || detail "stderr: $(cat "$TMP/err")"
+	result "expect: malformed lines make it exit 1"
+
+	# 25 selected: the first 20 records, then how many more.
+	{
+		head -n 1 expect.txt
+		awk 'BEGIN { for (i = 0; i < 25; i++)
+			print "done " 6000 + i " ipv4 127.0.0.1:" 45000 + i " 127.0.0.1:9 seq=" i " t0=" i " end=refused path=CLOSE>SYN_SENT@0>CLOSE@50s" }'
+	} > "$TMP/many.txt"
+	{
+		printf '%s\n' "KTAP version 1" "1..1" "ok 1 - all CLOSE>SYN_SENT>CLOSE end=refused" \
+			"# 25 selected, 25 with this path"
+		sed -n '2,21s/^/# /p' "$TMP/many.txt"
+		echo "# ... and 5 more"
+	} > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -r "$TMP/many.txt" \
+		--expect 'all CLOSE>SYN_SENT>CLOSE end=refused'
+	result "expect: at most 20 records, then '# ... and K more'"
+
+	# The live device (tests/fakedev.c plays it): a snapshot.
+	fake "$DATA/expect.txt" "$TCPTRACE" --expect '-D 81: 2 CLOSE>SYN_SENT>CLOSE' > "$TMP/out" 2> "$TMP/err"
+	status=$?
+	[ "$status" -eq 0 ] || detail "exit status $status: $(cat "$TMP/err")"
+	grep -qx '# 2 selected, 2 with this path' "$TMP/out" || detail "stdout: $(cat "$TMP/out")"
+	result "expect: a snapshot of the device"
+
+	cd - > /dev/null || return
+}
+
+# expect_malformed "EXPECTATION => MESSAGE"...: --expect EXPECTATION exits
+# 2 with "tcptrace: --expect: MESSAGE in 'EXPECTATION'", and nothing on
+# stdout.
+expect_malformed() {
+	for bad in "$@"; do
+		expectation=${bad%% => *} message=${bad#* => }
+		expect_message 2 "tcptrace: --expect: $message in '$expectation'" \
+			"$TCPTRACE" -r "$DATA/expect.txt" --expect "$expectation"
+		result "expect usage: '$expectation'"
+	done
+}
+
+expect_usage_tests() {
+	expect_malformed "-L 80: CLOSE>ESTABLISHD => unknown state 'ESTABLISHD'" \
+		"CLOSE/ESTABLISHD>CLOSE => unknown state 'ESTABLISHD'" \
+		"CLOSE>SYN_SENT>CLOSE end=late => unknown end reason 'late'" \
+		"CLOSE end=refused,,timeout => empty end reason in 'end=refused,,timeout'" \
+		"CLOSE end= => empty end reason in 'end='" \
+		"some CLOSE>LISTEN => bad quantifier 'some' (any, all, none or a number)" \
+		"-1 CLOSE>LISTEN => bad quantifier '-1' (any, all, none or a number)" \
+		"2x CLOSE>LISTEN => bad quantifier '2x' (any, all, none or a number)" \
+		"exact all CLOSE>LISTEN => quantifier 'all' after 'exact' (the quantifier comes first)" \
+		"--bogus: CLOSE>LISTEN => '--bogus' is not a selection option" \
+		"-j: CLOSE>LISTEN => '-j' is not a selection option" \
+		"--json: CLOSE>LISTEN => '--json' is not a selection option" \
+		"-L: CLOSE>LISTEN => option '-L' needs a value" \
+		"--ipv6=yes: CLOSE>LISTEN => option '--ipv6' takes no value" \
+		"-L http: CLOSE>LISTEN => --local-port: bad port 'http' (0 to 65535, or FIRST-LAST)" \
+		"--end=late: CLOSE>LISTEN => --end: unknown end reason 'late' (see tcptrace(1))" \
+		"-6 curl: CLOSE>LISTEN => unexpected argument 'curl' (not a selection option)" \
+		"-L 80 CLOSE>LISTEN => option '-L' after the path (FILTERS end with ':')" \
+		" => empty path" \
+		"-L 80: => empty path" \
+		"all => empty path" \
+		"2 exact end=refused => empty path" \
+		"CLOSE>LISTEN| => empty path" \
+		"CLOSE>>LISTEN => empty state in path 'CLOSE>>LISTEN'" \
+		"CLOSE> => empty state in path 'CLOSE>'" \
+		"CLOSE/LISTEN => bad step 'CLOSE/LISTEN' (a '/STATE' comes right before a '>')" \
+		"CLOSE>LISTEN LISTEN => unexpected 'LISTEN' after the path" \
+		"CLOSE end=refused end=timeout => unexpected 'end=timeout' after end=refused"
+	expect_usage "--expect CLOSE --timeline:options '--expect' and '--timeline' cannot be combined" \
+		"--summary --expect CLOSE:options '--summary' and '--expect' cannot be combined" \
+		"--expect CLOSE --json:--json does not apply to --expect" \
+		"--expect CLOSE -f:--follow does not apply to --expect"
+}
+
 # ---- fuzzing ------------------------------------------------------------
 
 fuzz_tests() {
@@ -737,6 +921,9 @@ valgrind_tests() {
 	valgrind_run "$TCPTRACE" --metrics --metrics-file "$TMP/vg.prom" -r lifecycle.txt
 	valgrind_run "$TCPTRACE" --color=always --end active_close -4 --addr 127.0.0.0/8 \
 		--comm curl --min-lifetime 1ms -r lifecycle.txt
+	valgrind_run "$TCPTRACE" -r expect.txt --expect '-D 80 --comm=curl: all exact CLOSE>SYN_SENT>CLOSE|CLOSE>SYN_SENT>ESTABLISHED/FIN_WAIT1>CLOSE end=refused,reset_received' \
+		--expect '-L 80 --addr ::/0: none CLOSE>LISTEN' --expect '3 CLOSE>SYN_SENT>CLOSE'
+	valgrind_run "$TCPTRACE" -r expect.txt --expect '-L 80: 2 CLOSE>ESTABLISHD'
 	cd - > /dev/null || return
 	result "valgrind: tcptrace on every capture, every view"
 
@@ -772,6 +959,8 @@ ladder_limit_test
 follow_usage_tests
 follow_tests
 metrics_tests
+expect_tests
+expect_usage_tests
 fuzz_tests
 man_tests
 valgrind_tests
