@@ -24,6 +24,7 @@
 #include "input.h"
 #include "output.h"
 #include "parse.h"
+#include "record.h"
 #include "views.h"
 
 #define TOOL_VERSION	"1.0"
@@ -843,6 +844,11 @@ int main(int argc, char *argv[])
 	struct options *opt = malloc(sizeof(*opt));
 	int status;
 
+	/* A subcommand, with options of its own (record.c). */
+	if (argc > 1 && strcmp(argv[1], "record") == 0) {
+		free(opt);
+		return tt_record_main(argc - 1, argv + 1);
+	}
 	if (!opt) {
 		fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
 		return EXIT_TROUBLE;
