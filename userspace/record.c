@@ -891,6 +891,7 @@ static int run(struct recorder *r, const sigset_t *old_mask)
 	status = start_follower(r);
 	if (status)
 		return status;
+	r->t_end = UINT64_MAX;	/* until COMMAND exits */
 	r->t_start = monotonic_ns();
 	fprintf(r->out, COMMENT "start=%" PRIu64 " netns=%s command=%s\n", r->t_start,
 		r->all_netns ? "all" : "own", opt->command ? opt->command[0] : "-");
