@@ -78,7 +78,9 @@ static volatile sig_atomic_t stop_requested;
 
 static const char usage_text[] =
 	"Usage: tcptrace [OPTION]...\n"
-	"Show the TCP socket histories recorded by the tcptrace module.\n"
+	"  or:  tcptrace record [OPTION]... [--] [COMMAND [ARG]...]\n"
+	"Show the TCP socket histories recorded by the tcptrace module; record\n"
+	"those of COMMAND's run into a capture (see 'tcptrace record --help').\n"
 	"\n"
 	"Input:\n"
 	"  -r, --read=FILE        read a saved capture from FILE ('-' for standard\n"

@@ -68,7 +68,7 @@ tcptrace_start()
 		__tcptrace_prev_trap=${__tcptrace_prev_trap:-none}
 		trap '__tcptrace_exit' EXIT
 	fi
-	"$TCPTRACE" record -o "$file" &
+	"$TCPTRACE" record --ktap -o "$file" &
 	TCPTRACE_PID=$!
 	# Ready when the header line is complete; gone if it failed (it
 	# said why on stderr, and removed FILE).
