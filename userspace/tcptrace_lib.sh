@@ -11,7 +11,7 @@
 #   tcptrace_start || exit $ksft_skip     # loads the module if needed
 #   ... the test's traffic ...
 #   tcptrace_stop                         # the capture is complete
-#   tcptrace_expect 'dport=8080: all CLOSE>SYN_SENT>ESTABLISHED end=active_close' || ret=1
+#   tcptrace_expect 'rport=8080: all CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT' || ret=1
 #   [ $ret = 0 ] || tcptrace_dump         # as "# " lines, for the CI log
 #
 # tcptrace_start runs "tcptrace record -o FILE" in the background, which
