@@ -25,6 +25,7 @@
 #include "input.h"
 #include "output.h"
 #include "parse.h"
+#include "record.h"
 #include "views.h"
 
 #define TOOL_VERSION	"1.0"
@@ -80,7 +81,9 @@ static volatile sig_atomic_t stop_requested;
 
 static const char usage_text[] =
 	"Usage: tcptrace [OPTION]...\n"
-	"Show the TCP socket histories recorded by the tcptrace module.\n"
+	"  or:  tcptrace record [OPTION]... [--] [COMMAND [ARG]...]\n"
+	"Show the TCP socket histories recorded by the tcptrace module; record\n"
+	"those of COMMAND's run into a capture (see 'tcptrace record --help').\n"
 	"\n"
 	"Input:\n"
 	"  -r, --read=FILE        read a saved capture from FILE ('-' for standard\n"
@@ -805,6 +808,11 @@ int main(int argc, char *argv[])
 	struct options *opt = malloc(sizeof(*opt));
 	int status;
 
+	/* A subcommand, with options of its own (record.c). */
+	if (argc > 1 && strcmp(argv[1], "record") == 0) {
+		free(opt);
+		return tt_record_main(argc - 1, argv + 1);
+	}
 	if (!opt) {
 		fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
 		return EXIT_TROUBLE;

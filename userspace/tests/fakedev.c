@@ -21,7 +21,11 @@
  * TT_FAKEDEV_OPEN_ERRNO=N   open() fails with errno N
  * TT_FAKEDEV_DENY=CMD   writing CMD fails with EPERM
  *
- * Only what tcptrace does is imitated: one open file at a time.
+ * Only what tcptrace does is imitated: one open file at a time (tcptrace
+ * record closes its follower before it opens the snapshot; each open
+ * starts the script again). Polled with other descriptors, the device is
+ * ready while the script has lines, and is left out of the wait at its
+ * end.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -161,8 +165,11 @@ static ssize_t fake_read(void *buf, size_t count)
 	skip_comments();
 	if (at_directive("!EPIPE")) {
 		skip_line();
-		errno = EPIPE;
-		return -1;
+		if (dev.follow) {
+			errno = EPIPE;
+			return -1;
+		}
+		skip_comments();	/* a snapshot is never overrun */
 	}
 	if (at_end() || at_directive("!wait")) {
 		if (!dev.follow)
@@ -267,12 +274,45 @@ int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
 	return next(fds, nfds, timeout, mask);
 }
 
+/*
+ * The fake device among other descriptors (tcptrace record's loop): ready
+ * while the script has lines; else the others are polled, and the fake
+ * one is left out (a descriptor of -1 is ignored).
+ */
+static int poll_with_fake(struct pollfd *fds, nfds_t nfds, int timeout,
+			  int (*next)(struct pollfd *, nfds_t, int))
+{
+	nfds_t i, fake = nfds;
+	int ret;
+
+	for (i = 0; i < nfds; i++) {
+		fds[i].revents = 0;
+		if (is_fake(fds[i].fd))
+			fake = i;
+	}
+	skip_comments();
+	if (!at_end() && !at_directive("!wait")) {
+		fds[fake].revents = POLLIN;
+		if (at_directive("!EPIPE"))
+			fds[fake].revents |= POLLERR | POLLPRI;
+		return 1;
+	}
+	fds[fake].fd = -1;
+	ret = next(fds, nfds, timeout);
+	fds[fake].fd = dev.fd;
+	return ret;
+}
+
 int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	int (*next)(struct pollfd *, nfds_t, int) = dlsym(RTLD_NEXT, "poll");
+	nfds_t i;
 
 	if (nfds == 1 && is_fake(fds[0].fd))
 		return fake_wait(&fds[0], NULL, NULL);
+	for (i = 0; i < nfds; i++)
+		if (is_fake(fds[i].fd))
+			return poll_with_fake(fds, nfds, timeout, next);
 	return next(fds, nfds, timeout);
 }
 

@@ -469,6 +469,139 @@ device that cannot be opened: the hint for EPERM"
 	cd - > /dev/null || return
 }
 
+# ---- tcptrace record ----------------------------------------------------
+
+# A follow script whose histories fall in the run of a COMMAND started
+# within half a second: their t0 is CLOCK_MONOTONIC now plus 500 ms
+# (python3); the COMMANDs take 1.5 s.
+record_script() {
+	now=$(python3 -c 'import time; print(time.monotonic_ns() + 500000000)') || return 1
+	sed -n '/^# tcptrace/p' "$DATA/follow.script"
+	echo '!read'
+	echo "done 10 ipv4 127.0.0.1:40000 127.0.0.1:9 seq=3 t0=$now netns=1 end=refused path=CLOSE>SYN_SENT@0>CLOSE@52000s"
+	echo "done 11 ipv4 127.0.0.1:40001 127.0.0.1:9 seq=4 t0=100 netns=1 end=refused path=CLOSE>SYN_SENT@0>CLOSE@51000s"
+	echo '!read'
+	echo '!EPIPE'
+	echo "done 15 ipv4 127.0.0.1:40005 127.0.0.1:80 seq=8 t0=$now netns=1 end=active_close path=CLOSE>SYN_SENT@0>ESTABLISHED@50000s>FIN_WAIT1@60000"
+	echo "live 16 ipv4 127.0.0.1:40006 127.0.0.1:80 t0=$now netns=1 path=CLOSE>SYN_SENT@0>ESTABLISHED@50000s"
+	echo "live 17 ipv4 127.0.0.1:40007 127.0.0.1:80 t0=100 netns=1 path=CLOSE>SYN_SENT@0>ESTABLISHED@50000s"
+}
+
+record_tests() {
+	# Never the host's modprobe: one that fails, first in PATH.
+	mkdir -p "$TMP/bin"
+	printf '#!/bin/sh\nexit 1\n' > "$TMP/bin/modprobe"
+	chmod +x "$TMP/bin/modprobe"
+	nomod() { (unset TCPTRACE_KO; PATH=$TMP/bin:$PATH; "$@"); }
+
+	expect_message 125 "tcptrace: record: unknown option '--bogus' (try 'tcptrace record --help')" \
+		"$TCPTRACE" record --bogus
+	result "record: usage error exits 125"
+	expect_message 125 "tcptrace: record: option '-o' needs an argument (try 'tcptrace record --help')" \
+		"$TCPTRACE" record -o
+	result "record: -o without argument exits 125"
+
+	"$TCPTRACE" record --help > "$TMP/out" 2>&1
+	status=$?
+	[ "$status" -eq 0 ] || detail "record --help: exit status $status"
+	[ "$(head -n 1 "$TMP/out")" = "Usage: tcptrace record [OPTION]... [--] [COMMAND [ARG]...]" ] ||
+		detail "record --help: first line is '$(head -n 1 "$TMP/out")'"
+	for option in $(grep -o -- '--[a-z-]*' "$TMP/out" | sort -u); do
+		roff=$(printf '%s' "$option" | sed 's/-/\\-/g')
+		grep -qF -- "$roff" "$MAN_PAGE" || detail "record $option is not in tcptrace.1"
+	done
+	result "record --help prints its usage, every option in tcptrace.1"
+
+	if [ -e /dev/tcptrace ] || [ -e /sys/module/tcptrace ]; then
+		skip "record: no module and none to load: 125, one line" "the module is loaded here"
+		skip "record: a .ko that cannot be opened: 125, one line" "the module is loaded here"
+	else
+		(cd "$TMP" && nomod expect_message 125 \
+			"tcptrace: record: no tcptrace module loaded, and 'modprobe tcptrace' failed (exit 1); name a tcptrace.ko with --ko or TCPTRACE_KO" \
+			"$TCPTRACE" record -o rec1.cap -- true)
+		[ -e "$TMP/rec1.cap" ] && detail "rec1.cap left behind"
+		result "record: no module and none to load: 125, one line"
+		(cd "$TMP" && nomod expect_message 125 \
+			"tcptrace: record: cannot load the module: /nonexistent/tcptrace.ko: No such file or directory" \
+			"$TCPTRACE" record --ko /nonexistent/tcptrace.ko -o rec2.cap -- true)
+		result "record: a .ko that cannot be opened: 125, one line"
+	fi
+
+	expect_message 125 "tcptrace: record: $TMP/no/such/dir/x.cap: No such file or directory" \
+		"$TCPTRACE" record -o "$TMP/no/such/dir/x.cap" -- true
+	result "record: FILE that cannot be written: 125, one line"
+
+	if [ "$fakedev_works" != yes ] || ! command -v python3 > /dev/null; then
+		for name in "COMMAND not found: 127" "COMMAND not executable: 126" \
+			"another format version: 125" "capture, seq gap, selection, status" \
+			"--ktap prints the abnormal and live histories" "valgrind"; do
+			skip "record: $name" "needs LD_PRELOAD of tests/fakedev.so and python3"
+		done
+		return
+	fi
+	record_script > "$TMP/rec.script"
+
+	fake "$TMP/rec.script" expect_message 127 \
+		"tcptrace: record: cannot run 'no-such-command-here': No such file or directory" \
+		"$TCPTRACE" record -o "$TMP/r.cap" -- no-such-command-here
+	[ -e "$TMP/r.cap" ] && detail "r.cap left behind"
+	result "record: COMMAND not found: 127"
+	fake "$TMP/rec.script" expect_message 126 \
+		"tcptrace: record: cannot run '$DATA/basic.txt': Permission denied" \
+		"$TCPTRACE" record -o "$TMP/r.cap" -- "$DATA/basic.txt"
+	result "record: COMMAND not executable: 126"
+	fake "$DATA/format3.txt" expect_message 125 \
+		"tcptrace: record: /dev/tcptrace: unsupported format 3 (this tcptrace reads formats 1 to 2)" \
+		"$TCPTRACE" record -o "$TMP/r.cap" -- true
+	result "record: another format version: 125"
+
+	: > "$TMP/commands"
+	record_script > "$TMP/rec.script"
+	fake "$TMP/rec.script" "$TCPTRACE" record -o "$TMP/r.cap" -- sh -c 'sleep 1.5; exit 3' \
+		> "$TMP/out" 2> "$TMP/err"
+	status=$?
+	[ "$status" -eq 3 ] || detail "exit status $status, expected 3"
+	[ -s "$TMP/out" ] && detail "stdout: $(cat "$TMP/out")"
+	[ "$(tr '\n' ' ' < "$TMP/commands")" = "follow all-netns all-netns " ] ||
+		detail "commands written: $(cat "$TMP/commands")"
+	grep '^[dl#]' "$TMP/r.cap" | cut -d ' ' -f 1-3 > "$TMP/got"
+	printf '%s\n' "# tcptrace format=2" "# record: start=*" "done 10 ipv4" \
+		"# record: lost=*" "done 15 ipv4" "live 16 ipv4" "# record: end=*" > "$TMP/want"
+	sed -i 's/^\(# record: [a-z]*=\)[0-9]*$/\1*/' "$TMP/got"
+	diff -u "$TMP/want" "$TMP/got" > "$TMP/diff" || { detail "capture:"; cat "$TMP/diff" >> "$DETAILS"; }
+	grep -q '^# record: lost=3 after_seq=4 seq=8$' "$TMP/r.cap" || detail "no 'lost=3 after_seq=4 seq=8'"
+	grep -q '^tcptrace record: 3 histories in .*r.cap: 2 done, 1 still live (all network namespaces)$' "$TMP/err" &&
+		grep -q '^tcptrace record: lost: 3 histories overwritten before they were read$' "$TMP/err" &&
+		grep -q '^tcptrace record: ends: active_close 1, refused 1$' "$TMP/err" ||
+		{ detail "summary:"; cat "$TMP/err" >> "$DETAILS"; }
+	"$TCPTRACE" -r "$TMP/r.cap" -n -H > "$TMP/out" 2>&1 && [ "$(wc -l < "$TMP/out")" = 3 ] ||
+		detail "tcptrace -r: $(cat "$TMP/out")"
+	result "record: capture, seq gap, selection, status"
+
+	record_script > "$TMP/rec.script"
+	fake "$TMP/rec.script" "$TCPTRACE" record --ktap -o "$TMP/k.cap" -- sh -c 'sleep 1.5; exit 1' \
+		> "$TMP/out" 2> "$TMP/err"
+	status=$?
+	[ "$status" -eq 1 ] || detail "exit status $status, expected 1"
+	[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+	grep -v '^# ' "$TMP/out" | grep -q . && detail "a line of stdout that is not '# ...'"
+	grep -q '^# done 10 ipv4 .* end=refused ' "$TMP/out" && grep -q '^# live 16 ' "$TMP/out" &&
+		! grep -q '^# done 15 ' "$TMP/out" || { detail "stdout:"; cat "$TMP/out" >> "$DETAILS"; }
+	"$TCPTRACE" record --ktap --report "$TMP/k.cap" > "$TMP/out2" 2>&1
+	cmp -s "$TMP/out" "$TMP/out2" || detail "--report differs from what --ktap printed"
+	result "record --ktap prints the abnormal and live histories"
+
+	if ! command -v valgrind > /dev/null || nm "$TCPTRACE" 2> /dev/null | grep -q __asan_init; then
+		skip "record: valgrind" "no valgrind, or built with AddressSanitizer"
+	else
+		record_script > "$TMP/rec.script"
+		fake "$TMP/rec.script" valgrind_run "$TCPTRACE" record --ktap -o "$TMP/v.cap" -- sh -c 'sleep 1.5; exit 1'
+		fake "$TMP/rec.script" valgrind_run "$TCPTRACE" record -o "$TMP/v.cap" -- no-such-command-here
+		valgrind_run "$TCPTRACE" record --report "$TMP/v.cap"
+		result "record: valgrind"
+	fi
+}
+
 # ---- --metrics ----------------------------------------------------------
 
 # Prometheus's own checker, if there: Debian's prometheus package has it.
@@ -958,6 +1091,7 @@ services_tests
 ladder_limit_test
 follow_usage_tests
 follow_tests
+record_tests
 metrics_tests
 expect_tests
 expect_usage_tests
