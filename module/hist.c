@@ -1022,7 +1022,8 @@ void tcptrace_hist_reset_sent(const void *key, int reason)
 
 	raw_spin_lock_irqsave(&b->lock, flags);
 	h = tcptrace_lookup(b, key);
-	if (h) {
+	/* A listener's RST answers a segment of no connection of its own. */
+	if (h && tcptrace_last_state(h) != TCP_LISTEN) {
 		if (!(h->flags & TCPTRACE_HISTF_LINGER_ABORT))
 			h->flags |= TCPTRACE_HISTF_RST_SENT;
 		if (reason >= 0 && !h->rst_reason)

@@ -1119,6 +1119,7 @@ TEST_F(tcptrace, close_unread)
 
 	SKIPPED_IN_SETUP();
 	conn_open(_metadata, variant->af, &c);
+	ASSERT_EQ(0, set_abortive(c.afd, false));
 	ASSERT_EQ(4, send(c.cfd, "more", 4, 0));
 	pfd.fd = c.afd;
 	pfd.events = POLLIN;
