@@ -105,6 +105,7 @@ static const char usage_text[] =
 	"      --addr=ADDR[/LEN]  local or remote address in this network\n"
 	"      --state=STATE      went through STATE (or one of a LIST)\n"
 	"      --end=REASON       ended so (or one of a LIST)\n"
+	"      --rst-reason=NAME  sent a RST for this reason (or one of a LIST)\n"
 	"      --pid=PID          owned by this process or thread (or a LIST)\n"
 	"      --comm=NAME        owned by a task of this name\n"
 	"      --netns=INODE      in this network namespace (or a LIST)\n"
@@ -138,6 +139,7 @@ enum {
 	OPT_ADDR,
 	OPT_STATE,
 	OPT_END,
+	OPT_RST_REASON,
 	OPT_PID,
 	OPT_COMM,
 	OPT_NETNS,
@@ -166,6 +168,7 @@ static const struct option long_options[] = {
 	{ "addr",         required_argument, NULL, OPT_ADDR },
 	{ "state",        required_argument, NULL, OPT_STATE },
 	{ "end",          required_argument, NULL, OPT_END },
+	{ "rst-reason",   required_argument, NULL, OPT_RST_REASON },
 	{ "pid",          required_argument, NULL, OPT_PID },
 	{ "comm",         required_argument, NULL, OPT_COMM },
 	{ "netns",        required_argument, NULL, OPT_NETNS },
@@ -287,6 +290,9 @@ static int parse_filter_option(int c, const char *arg, struct tt_filter *f)
 	case OPT_END:
 		ok = tt_filter_end(f, arg, err);
 		break;
+	case OPT_RST_REASON:
+		ok = tt_filter_rst_reason(f, arg, err);
+		break;
 	case OPT_PID:
 		ok = tt_filter_pid(f, arg, err);
 		break;
@@ -351,7 +357,7 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		opt->filter.ipv6 = true;
 		return -1;
 	case 'L': case 'D': case OPT_ADDR: case OPT_STATE: case OPT_END:
-	case OPT_PID: case OPT_COMM: case OPT_NETNS: case OPT_MIN_LIFETIME:
+	case OPT_RST_REASON: case OPT_PID: case OPT_COMM: case OPT_NETNS: case OPT_MIN_LIFETIME:
 		return parse_filter_option(c, optarg, &opt->filter);
 	case OPT_ANOMALIES:
 		opt->filter.anomalies = true;
