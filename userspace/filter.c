@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -259,6 +260,47 @@ bool tt_filter_end(struct tt_filter *f, const char *list,
 	return for_each_item("--end", list, add_end, &f->ends, err);
 }
 
+/* ---- reset reasons -------------------------------------------------- */
+
+/* The kernel's names are capitals; any case is taken, as for --state. */
+static bool add_rst_reason(void *ctx, const char *s, size_t len,
+			   char err[TT_FILTER_ERR_MAX])
+{
+	struct tt_filter *f = ctx;
+	char name[TT_RST_REASON_TEXT_MAX];
+	size_t i;
+
+	for (i = 0; i < len && i < TT_RST_REASON_MAX; i++)
+		name[i] = (char)toupper((unsigned char)s[i]);
+	if (!tt_rst_reason_valid(name, len))
+		return set_error(err, "--rst-reason: bad reason '%.*s' (a name of the kernel's, such as TCP_ABORT_ON_CLOSE)",
+			     (int)(len < ITEM_MAX ? len : ITEM_MAX), s);
+	if (f->nr_rst_reasons == TT_FILTER_LIST_MAX)
+		return set_error(err, "--rst-reason: more than %d values",
+			     TT_FILTER_LIST_MAX);
+	name[len] = '\0';
+	strcpy(f->rst_reasons[f->nr_rst_reasons++], name);
+	return true;
+}
+
+bool tt_filter_rst_reason(struct tt_filter *f, const char *list,
+			  char err[TT_FILTER_ERR_MAX])
+{
+	return for_each_item("--rst-reason", list, add_rst_reason, f, err);
+}
+
+static bool rst_reason_in(const struct tt_filter *f, const struct tt_record *r)
+{
+	unsigned int i;
+
+	if (!(r->has & TT_HAS_RST_REASON))
+		return false;
+	for (i = 0; i < f->nr_rst_reasons; i++)
+		if (strcmp(f->rst_reasons[i], r->rst_reason) == 0)
+			return true;
+	return false;
+}
+
 /* ---- numbers: pid, netns -------------------------------------------- */
 
 struct numbers_ctx {
@@ -454,6 +496,8 @@ bool tt_filter_option(struct tt_filter *f, int c, const char *arg,
 		return tt_filter_state(f, arg, err);
 	case TT_OPT_END:
 		return tt_filter_end(f, arg, err);
+	case TT_OPT_RST_REASON:
+		return tt_filter_rst_reason(f, arg, err);
 	case TT_OPT_PID:
 		return tt_filter_pid(f, arg, err);
 	case TT_OPT_COMM:
@@ -568,6 +612,8 @@ bool tt_filter_match(const struct tt_filter *f, const struct tt_record *r)
 		return false;
 	if (f->ends && !(r->kind == TT_KIND_DONE && (r->has & TT_HAS_END) &&
 			 (f->ends >> r->end & 1)))
+		return false;
+	if (f->nr_rst_reasons && !rst_reason_in(f, r))
 		return false;
 	if (f->nr_netns && !((r->has & TT_HAS_NETNS) &&
 			     number_in(f->netns, f->nr_netns, r->netns)))

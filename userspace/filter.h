@@ -44,6 +44,8 @@ struct tt_filter {
 	unsigned int nr_states;		/* --state: each one must be visited */
 	uint32_t states[TT_FILTER_LIST_MAX];	/* a set of states per option */
 	uint32_t ends;			/* --end: bit per end reason, 0: any */
+	unsigned int nr_rst_reasons;	/* --rst-reason */
+	char rst_reasons[TT_FILTER_LIST_MAX][TT_RST_REASON_TEXT_MAX];
 	unsigned int nr_pids;		/* --pid */
 	uint64_t pids[TT_FILTER_LIST_MAX];
 	unsigned int nr_comms;		/* --comm */
@@ -67,6 +69,7 @@ enum {
 	TT_OPT_ADDR = 0x400,	/* apart from the codes of the rest of the table */
 	TT_OPT_STATE,
 	TT_OPT_END,
+	TT_OPT_RST_REASON,
 	TT_OPT_PID,
 	TT_OPT_COMM,
 	TT_OPT_NETNS,
@@ -82,6 +85,7 @@ enum {
 	{ "addr",         required_argument, NULL, TT_OPT_ADDR },		\
 	{ "state",        required_argument, NULL, TT_OPT_STATE },		\
 	{ "end",          required_argument, NULL, TT_OPT_END },		\
+	{ "rst-reason",   required_argument, NULL, TT_OPT_RST_REASON },	\
 	{ "pid",          required_argument, NULL, TT_OPT_PID },		\
 	{ "comm",         required_argument, NULL, TT_OPT_COMM },		\
 	{ "netns",        required_argument, NULL, TT_OPT_NETNS },		\
@@ -120,6 +124,8 @@ bool tt_filter_state(struct tt_filter *f, const char *list,
 		     char err[TT_FILTER_ERR_MAX]);
 bool tt_filter_end(struct tt_filter *f, const char *list,
 		   char err[TT_FILTER_ERR_MAX]);
+bool tt_filter_rst_reason(struct tt_filter *f, const char *list,
+			  char err[TT_FILTER_ERR_MAX]);
 bool tt_filter_pid(struct tt_filter *f, const char *list,
 		   char err[TT_FILTER_ERR_MAX]);
 bool tt_filter_comm(struct tt_filter *f, const char *name,

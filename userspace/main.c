@@ -117,6 +117,7 @@ static const char usage_text[] =
 	"      --addr=ADDR[/LEN]  local or remote address in this network\n"
 	"      --state=STATE      went through STATE (or one of a LIST)\n"
 	"      --end=REASON       ended so (or one of a LIST)\n"
+	"      --rst-reason=NAME  sent a RST for this reason (or one of a LIST)\n"
 	"      --pid=PID          owned by this process or thread (or a LIST)\n"
 	"      --comm=NAME        owned by a task of this name\n"
 	"      --netns=INODE      in this network namespace (or a LIST)\n"

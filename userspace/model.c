@@ -156,6 +156,51 @@ unsigned int tt_record_spans(const struct tt_record *r,
 	return n;
 }
 
+/* ---- reset reasons -------------------------------------------------- */
+
+void tt_rst_reasons_add(struct tt_rst_reasons *c, const struct tt_record *r)
+{
+	unsigned int i;
+
+	if (!(r->has & TT_HAS_RST_REASON))
+		return;
+	/* Linear: a host sees a handful of reasons. */
+	for (i = 0; i < c->nr; i++) {
+		if (strcmp(c->reasons[i].name, r->rst_reason) == 0) {
+			c->reasons[i].count++;
+			return;
+		}
+	}
+	if (c->nr == TT_RST_REASONS) {
+		c->other++;
+		return;
+	}
+	strcpy(c->reasons[c->nr].name, r->rst_reason);
+	c->reasons[c->nr++].count = 1;
+}
+
+/* Does reason @a come before @b? */
+static bool rst_reason_before(const struct tt_rst_reasons *c, bool by_count,
+			      unsigned int a, unsigned int b)
+{
+	if (by_count && c->reasons[a].count != c->reasons[b].count)
+		return c->reasons[a].count > c->reasons[b].count;
+	return strcmp(c->reasons[a].name, c->reasons[b].name) < 0;
+}
+
+void tt_rst_reasons_sort(const struct tt_rst_reasons *c, bool by_count,
+			 unsigned int order[])
+{
+	unsigned int i, j;
+
+	/* Insertion sort: there are few. */
+	for (i = 0; i < c->nr; i++) {
+		for (j = i; j > 0 && rst_reason_before(c, by_count, i, order[j - 1]); j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+}
+
 /* ---- log-linear histograms ----------------------------------------- */
 
 /* 63 - clz: the e of 2^e <= @value < 2^(e+1); @value must not be 0. */

@@ -76,6 +76,35 @@ struct tt_span {
 unsigned int tt_record_spans(const struct tt_record *r,
 			     struct tt_span spans[TCPTRACE_MAX_STEPS + 1]);
 
+/* ---- reset reasons -------------------------------------------------- */
+
+/*
+ * The RSTs a socket sent, counted by the kernel's reason (rst_reason=), in
+ * fixed memory for --summary and --metrics. The kernel's reasons are a
+ * few dozen; past TT_RST_REASONS distinct names, the others are counted
+ * together.
+ */
+#define TT_RST_REASONS	64
+
+struct tt_rst_reasons {
+	unsigned int nr;
+	struct {
+		char name[TT_RST_REASON_TEXT_MAX];
+		uint64_t count;
+	} reasons[TT_RST_REASONS];	/* in order of first sight */
+	uint64_t other;			/* names past the first TT_RST_REASONS */
+};
+
+/* Count the reason of @r, if it has one. */
+void tt_rst_reasons_add(struct tt_rst_reasons *c, const struct tt_record *r);
+
+/*
+ * @order (room for TT_RST_REASONS) gets the indexes of the reasons
+ * counted: by count, the highest first, if @by_count, then by name.
+ */
+void tt_rst_reasons_sort(const struct tt_rst_reasons *c, bool by_count,
+			 unsigned int order[]);
+
 /* ---- log-linear histograms ----------------------------------------- */
 
 /*

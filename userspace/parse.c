@@ -52,6 +52,7 @@ const struct tt_header_key tt_header_keys[] = {
 	HEADER_KEY(mem_bytes, false),
 	HEADER_KEY(timewait, false),
 	HEADER_KEY(halfopen, false),
+	HEADER_KEY(rst_reasons, false),
 };
 const size_t tt_nr_header_keys = sizeof(tt_header_keys) / sizeof(tt_header_keys[0]);
 _Static_assert(sizeof(tt_header_keys) / sizeof(tt_header_keys[0]) <= 32,
@@ -76,6 +77,7 @@ static const struct record_key record_keys[] = {
 	RECORD_KEY(bytes_received, TT_HAS_BYTES_RECEIVED),
 	RECORD_KEY(retrans, TT_HAS_RETRANS),
 	RECORD_KEY(srtt_us, TT_HAS_SRTT_US),
+	RECORD_KEY(syn_retrans, TT_HAS_SYN_RETRANS),
 	RECORD_KEY(unexpected, TT_HAS_UNEXPECTED),
 	RECORD_KEY(dropped, TT_HAS_DROPPED),
 };
@@ -638,6 +640,31 @@ static bool parse_seen_at_load(struct span value, struct tt_record *r,
 	return true;
 }
 
+bool tt_rst_reason_valid(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > TT_RST_REASON_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!(name[i] >= 'A' && name[i] <= 'Z') && !is_digit(name[i]) &&
+		    name[i] != '_')
+			return false;
+	return true;
+}
+
+/* rst_reason=: a word of the kernel's, kept as written. */
+static bool parse_rst_reason(struct span value, struct tt_record *r,
+			     char err[TT_ERR_MAX])
+{
+	if (!tt_rst_reason_valid(value.s, value.len))
+		return set_error(err, "rst_reason: expected 1 to %d characters of [A-Z0-9_], got '%.*s'",
+			     TT_RST_REASON_MAX, QUOTED(value));
+	memcpy(r->rst_reason, value.s, value.len);
+	r->rst_reason[value.len] = '\0';
+	return true;
+}
+
 /* Keys seen so far, beyond tt_record.has: those without a TT_HAS_* bit. */
 enum {
 	SEEN_T0 = 1u << 30,
@@ -674,6 +701,9 @@ static bool parse_record_key(struct span key, struct span value,
 	if (span_is(key, "seen_at_load"))
 		return first_time(seen, TT_HAS_SEEN_AT_LOAD, "seen_at_load", err) &&
 		       parse_seen_at_load(value, r, err);
+	if (span_is(key, "rst_reason"))
+		return first_time(seen, TT_HAS_RST_REASON, "rst_reason", err) &&
+		       parse_rst_reason(value, r, err);
 	return true;	/* a key from a later version */
 }
 

@@ -29,6 +29,16 @@
 /* comm as the format writes it (every byte may be "\xHH"), NUL included. */
 #define TT_COMM_TEXT_MAX	(4 * TT_COMM_MAX + 1)
 
+/*
+ * Longest rst_reason= the parser takes: the kernel's names (enum
+ * sk_rst_reason without SK_RST_REASON_) are at most 24 characters today;
+ * the margin is for the ones later kernels add.
+ */
+#define TT_RST_REASON_MAX	47
+
+/* An rst_reason= value, NUL included. */
+#define TT_RST_REASON_TEXT_MAX	(TT_RST_REASON_MAX + 1)
+
 enum tt_kind {
 	TT_KIND_DONE,
 	TT_KIND_LIVE,
@@ -82,6 +92,8 @@ enum {
 	TT_HAS_SEEN_AT_LOAD	= 1u << 12,
 	TT_HAS_UNEXPECTED	= 1u << 13,
 	TT_HAS_DROPPED		= 1u << 14,
+	TT_HAS_SYN_RETRANS	= 1u << 15,
+	TT_HAS_RST_REASON	= 1u << 16,
 };
 
 struct tt_record {
@@ -109,6 +121,14 @@ struct tt_record {
 	uint64_t bytes_received;
 	uint64_t retrans;
 	uint64_t srtt_us;
+	/* Retransmissions before the handshake ended; 0 when absent. */
+	uint64_t syn_retrans;
+	/*
+	 * The kernel's reason for a RST the socket sent, as written: a name
+	 * such as "TCP_ABORT_ON_CLOSE", or a number where the kernel has no
+	 * name. "" when absent (TT_HAS_RST_REASON).
+	 */
+	char rst_reason[TT_RST_REASON_TEXT_MAX];
 	bool seen_at_load;	/* the socket existed when the module was loaded */
 	uint64_t unexpected;	/* steps flagged 'x'; 0 when absent */
 	uint64_t dropped;	/* 0 when the line has no dropped= */
@@ -144,6 +164,7 @@ struct tt_header {
 	uint64_t mem_bytes;
 	uint64_t timewait;
 	uint64_t halfopen;
+	uint64_t rst_reasons;	/* 1: the kernel gives reset reasons */
 	/* Bit i: the line had tt_header_keys[i]. The required ones always. */
 	uint32_t has;
 };
@@ -226,5 +247,11 @@ int tt_comm_decode(const char *text, size_t len, char *buf, size_t size);
 
 /* Write the @len bytes of @comm in the canonical form of tt_record.comm. */
 void tt_comm_encode(const char *comm, size_t len, char out[TT_COMM_TEXT_MAX]);
+
+/*
+ * Is @name, of @len bytes, an rst_reason= value: 1 to TT_RST_REASON_MAX
+ * characters of [A-Z0-9_]? Not a closed set: later kernels add reasons.
+ */
+bool tt_rst_reason_valid(const char *name, size_t len);
 
 #endif /* TCPTRACE_PARSE_H */

@@ -67,6 +67,11 @@ static void print_end(FILE *out, const struct tt_record *r)
 		       r->bytes_received);
 	print_optional(out, r, TT_HAS_RETRANS, "retrans", r->retrans);
 	print_optional(out, r, TT_HAS_SRTT_US, "srtt_us", r->srtt_us);
+	/* Absent from the line means 0: always a number here. */
+	fprintf(out, ",\"syn_retrans\":%" PRIu64, r->syn_retrans);
+	/* [A-Z0-9_] only: no escaping needed. */
+	if (r->has & TT_HAS_RST_REASON)
+		fprintf(out, ",\"rst_reason\":\"%s\"", r->rst_reason);
 }
 
 static void print_derived(FILE *out, const struct tt_record *r)

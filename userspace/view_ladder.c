@@ -99,8 +99,10 @@ static const char *step_segment(const struct tt_record *r, unsigned int i)
 		return "ACK";
 	if (to == TIME_WAIT && (from == FIN_WAIT1 || from == FIN_WAIT2))
 		return "ACK";
-	if (to == CLOSE && i + 1 == r->nr_steps && (r->has & TT_HAS_END) &&
-	    (r->end == TCPTRACE_END_RESET_SENT || r->end == TCPTRACE_END_ABORTED))
+	if (to == CLOSE && i + 1 == r->nr_steps && r->kind == TT_KIND_DONE &&
+	    (((r->has & TT_HAS_END) && (r->end == TCPTRACE_END_RESET_SENT ||
+					r->end == TCPTRACE_END_ABORTED)) ||
+	     (r->has & TT_HAS_RST_REASON)))
 		return "RST";
 	return NULL;
 }
@@ -206,13 +208,23 @@ static void print_step(struct tt_view *v, const struct tt_record *r,
 		print_row(v, time, "", NULL, arrow, cell, cell_color(step));
 }
 
-/* "done active_close", "live": how each side ended. */
-static void format_end(const struct tt_record *r, char *buf, size_t size)
+/* "done " end "(" reason ")", NUL included. */
+#define END_TEXT_MAX	(24 + TT_RST_REASON_TEXT_MAX + 2)
+
+/*
+ * "done active_close", "done reset_sent(TCP_STATE)", "live": how each side
+ * ended, with the kernel's reason for a RST it sent.
+ */
+static void format_end(const struct tt_record *r, char buf[END_TEXT_MAX])
 {
+	int len;
+
 	if (r->kind == TT_KIND_DONE && (r->has & TT_HAS_END))
-		snprintf(buf, size, "done %s", tt_end_name(r->end));
+		len = snprintf(buf, END_TEXT_MAX, "done %s", tt_end_name(r->end));
 	else
-		snprintf(buf, size, "%s", tt_kind_name(r->kind));
+		len = snprintf(buf, END_TEXT_MAX, "%s", tt_kind_name(r->kind));
+	if (r->has & TT_HAS_RST_REASON)
+		snprintf(buf + len, END_TEXT_MAX - len, "(%s)", r->rst_reason);
 }
 
 static void print_pair_heading(struct tt_view *v, const struct tt_record *c,
@@ -246,7 +258,7 @@ static void print_pair(struct tt_view *v, const struct tt_record *c,
 {
 	uint64_t base = c->t0 < s->t0 ? c->t0 : s->t0;
 	unsigned int i = 0, j = 0;
-	char left[48], right[48];
+	char left[END_TEXT_MAX], right[END_TEXT_MAX];
 
 	print_pair_heading(v, c, s);
 	/* Merge the two sides by time; the client first at equal times. */
@@ -257,8 +269,8 @@ static void print_pair(struct tt_view *v, const struct tt_record *c,
 		else
 			print_step(v, s, j++, false, base);
 	}
-	format_end(c, left, sizeof(left));
-	format_end(s, right, sizeof(right));
+	format_end(c, left);
+	format_end(s, right);
 	print_row(v, "", left, c->kind == TT_KIND_DONE && (c->has & TT_HAS_END) ?
 		  tt_end_color(c->end) : NULL, "", right,
 		  s->kind == TT_KIND_DONE && (s->has & TT_HAS_END) ?
@@ -269,12 +281,12 @@ static void print_pair(struct tt_view *v, const struct tt_record *c,
 static void print_unpaired(struct tt_view *v, const struct tt_record *r)
 {
 	char local[TT_ENDPOINT_MAX], remote[TT_ENDPOINT_MAX], owner[TT_OWNER_MAX];
-	char end[48];
+	char end[END_TEXT_MAX];
 
 	tt_format_endpoint(v->style, &r->local, r->family, local);
 	tt_format_endpoint(v->style, &r->remote, r->family, remote);
 	tt_format_owner(r, owner);
-	format_end(r, end, sizeof(end));
+	format_end(r, end);
 	fprintf(v->out, "  %" PRIu64 " %s > %s %s %s: ", r->id, local, remote,
 		end, owner);
 	tt_print_path(v->out, v->style, r);

@@ -7,8 +7,8 @@
  * views agree; they go into fixed buckets in seconds (not the log2 ones
  * of --summary) because a Prometheus histogram's bounds must not change
  * from one scrape to the next. Every label has a small, fixed set of
- * values (state, end reason, side, family): a per-socket label would
- * make a new series per connection.
+ * values (state, end reason, side, family, the kernel's reset reason): a
+ * per-socket label would make a new series per connection.
  *
  * The TYPE line of a counter names it with its _total suffix: that is
  * what the Prometheus text parser (and promtool check metrics) matches
@@ -61,6 +61,8 @@ struct metrics_view {
 	struct metrics_hist states[TCPTRACE_NR_STATES];
 	struct metrics_hist handshake[2];	/* client, server */
 	struct metrics_hist lifetime[NR_FAMILIES];
+	struct tt_rst_reasons rst_reasons;
+	uint64_t syn_retrans;	/* saturates rather than wrap */
 	uint64_t lost;
 };
 
@@ -83,7 +85,7 @@ static bool metrics_record(struct tt_view *v, const struct tt_record *r)
 	struct metrics_view *m = (struct metrics_view *)v;
 	struct tt_span spans[TCPTRACE_MAX_STEPS + 1];
 	unsigned int family = r->family == TT_FAMILY_IPV6, n, i;
-	uint64_t handshake;
+	uint64_t handshake, syn_retrans = m->syn_retrans + r->syn_retrans;
 
 	if (r->kind == TT_KIND_DONE) {
 		/* Format 1 has no end=: "none", the format's "no reason". */
@@ -100,6 +102,8 @@ static bool metrics_record(struct tt_view *v, const struct tt_record *r)
 			hist_add(&m->states[spans[i].state], spans[i].duration);
 	if (tt_record_handshake(r, &handshake))
 		hist_add(&m->handshake[tt_record_role(r) != TT_ROLE_CLIENT], handshake);
+	tt_rst_reasons_add(&m->rst_reasons, r);
+	m->syn_retrans = syn_retrans < r->syn_retrans ? UINT64_MAX : syn_retrans;
 	for (i = 0; i < r->nr_steps; i++)
 		if (r->steps[i].unexpected)
 			m->unexpected[r->steps[i].old_state % TCPTRACE_NR_STATES]
@@ -154,6 +158,31 @@ static void print_hist(FILE *out, const char *name, const char *labels,
 		fprintf(out, "%s_count %" PRIu64 "\n", name, h->count);
 }
 
+/*
+ * Only the reasons seen: the kernel's enum, a few dozen names at most, so
+ * few series. Past TT_RST_REASONS distinct names, reason="other".
+ */
+static void print_resets(struct metrics_view *m)
+{
+	const struct tt_rst_reasons *c = &m->rst_reasons;
+	unsigned int order[TT_RST_REASONS], i;
+	FILE *out = m->v.out;
+
+	print_meta(out, "tcptrace_resets_sent_total", "counter", NULL,
+		   "RSTs the histories sent, by the kernel's reason (kernels 6.10 and later give one).");
+	tt_rst_reasons_sort(c, false, order);
+	for (i = 0; i < c->nr; i++)
+		fprintf(out, "tcptrace_resets_sent_total{reason=\"%s\"} %" PRIu64 "\n",
+			c->reasons[order[i]].name, c->reasons[order[i]].count);
+	if (c->other)
+		fprintf(out, "tcptrace_resets_sent_total{reason=\"other\"} %" PRIu64 "\n",
+			c->other);
+	print_meta(out, "tcptrace_handshake_retransmissions_total", "counter", NULL,
+		   "Retransmissions of SYNs and SYN-ACKs before the handshakes ended.");
+	fprintf(out, "tcptrace_handshake_retransmissions_total %" PRIu64 "\n",
+		m->syn_retrans);
+}
+
 static void print_histories(struct metrics_view *m)
 {
 	FILE *out = m->v.out;
@@ -179,6 +208,7 @@ static void print_histories(struct metrics_view *m)
 				fprintf(out, "tcptrace_unexpected_transitions_total{from=\"%s\",to=\"%s\"} %"
 					PRIu64 "\n", tt_state_name(i), tt_state_name(j),
 					m->unexpected[i][j]);
+	print_resets(m);
 	print_meta(out, "tcptrace_lost_histories_total", "counter", NULL,
 		   "Histories overwritten in the ring before --follow read them (an unknown number counts as 1).");
 	fprintf(out, "tcptrace_lost_histories_total %" PRIu64 "\n", m->lost);
@@ -240,6 +270,7 @@ static const struct {
 	{ "mem_bytes", false, "bytes", "Memory the module holds for histories." },
 	{ "timewait", false, NULL, "1 if TIME_WAIT is followed with kprobes, else 0." },
 	{ "halfopen", false, NULL, "1 if the half-open phase is followed, else 0." },
+	{ "rst_reasons", false, NULL, "1 if the kernel gives the reason of each RST sent, else 0." },
 };
 #define NR_MODULE_METRICS	(sizeof(module_metrics) / sizeof(module_metrics[0]))
 

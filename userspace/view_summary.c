@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * --summary: what the histories have in common, in fixed memory: counts by
- * end reason and by lifecycle shape (the path without its times), time in
+ * end reason, by the kernel's reason for the RSTs sent, and by lifecycle
+ * shape (the path without its times), handshake retransmissions, time in
  * each state, handshake and TIME_WAIT times as histograms, half-open
  * requests that never completed, anomalies, and the module's counters.
  *
@@ -45,6 +46,10 @@ struct summary_view {
 	uint64_t histories, done, live;
 	uint64_t ends[TCPTRACE_NR_ENDS];
 	uint64_t no_end;		/* done records without end= (format 1) */
+
+	struct tt_rst_reasons rst_reasons;
+	uint64_t rst_not_given;		/* reset_sent, aborted: no rst_reason= */
+	uint64_t syn_retrans_histories, syn_retrans_total, syn_retrans_max;
 
 	unsigned int nr_shapes;
 	struct shape shapes[TT_SUMMARY_SHAPES];	/* in order of first sight */
@@ -183,6 +188,25 @@ static void count_anomalies(struct summary_view *s, const struct tt_record *r)
 	s->seen_at_load += r->seen_at_load;
 }
 
+/* The RSTs sent, by the kernel's reason, and the handshake's retransmissions. */
+static void count_resets(struct summary_view *s, const struct tt_record *r)
+{
+	tt_rst_reasons_add(&s->rst_reasons, r);
+	if (!(r->has & TT_HAS_RST_REASON) && r->kind == TT_KIND_DONE &&
+	    (r->has & TT_HAS_END) && (r->end == TCPTRACE_END_RESET_SENT ||
+				      r->end == TCPTRACE_END_ABORTED))
+		s->rst_not_given++;
+	if (r->syn_retrans) {
+		uint64_t total = s->syn_retrans_total + r->syn_retrans;
+
+		s->syn_retrans_histories++;
+		/* Saturates rather than wrap. */
+		s->syn_retrans_total = total < r->syn_retrans ? UINT64_MAX : total;
+		if (r->syn_retrans > s->syn_retrans_max)
+			s->syn_retrans_max = r->syn_retrans;
+	}
+}
+
 static bool summary_record(struct tt_view *v, const struct tt_record *r)
 {
 	struct summary_view *s = (struct summary_view *)v;
@@ -197,6 +221,7 @@ static bool summary_record(struct tt_view *v, const struct tt_record *r)
 	} else {
 		s->live++;
 	}
+	count_resets(s, r);
 	count_shape(s, r);
 	count_times(s, r);
 	count_halfopen(s, r);
@@ -268,6 +293,29 @@ static void print_ends(struct summary_view *s)
 		fprintf(v->out, "  %-20s %10" PRIu64 "\n", "(not given)", s->no_end);
 	if (s->live)
 		fprintf(v->out, "  %-20s %10" PRIu64 "\n", "(live)", s->live);
+}
+
+static void print_resets(struct summary_view *s)
+{
+	unsigned int order[TT_RST_REASONS], i;
+	struct tt_view *v = &s->v;
+
+	print_title(v, "resets sent, by the kernel's reason");
+	tt_rst_reasons_sort(&s->rst_reasons, true, order);
+	for (i = 0; i < s->rst_reasons.nr; i++)
+		fprintf(v->out, "  %-24s %10" PRIu64 "\n",
+			s->rst_reasons.reasons[order[i]].name,
+			s->rst_reasons.reasons[order[i]].count);
+	if (s->rst_reasons.other)
+		fprintf(v->out, "  %-24s %10" PRIu64 "\n", "(other reasons)",
+			s->rst_reasons.other);
+	if (s->rst_not_given)
+		fprintf(v->out, "  %-24s %10" PRIu64 "\n", "(not given)", s->rst_not_given);
+	fputc('\n', v->out);
+	print_title(v, "handshake retransmissions");
+	fprintf(v->out, "  %-24s %10" PRIu64 "\n", "histories", s->syn_retrans_histories);
+	fprintf(v->out, "  %-24s %10" PRIu64 "\n", "total", s->syn_retrans_total);
+	fprintf(v->out, "  %-24s %10" PRIu64 "\n", "max", s->syn_retrans_max);
 }
 
 static void print_shapes(struct summary_view *s)
@@ -431,7 +479,7 @@ static void print_anomalies(struct summary_view *s)
 static const char *const module_counters[] = {
 	"events", "created", "completed", "drop_table_full", "drop_steps_full",
 	"ring_overwritten", "unexpected", "syncookies", "kprobe_missed",
-	"filtered", "evicted", "timewait", "halfopen",
+	"filtered", "evicted", "timewait", "halfopen", "rst_reasons",
 };
 #define NR_MODULE_COUNTERS	(sizeof(module_counters) / sizeof(module_counters[0]))
 
@@ -460,6 +508,8 @@ static void print_text(struct summary_view *s)
 	fprintf(v->out, "%-26s %10" PRIu64 "  (%" PRIu64 " done, %" PRIu64 " live)\n\n",
 		"histories", s->histories, s->done, s->live);
 	print_ends(s);
+	fputc('\n', v->out);
+	print_resets(s);
 	fputc('\n', v->out);
 	print_shapes(s);
 	fputc('\n', v->out);
@@ -515,6 +565,25 @@ static void json_ends(FILE *out, const uint64_t counts[TCPTRACE_NR_ENDS])
 		sep = ",";
 	}
 	fputc('}', out);
+}
+
+static void json_resets(struct summary_view *s)
+{
+	unsigned int order[TT_RST_REASONS], i;
+	FILE *out = s->v.out;
+
+	tt_rst_reasons_sort(&s->rst_reasons, true, order);
+	fputs(",\"resets_sent\":{\"reasons\":{", out);
+	/* Names of [A-Z0-9_]: no escaping needed. */
+	for (i = 0; i < s->rst_reasons.nr; i++)
+		fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "",
+			s->rst_reasons.reasons[order[i]].name,
+			s->rst_reasons.reasons[order[i]].count);
+	fprintf(out, "},\"other_reasons\":%" PRIu64 ",\"not_given\":%" PRIu64
+		"},\"handshake_retransmissions\":{\"histories\":%" PRIu64
+		",\"total\":%" PRIu64 ",\"max\":%" PRIu64 "}",
+		s->rst_reasons.other, s->rst_not_given, s->syn_retrans_histories,
+		s->syn_retrans_total, s->syn_retrans_max);
 }
 
 static void json_shapes(struct summary_view *s)
@@ -618,6 +687,7 @@ static void print_json(struct summary_view *s)
 		",\"live\":%" PRIu64 ",\"ends\":", TT_JSON_SCHEMA, s->histories,
 		s->done, s->live);
 	json_ends(out, s->ends);
+	json_resets(s);
 	json_shapes(s);
 	json_states(s);
 	json_anomalies(s);

@@ -4,6 +4,9 @@
  * per state: when it was entered (since t0), the state, and how long it
  * lasted. Printed as each record is read.
  *
+ * After that line, one for each of what the history adds: the kernel's
+ * reason for a RST the socket sent, the retransmissions of its handshake.
+ *
  *   4099 done 127.0.0.1:47104 > 127.0.0.1:8080 active_close curl/1234
  *                   CLOSE
  *             +0ns  SYN_SENT        for 71.312us
@@ -50,6 +53,11 @@ static void print_title(struct tt_view *v, const struct tt_record *r)
 	if (r->dropped)
 		fprintf(v->out, " (+%" PRIu64 " dropped)", r->dropped);
 	fputc('\n', v->out);
+	if (r->has & TT_HAS_RST_REASON)
+		fprintf(v->out, "  RST sent, reason: %s\n", r->rst_reason);
+	if (r->syn_retrans)
+		fprintf(v->out, "  handshake retransmissions: %" PRIu64 "\n",
+			r->syn_retrans);
 }
 
 /* Words for a step's flags, "" for none. */

@@ -35,6 +35,7 @@ static void make_filter(struct tt_filter *f)
 	tt_filter_netns(f, "4026531840", err);
 	tt_filter_min_lifetime(f, "1us", err);
 	tt_filter_end(f, "active_close,syncookie", err);
+	tt_filter_rst_reason(f, "tcp_state,NOT_SPECIFIED", err);
 	f->anomalies = true;
 }
 

@@ -316,6 +316,97 @@ filter_tests() {
 	cd - > /dev/null || return
 }
 
+# ---- syn_retrans=, rst_reason= and rst_reasons= (reasons.txt) ------------
+
+# The views beyond the golden files of reasons.txt: what --summary and
+# --metrics count, --rst-reason, and that captures without them read as
+# before (their golden files did not change).
+reasons_tests() {
+	cd "$DATA" || return
+
+	{
+		echo "resets sent, by the kernel's reason"
+		# One each: by name. (not given): 12 ended reset_sent without one.
+		printf '  %-24s %10s\n' 42 1 TCP_ABORT_ON_CLOSE 1 TCP_KEEPALIVE_TIMEOUT 1 \
+			TCP_STATE 1 '(not given)' 1
+		echo
+		echo "handshake retransmissions"
+		# syn_retrans=2, 5 and 1; absent elsewhere.
+		printf '  %-24s %10s\n' histories 3 total 8 max 5
+	} > "$TMP/want"
+	"$TCPTRACE" -n --summary -r reasons.txt > "$TMP/summary" 2> "$TMP/err"
+	[ $? -eq 0 ] || detail "exit status $?"
+	[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+	sed -n "/^resets sent/,/^  max /p" "$TMP/summary" > "$TMP/out"
+	diff -u "$TMP/want" "$TMP/out" >> "$DETAILS"
+	grep -q '^  rst_reasons  *1$' "$TMP/summary" || detail "no 'rst_reasons 1' among the module's counters"
+	result "summary: resets sent by reason, handshake retransmissions"
+
+	want='"resets_sent":{"reasons":{"42":1,"TCP_ABORT_ON_CLOSE":1,"TCP_KEEPALIVE_TIMEOUT":1,"TCP_STATE":1},"other_reasons":0,"not_given":1},"handshake_retransmissions":{"histories":3,"total":8,"max":5}'
+	"$TCPTRACE" --summary --json -r reasons.txt > "$TMP/summary.json" 2>&1
+	grep -qF "\"ends\":{\"reset_sent\":2,\"reset_received\":1,\"aborted\":1,\"timeout\":1,\"handshake_failed\":1},$want,\"shapes\":" "$TMP/summary.json" ||
+		detail "not after the ends: $want in: $(cat "$TMP/summary.json")"
+	grep -qF '"halfopen":1,"rst_reasons":1}}' "$TMP/summary.json" ||
+		detail "no rst_reasons in the module's counters"
+	want='"resets_sent":{"reasons":{},"other_reasons":0,"not_given":0},"handshake_retransmissions":{"histories":0,"total":0,"max":0}'
+	"$TCPTRACE" --summary --json -r basic.txt | grep -qF "$want" ||
+		detail "format 1: not $want"
+	result "summary json: resets_sent, handshake_retransmissions"
+
+	"$TCPTRACE" --metrics -r reasons.txt > "$TMP/reasons.metrics" 2> "$TMP/err"
+	[ $? -eq 0 ] || detail "exit status $?"
+	[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+	check_exposition "$TMP/reasons.metrics"
+	out=$TMP/reasons.metrics
+	for reason in 42 TCP_ABORT_ON_CLOSE TCP_KEEPALIVE_TIMEOUT TCP_STATE; do
+		expect_metric "$out" "tcptrace_resets_sent_total{reason=\"$reason\"}" 1
+	done
+	[ "$(grep -c '^tcptrace_resets_sent_total{' "$out")" = 4 ] ||
+		detail "not 4 series of tcptrace_resets_sent_total: $(grep '^tcptrace_resets_sent_total' "$out")"
+	grep -q '^# TYPE tcptrace_resets_sent_total counter$' "$out" || detail "no TYPE of tcptrace_resets_sent_total"
+	expect_metric "$out" tcptrace_handshake_retransmissions_total 8
+	expect_metric "$out" tcptrace_rst_reasons 1
+	"$TCPTRACE" --metrics -r lifecycle.txt > "$TMP/out" 2>&1
+	expect_metric "$TMP/out" tcptrace_handshake_retransmissions_total 0
+	grep -q '^tcptrace_resets_sent_total{' "$TMP/out" && detail "lifecycle.txt: a reset reason series"
+	grep -q '^tcptrace_rst_reasons ' "$TMP/out" && detail "lifecycle.txt: tcptrace_rst_reasons without rst_reasons="
+	result "metrics: resets sent by reason, handshake retransmissions"
+
+	for args in "--rst-reason=TCP_ABORT_ON_CLOSE,tcp_state:2 7" \
+		"--rst-reason 42 --rst-reason TCP_KEEPALIVE_TIMEOUT:11 13" \
+		"--rst-reason NOT_SPECIFIED:" \
+		"--rst-reason TCP_STATE --end reset_sent:"; do
+		# shellcheck disable=SC2086 # the IDs are words
+		table_rows reasons.table ${args#*:} > "$TMP/want_rows"
+		# shellcheck disable=SC2086 # options are words
+		expect_run "$TMP/want_rows" /dev/null 0 "$TCPTRACE" -n ${args%%:*} -r reasons.txt
+		result "filter: ${args%%:*}"
+	done
+	table_rows lifecycle.table > "$TMP/want_rows"
+	expect_run "$TMP/want_rows" /dev/null 0 "$TCPTRACE" -n --rst-reason TCP_STATE -r lifecycle.txt
+	result "filter: --rst-reason selects nothing in a capture without reasons"
+	expect_usage "--rst-reason TCP-STATE:--rst-reason: bad reason 'TCP-STATE' (a name of the kernel's, such as TCP_ABORT_ON_CLOSE)" \
+		"--rst-reason TCP_STATE,:--rst-reason: empty value in 'TCP_STATE,'" \
+		"--rst-reason A23456789012345678901234567890123456789012345678:--rst-reason: bad reason 'A234567890123456789012345678901234567890' (a name of the kernel's, such as TCP_ABORT_ON_CLOSE)"
+
+	# A record line with the new fields among older ones: a header of
+	# format 2 without rst_reasons= keeps the table of old.
+	{
+		head -n 1 lifecycle.txt
+		sed -n 2p reasons.txt
+	} > "$TMP/mixed.txt"
+	{
+		head -n 1 lifecycle.table
+		printf '%-8s  %-4s  %-21s  %-21s  %-9s  %-18s  %-16s  %s\n' 2 done \
+			127.0.0.1:41128 127.0.0.1:39587 42.601ms 'aborted(TCP_STATE)' \
+			python3/264 'CLOSE > SYN_SENT > ESTABLISHED > CLOSE'
+	} > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -n -r "$TMP/mixed.txt"
+	result "table: END keeps its width without rst_reasons=1"
+
+	cd - > /dev/null || return
+}
+
 color_tests() {
 	cd "$DATA" || return
 
@@ -712,7 +803,8 @@ metrics_tests() {
 	if [ ! -x "$PROMTOOL" ]; then
 		skip "metrics: promtool check metrics" "promtool not found at $PROMTOOL (set TCPTRACE_PROMTOOL)"
 	else
-		for file in lifecycle server basic malformed headeronly; do
+		"$TCPTRACE" --metrics -r reasons.txt > "$TMP/reasons.metrics" 2> /dev/null
+		for file in lifecycle server basic malformed headeronly reasons; do
 			# Lint warnings count as failures: anything it prints.
 			"$PROMTOOL" check metrics < "$TMP/$file.metrics" > "$TMP/promtool" 2>&1 ||
 				detail "promtool check metrics failed on $file.txt"
@@ -1044,7 +1136,7 @@ valgrind_tests() {
 		valgrind_run "$TCPTRACE" -r "$capture"
 	done
 	valgrind_run "$TCPTRACE" --stats -r lifecycle.txt
-	for capture in lifecycle.txt malformed.txt; do
+	for capture in lifecycle.txt malformed.txt reasons.txt; do
 		printf '%s\n' "$VIEWS" > "$TMP/views"
 		while IFS=: read -r suffix options; do
 			# shellcheck disable=SC2086 # options are words
@@ -1057,6 +1149,7 @@ valgrind_tests() {
 	valgrind_run "$TCPTRACE" -r expect.txt --expect '-D 80 --comm=curl: all exact CLOSE>SYN_SENT>CLOSE|CLOSE>SYN_SENT>ESTABLISHED/FIN_WAIT1>CLOSE end=refused,reset_received' \
 		--expect '-L 80 --addr ::/0: none CLOSE>LISTEN' --expect '3 CLOSE>SYN_SENT>CLOSE'
 	valgrind_run "$TCPTRACE" -r expect.txt --expect '-L 80: 2 CLOSE>ESTABLISHD'
+	valgrind_run "$TCPTRACE" --color=always --rst-reason tcp_state,42 -r reasons.txt
 	cd - > /dev/null || return
 	result "valgrind: tcptrace on every capture, every view"
 
@@ -1086,6 +1179,7 @@ golden_tests
 cli_tests
 view_usage_tests
 filter_tests
+reasons_tests
 color_tests
 services_tests
 ladder_limit_test

@@ -637,6 +637,8 @@ static bool build_filter(struct tt_filter *f, const char *const options[],
 			ok = tt_filter_comm(f, value, err);
 		else if (strncmp(options[i], "netns=", 6) == 0)
 			ok = tt_filter_netns(f, value, err);
+		else if (strncmp(options[i], "rst=", 4) == 0)
+			ok = tt_filter_rst_reason(f, value, err);
 		else
 			ok = tt_filter_min_lifetime(f, value, err);
 		if (!ok)
@@ -666,6 +668,8 @@ static void test_filter_values(struct test *t)
 		{ "comm=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefX",
 		  "--comm: too long a name" },
 		{ "min=10", "--min-lifetime: bad duration '10' (such as 500us, 10ms, 2s)" },
+		{ "rst=TCP_STATE,TCP STATE", "--rst-reason: bad reason 'TCP STATE' (a name of the kernel's, such as TCP_ABORT_ON_CLOSE)" },
+		{ "rst=", "--rst-reason: empty value in ''" },
 	};
 	const char *options[2] = { NULL, NULL };
 	char err[TT_FILTER_ERR_MAX];
@@ -714,6 +718,8 @@ static void test_filter_match(struct test *t)
 		{ { "min=0" }, "01234" },
 		{ { "min=60058174510ns" }, "0" },
 		{ { "min=60058174511ns" }, "" },
+		/* None has rst_reason=: test_rst_reasons() has some. */
+		{ { "rst=TCP_STATE" }, "" },
 	};
 	struct tt_record r[5];
 	char err[TT_FILTER_ERR_MAX], got[8];
@@ -763,6 +769,85 @@ out:
 	free(f);
 }
 
+/* Counting by rst_reason=, and selecting by it. */
+static void test_rst_reasons(struct test *t)
+{
+	static const char *const reasons[] = {
+		"TCP_STATE", "NOT_SPECIFIED", "TCP_ABORT_ON_CLOSE", "TCP_STATE",
+		"42", "TCP_ABORT_ON_CLOSE", "TCP_STATE", NULL,
+	};
+	struct tt_rst_reasons *c = calloc(1, sizeof(*c));
+	struct tt_filter *f = malloc(sizeof(*f));
+	unsigned int order[TT_RST_REASONS], i;
+	const char *options[3] = { NULL };
+	char text[256], err[TT_FILTER_ERR_MAX];
+	struct tt_record r;
+
+	if (!c || !f)
+		goto out;
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		if (reasons[i])
+			snprintf(text, sizeof(text), "done 1 ipv4 10.0.0.1:1 10.0.0.2:2 seq=1 t0=1 end=reset_sent rst_reason=%s path=CLOSE", reasons[i]);
+		else
+			snprintf(text, sizeof(text), "done 1 ipv4 10.0.0.1:1 10.0.0.2:2 seq=1 t0=1 end=reset_sent path=CLOSE");
+		if (!record(t, text, &r))
+			goto out;
+		tt_rst_reasons_add(c, &r);
+	}
+	/* Counted in order of first sight; the one without a reason not at all. */
+	CHECK_U64(t, c->nr, 4);
+	CHECK_STR(t, c->reasons[0].name, "TCP_STATE");
+	CHECK_U64(t, c->reasons[0].count, 3);
+	CHECK_STR(t, c->reasons[3].name, "42");
+	CHECK_U64(t, c->other, 0);
+	/* By count, then by name: 3, 2, then 1 and 1 by name. */
+	tt_rst_reasons_sort(c, true, order);
+	CHECK_STR(t, c->reasons[order[0]].name, "TCP_STATE");
+	CHECK_STR(t, c->reasons[order[1]].name, "TCP_ABORT_ON_CLOSE");
+	CHECK_STR(t, c->reasons[order[2]].name, "42");
+	CHECK_STR(t, c->reasons[order[3]].name, "NOT_SPECIFIED");
+	/* By name alone. */
+	tt_rst_reasons_sort(c, false, order);
+	CHECK_STR(t, c->reasons[order[0]].name, "42");
+	CHECK_STR(t, c->reasons[order[1]].name, "NOT_SPECIFIED");
+	CHECK_STR(t, c->reasons[order[2]].name, "TCP_ABORT_ON_CLOSE");
+	CHECK_STR(t, c->reasons[order[3]].name, "TCP_STATE");
+
+	/* Past TT_RST_REASONS names, the new ones count together. */
+	for (i = 0; i < TT_RST_REASONS; i++) {
+		snprintf(text, sizeof(text), "live 1 ipv4 10.0.0.1:1 10.0.0.2:2 t0=1 rst_reason=R%u path=CLOSE", i);
+		if (!record(t, text, &r))
+			goto out;
+		tt_rst_reasons_add(c, &r);
+	}
+	CHECK_U64(t, c->nr, TT_RST_REASONS);
+	CHECK_U64(t, c->other, 4);
+	tt_rst_reasons_add(c, &r);	/* R63 came after the table filled up */
+	CHECK_U64(t, c->other, 5);
+	strcpy(r.rst_reason, "TCP_STATE");
+	tt_rst_reasons_add(c, &r);
+	CHECK_U64(t, c->reasons[0].count, 4);
+
+	/* --rst-reason: any case, a list, repeated; no reason, no match. */
+	options[0] = "rst=tcp_abort_on_close,42";
+	CHECK(t, build_filter(f, options, err));
+	CHECK(t, !tt_filter_match(f, &r));
+	strcpy(r.rst_reason, "42");
+	CHECK(t, tt_filter_match(f, &r));
+	options[1] = "rst=NOT_SPECIFIED";
+	CHECK(t, build_filter(f, options, err));
+	strcpy(r.rst_reason, "NOT_SPECIFIED");
+	CHECK(t, tt_filter_match(f, &r));
+	strcpy(r.rst_reason, "TCP_ABORT_ON_CLOSE");
+	CHECK(t, tt_filter_match(f, &r));
+	r.has &= ~TT_HAS_RST_REASON;
+	r.rst_reason[0] = '\0';
+	CHECK(t, !tt_filter_match(f, &r));
+out:
+	free(c);
+	free(f);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(struct test *t);
@@ -781,6 +866,7 @@ static const struct {
 	{ "filter: state names, the format's and ss(8)'s", test_state_lookup },
 	{ "filter: bad values, one message each", test_filter_values },
 	{ "filter: matching, conditions combined", test_filter_match },
+	{ "model and filter: reset reasons counted and selected", test_rst_reasons },
 };
 
 int main(void)

@@ -318,7 +318,7 @@ static void test_header(struct test *t)
 	CHECK_U64(t, h->drop_steps_full, 0);
 	CHECK_U64(t, h->ring_overwritten, 0);
 	CHECK_U64(t, h->mem_bytes, 3932160);
-	CHECK_U64(t, tt_nr_header_keys, 22);
+	CHECK_U64(t, tt_nr_header_keys, 23);
 	CHECK_STR(t, tt_header_keys[0].name, "format");
 	CHECK(t, tt_header_key("mem_bytes") != NULL);
 	CHECK_U64(t, tt_header_value(h, tt_header_key("mem_bytes")), 3932160);
@@ -335,7 +335,7 @@ static void test_header_format2(struct test *t)
 	struct tt_line line;
 	struct tt_header *h = &line.header;
 
-	if (!parse_as(t, "# tcptrace format=2 now=112778123180 live=0 live_max=16384 done=5 ring_size=8192 events=23 created=5 completed=5 drop_table_full=0 drop_steps_full=0 ring_overwritten=0 unexpected=3 syncookies=4 kprobe_missed=6 filtered=7 filter_ports=2 filter_netns=4026531840 evicted=8 mem_bytes=5963776 timewait=1 halfopen=0\n",
+	if (!parse_as(t, "# tcptrace format=2 now=112778123180 live=0 live_max=16384 done=5 ring_size=8192 events=23 created=5 completed=5 drop_table_full=0 drop_steps_full=0 ring_overwritten=0 unexpected=3 syncookies=4 kprobe_missed=6 filtered=7 filter_ports=2 filter_netns=4026531840 evicted=8 mem_bytes=5963776 timewait=1 halfopen=0 kretprobes=3 rst_reasons=1\n",
 		      TT_LINE_HEADER, &line, err))
 		return;
 	CHECK_U64(t, h->format, 2);
@@ -349,6 +349,7 @@ static void test_header_format2(struct test *t)
 	CHECK_U64(t, h->mem_bytes, 5963776);
 	CHECK_U64(t, h->timewait, 1);
 	CHECK_U64(t, h->halfopen, 0);
+	CHECK_U64(t, h->rst_reasons, 1);
 	CHECK_U64(t, h->has, (1u << tt_nr_header_keys) - 1);
 	/* The example of the format, written before some keys existed. */
 	if (!parse_as(t, "# tcptrace format=2 now=112778123180 live=0 live_max=16384 done=5 ring_size=8192 events=23 created=5 completed=5 drop_table_full=0 drop_steps_full=0 ring_overwritten=0 unexpected=0 mem_bytes=5963776 timewait=1\n",
@@ -356,6 +357,9 @@ static void test_header_format2(struct test *t)
 		return;
 	CHECK(t, tt_header_has(h, tt_header_key("timewait")));
 	CHECK(t, !tt_header_has(h, tt_header_key("halfopen")));
+	/* Before reset reasons: rst_reasons= absent, read as 0. */
+	CHECK(t, !tt_header_has(h, tt_header_key("rst_reasons")));
+	CHECK_U64(t, h->rst_reasons, 0);
 }
 
 static void test_header_unknown_keys_and_order(struct test *t)
@@ -468,6 +472,45 @@ static void test_format2_seen_at_load(struct test *t)
 	if (!parse_record(t, "live 4098 " ADDRS " t0=9 seen_at_load=0 path=ESTABLISHED\n", &r))
 		return;
 	CHECK(t, !r.seen_at_load);
+}
+
+/* The example of the format for syn_retrans= and rst_reason=. */
+static void test_format2_rst_reason(struct test *t)
+{
+	struct tt_record r;
+
+	if (!parse_record(t, "done 2 ipv4 127.0.0.1:41128 127.0.0.1:39587 seq=1 t0=52190658282 netns=4026531833 uid=0 pid=264 tgid=264 comm=python3 end=aborted bytes_acked=1 bytes_received=0 retrans=0 srtt_us=11462 syn_retrans=2 rst_reason=TCP_STATE path=CLOSE>SYN_SENT@0>ESTABLISHED@21360431>CLOSE@42601375\n", &r))
+		return;
+	CHECK(t, r.has & TT_HAS_SYN_RETRANS);
+	CHECK(t, r.has & TT_HAS_RST_REASON);
+	CHECK_U64(t, r.syn_retrans, 2);
+	CHECK_STR(t, r.rst_reason, "TCP_STATE");
+	CHECK_U64(t, r.end, TCPTRACE_END_ABORTED);
+	CHECK_U64(t, r.retrans, 0);
+	CHECK_U64(t, r.nr_steps, 3);
+
+	/* A number where the kernel has no name; a live record may have both. */
+	if (!parse_record(t, "live 5 " ADDRS " t0=1 syn_retrans=18446744073709551615 rst_reason=42 path=CLOSE>SYN_SENT@0>ESTABLISHED@5\n", &r))
+		return;
+	CHECK_U64(t, r.syn_retrans, UINT64_MAX);
+	CHECK_STR(t, r.rst_reason, "42");
+
+	/* The longest name taken: TT_RST_REASON_MAX (47) characters. */
+	if (parse_record(t, "done 1 " ADDRS " seq=0 t0=5 end=reset_sent rst_reason=TCP_A_REASON_OF_A_LATER_KERNEL_0123456789_ABCDE path=CLOSE\n", &r))
+		CHECK_STR(t, r.rst_reason, "TCP_A_REASON_OF_A_LATER_KERNEL_0123456789_ABCDE");
+
+	/* Absent: 0 and no reason, as in every capture before them. */
+	if (!parse_record(t, "done 1 " ADDRS " seq=0 t0=5 end=reset_sent retrans=3 path=CLOSE\n", &r))
+		return;
+	CHECK(t, !(r.has & (TT_HAS_SYN_RETRANS | TT_HAS_RST_REASON)));
+	CHECK_U64(t, r.syn_retrans, 0);
+	CHECK_STR(t, r.rst_reason, "");
+
+	CHECK(t, tt_rst_reason_valid("NOT_SPECIFIED", 13));
+	CHECK(t, tt_rst_reason_valid("NOT_SPECIFIEDx", 13));	/* only @len bytes */
+	CHECK(t, !tt_rst_reason_valid("", 0));
+	CHECK(t, !tt_rst_reason_valid("tcp_state", 9));
+	CHECK(t, !tt_rst_reason_valid("TCP-STATE", 9));
 }
 
 /* comm is kept in one spelling: lowercase escapes, and only where needed. */
@@ -709,6 +752,28 @@ static const struct error_case error_cases[] = {
 	  "bytes_acked: expected a decimal number, got '-1'" },
 	{ "unexpected= empty", R "unexpected= path=CLOSE\n",
 	  "unexpected: expected a decimal number, got ''" },
+	{ "syn_retrans not a number", R "syn_retrans=two path=CLOSE\n",
+	  "syn_retrans: expected a decimal number, got 'two'" },
+	{ "syn_retrans overflows u64", R "syn_retrans=18446744073709551616 path=CLOSE\n",
+	  "syn_retrans: number overflows u64" },
+	{ "duplicate syn_retrans=", R "syn_retrans=1 syn_retrans=1 path=CLOSE\n",
+	  "duplicate key 'syn_retrans'" },
+	{ "rst_reason in lowercase", R "end=reset_sent rst_reason=tcp_state path=CLOSE\n",
+	  "rst_reason: expected 1 to 47 characters of [A-Z0-9_], got 'tcp_state'" },
+	{ "rst_reason empty", R "rst_reason= path=CLOSE\n",
+	  "rst_reason: expected 1 to 47 characters of [A-Z0-9_], got ''" },
+	{ "rst_reason with a dash", R "rst_reason=TCP-STATE path=CLOSE\n",
+	  "rst_reason: expected 1 to 47 characters of [A-Z0-9_], got 'TCP-STATE'" },
+	{ "rst_reason of 48 characters", R "rst_reason=TCP_A_REASON_OF_A_LATER_KERNEL_0123456789_ABCDEX path=CLOSE\n",
+	  "rst_reason: expected 1 to 47 characters of [A-Z0-9_], got 'TCP_A_REASON_OF_A_LATER_KERNEL_012345678'" },
+	{ "rst_reason negative", R "rst_reason=-1 path=CLOSE\n",
+	  "rst_reason: expected 1 to 47 characters of [A-Z0-9_], got '-1'" },
+	{ "duplicate rst_reason=", R "rst_reason=TCP_STATE rst_reason=NO_SOCKET path=CLOSE\n",
+	  "duplicate key 'rst_reason'" },
+	{ "header: rst_reasons not a number", "# tcptrace format=2 " HEADER_REST " rst_reasons=yes\n",
+	  "header: rst_reasons: expected a decimal number, got 'yes'" },
+	{ "header: duplicate rst_reasons", "# tcptrace format=2 " HEADER_REST " rst_reasons=1 rst_reasons=1\n",
+	  "header: duplicate key 'rst_reasons'" },
 };
 
 static void run_error_case(struct test *t, const struct error_case *c)
@@ -767,6 +832,7 @@ static const struct {
 	{ "parse: format 2 record (example of the format)", test_format2_record },
 	{ "parse: step flags x, d and w", test_format2_flags },
 	{ "parse: seen_at_load=", test_format2_seen_at_load },
+	{ "parse: syn_retrans= and rst_reason=, and without them", test_format2_rst_reason },
 	{ "parse: comm= and its escapes", test_comm },
 	{ "parse: every name of TCPTRACE_END_NAMES", test_end_names },
 	{ "parse: headers of formats 1 and 2 are read", test_header_older_formats },
