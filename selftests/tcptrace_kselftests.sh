@@ -132,7 +132,7 @@ KO=$(realpath -- "$TCPTRACE_KO")
 # the receiver listens ("msg_zerocopy: connect: Connection refused"), with
 # or without tcptrace. That race, and only it, is run again, up to
 # MAX_TRIES times in all; each recorded run is a new capture.
-readonly MAX_TRIES=3
+readonly MAX_TRIES=5
 RACE='msg_zerocopy: connect: Connection refused'
 
 # attempt WHAT LOG COMMAND...: COMMAND in KSFT, again while it loses the
