@@ -18,6 +18,10 @@
 #   TCPTRACE_READER  the userspace reader (default: ../userspace/tcptrace,
 #                    if built); its round-trip test is skipped without it
 #   TCPTRACE_TESTS   only these tests of tcptrace_test (tcptrace_helpers.h)
+#   TCPTRACE_KSFT    the kernel's own TCP selftests, built by
+#                    make -C selftests kselftests (build/kselftests), that
+#                    tcptrace_kselftests.sh runs under tcptrace record; it
+#                    skips without them
 #   TCPTRACE_TIMEOUT_SCALE
 #                    multiply ./settings' timeout by this (a debug kernel
 #                    is slower: scripts/check --debug)
@@ -58,7 +62,8 @@ if [ -z "${TCPTRACE_READER:-}" ] && [ -x "$here/../userspace/tcptrace" ]; then
 	TCPTRACE_READER=$here/../userspace/tcptrace
 fi
 [ -n "${TCPTRACE_READER:-}" ] && TCPTRACE_READER=$(realpath -- "$TCPTRACE_READER")
-export TCPTRACE_KO TCPTRACE_READER
+[ -n "${TCPTRACE_KSFT:-}" ] && TCPTRACE_KSFT=$(realpath -- "$TCPTRACE_KSFT")
+export TCPTRACE_KO TCPTRACE_READER TCPTRACE_KSFT
 
 kmsg_records() {
 	dd if=/dev/kmsg iflag=nonblock bs=16k status=none 2>/dev/null |

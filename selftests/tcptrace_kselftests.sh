@@ -1,0 +1,221 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tcptrace_kselftests.sh: some of the kernel's own TCP selftests
+# (tools/testing/selftests/net), run plain and then under "tcptrace
+# record": each must give the same result, 0, either way, record must
+# unload the module it loaded, and the capture must hold the histories
+# the test's source says its sockets go through (tcptrace --expect).
+# Documentation/kernel-ci.rst lists the tests and what is asserted.
+#
+# Environment: TCPTRACE_KSFT (the tests, built by "make -C selftests
+# kselftests" into build/kselftests), TCPTRACE_KO (the module for the
+# running kernel) and TCPTRACE_READER (userspace/tcptrace). Needs root,
+# ip(8) and sysctl(8). Without them every test skips, with the reason.
+# KTAP on stdout; exit 0 when every test passed or skipped, 1 otherwise,
+# 4 when none could run.
+
+set -u
+
+here=$(cd -- "$(dirname -- "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
+TMP=$(mktemp -d)
+readonly TMP
+trap 'rm -rf "$TMP"' EXIT
+
+# The longest a kernel test may take, plain or recorded: msg_zerocopy.sh
+# sends for 2 x 1.2 seconds, and the others are shorter still.
+readonly CMD_TIMEOUT=120
+
+# Every kernel test: a KTAP name, the command (run in TCPTRACE_KSFT), and
+# the expectations on its capture, derived from the test's source.
+names=() cmds=() expects=()
+
+# add NAME 'COMMAND' EXPECTATION...: a test; COMMAND is split at blanks.
+add() {
+	local name=$1 cmd=$2 e list=
+	shift 2
+	for e in "$@"; do
+		list+=$e$'\n'
+	done
+	names+=("$name") cmds+=("$cmd") expects+=("$list")
+}
+
+# tcp_inq: in the initial namespace, a listener on the loopback port 4974
+# (SO_REUSEADDR), a client that connects, reads half of the 8192 bytes the
+# server thread sends and closes with the rest unread, which resets the
+# connection (tcp_close()); the server thread sleeps a second before its
+# close, so the RST comes first. The process exits, closing the listener.
+for fam in 4 6; do
+	C="-$fam --comm=tcp_inq"
+	add "tcp_inq -$fam" "./tcp_inq -$fam" \
+		"$C -D 4974: 1 CLOSE>SYN_SENT>ESTABLISHED>CLOSE end=reset_sent" \
+		"$C -L 4974: 1 CLOSE>LISTEN>CLOSE end=listener_closed" \
+		"$C -L 4974: 1 LISTEN>NEW_SYN_RECV>SYN_RECV>ESTABLISHED>CLOSE end=reset_received" \
+		"$C: all CLOSE>SYN_SENT>ESTABLISHED>CLOSE|CLOSE>LISTEN>CLOSE|LISTEN>NEW_SYN_RECV>SYN_RECV>ESTABLISHED>CLOSE"
+done
+
+# msg_zerocopy.sh IP tcp -t 1: two namespaces joined by a veth pair; twice
+# (copy, then -z), a receiver in the second listens on port 8000, accepts
+# one connection and closes the listener at once; a sender in the first
+# connects, sends for 1.2 seconds and closes first: its socket goes to
+# TIME_WAIT, killed when the script deletes the namespaces (live if the
+# namespace cleanup has not run when the command ends). The receiver reads
+# until 0.4 seconds after the sender's end, then closes: a passive close.
+ACTIVE='CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE|CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT'
+PASSIVE='LISTEN>NEW_SYN_RECV>SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE'
+for fam in 4 6; do
+	C="-$fam --comm=msg_zerocopy"
+	add "msg_zerocopy.sh $fam tcp -t 1" "./msg_zerocopy.sh $fam tcp -t 1" \
+		"$C -D 8000: 2 $ACTIVE" \
+		"$C -L 8000: 2 CLOSE>LISTEN>CLOSE end=listener_closed" \
+		"$C -L 8000: 2 $PASSIVE end=passive_close" \
+		"$C: all $ACTIVE|CLOSE>LISTEN>CLOSE|$PASSIVE"
+done
+
+# reuseport_addr_any.sh: in a namespace of its own (in_netns.sh), three
+# times (IPv4, IPv6, IPv4 to a v4-mapped IPv6 listener): 9 SO_REUSEPORT
+# listeners on port 8888, any-address IPv4 and IPv6 around one on the
+# specific address, which must get the connection. The client sends a
+# byte; the server accepts, reads it and closes first, to TIME_WAIT (killed
+# with the namespace, or live at the end); the client then closes, a
+# passive close. Its UDP and DCCP parts make no TCP sockets. Its comm is
+# cut to 15 characters.
+C='--comm=reuseport_addr_'
+SERVER='LISTEN>NEW_SYN_RECV>SYN_RECV>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE|LISTEN>NEW_SYN_RECV>SYN_RECV>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT'
+CLIENT='CLOSE>SYN_SENT>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE'
+add "reuseport_addr_any.sh" "./reuseport_addr_any.sh" \
+	"$C -L 8888: 27 CLOSE>LISTEN>CLOSE end=listener_closed" \
+	"$C -4 -L 8888: 13 CLOSE>LISTEN>CLOSE" \
+	"$C -6 -L 8888: 14 CLOSE>LISTEN>CLOSE" \
+	"$C -L 8888: 3 $SERVER" \
+	"$C -D 8888: 3 $CLIENT end=passive_close" \
+	"$C: all CLOSE>LISTEN>CLOSE|$SERVER|$CLIENT"
+
+echo "TAP version 13"
+echo "1..$((2 * ${#names[@]}))"
+
+# skip_each REASON: every test skips.
+skip_each() {
+	local name
+	for name in "${names[@]}"; do
+		for what in "exit status" histories; do
+			test_num=$((test_num + 1))
+			echo "ok $test_num $name: $what # SKIP $1"
+		done
+	done
+	echo "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:$test_num error:0"
+	exit "$ksft_skip"
+}
+
+if [ -z "${TCPTRACE_KSFT:-}" ]; then
+	skip_each "no kernel selftests: TCPTRACE_KSFT (make -C selftests kselftests)"
+fi
+KSFT=$(realpath -e -- "$TCPTRACE_KSFT" 2>/dev/null) ||
+	skip_each "TCPTRACE_KSFT=$TCPTRACE_KSFT does not exist"
+if [ -z "${TCPTRACE_KO:-}" ] || [ ! -x "${TCPTRACE_READER:-}" ]; then
+	skip_each "needs TCPTRACE_KO and TCPTRACE_READER"
+fi
+[ "$(id -u)" = 0 ] || skip_each "needs root"
+if ! command -v ip > /dev/null || ! command -v sysctl > /dev/null; then
+	skip_each "needs ip and sysctl"
+fi
+is_loaded && skip_each "the module is loaded already: record must load and unload it"
+READER=$(realpath -- "$TCPTRACE_READER")
+KO=$(realpath -- "$TCPTRACE_KO")
+
+# msg_zerocopy.sh starts its receiver in the background and the sender
+# 0.2 seconds later; under software emulation "ip netns exec" alone can
+# take longer than that, and the sender's connect is then refused before
+# the receiver listens ("msg_zerocopy: connect: Connection refused"), with
+# or without tcptrace. That race, and only it, is run again, up to
+# MAX_TRIES times in all; each recorded run is a new capture.
+readonly MAX_TRIES=5
+RACE='msg_zerocopy: connect: Connection refused'
+
+# attempt WHAT LOG COMMAND...: COMMAND in KSFT, again while it loses the
+# race above; its status, the runs in tries. LOG has the last run's output.
+attempt() {
+	local what=$1 log=$2 rc
+	shift 2
+	tries=0
+	while true; do
+		tries=$((tries + 1))
+		(cd "$KSFT" && timeout "$CMD_TIMEOUT" "$@") > "$log" 2>&1
+		rc=$?
+		[ "$rc" != 0 ] && [ "$tries" -lt "$MAX_TRIES" ] && grep -q "$RACE" "$log" ||
+			return $rc
+		echo "# ${what} run $tries lost msg_zerocopy.sh's start-up race (connect refused): again"
+		is_unloaded || rmmod "$MOD" 2> /dev/null
+	done
+}
+
+# indent FILE: a file's lines as KTAP comments.
+indent() { sed 's/^/#   /' "$1"; }
+
+for i in "${!names[@]}"; do
+	name=${names[$i]}
+	read -r -a cmd <<< "${cmds[$i]}"
+	cap=$TMP/$i.cap
+
+	if [ "$name" = "tcp_inq -6" ] && [ ! -e /proc/net/if_inet6 ]; then
+		for what in "exit status" histories; do
+			test_num=$((test_num + 1)) nskip=$((nskip + 1))
+			echo "ok $test_num $name: $what # SKIP no IPv6"
+		done
+		continue
+	fi
+	if [ ! -x "$KSFT/${cmd[0]#./}" ]; then
+		for what in "exit status" histories; do
+			test_num=$((test_num + 1)) nfail=$((nfail + 1))
+			echo "not ok $test_num $name: $what # $KSFT/${cmd[0]#./} not built"
+		done
+		continue
+	fi
+
+	# Plain, then recorded: the same status, 0, and the module gone after.
+	SECONDS=0
+	attempt plain "$TMP/plain.log" "${cmd[@]}"
+	rc_plain=$? tries_plain=$tries
+	attempt recorded "$TMP/record.log" "$READER" record --ktap --ko "$KO" \
+		-o "$cap" -- "${cmd[@]}"
+	rc_rec=$? tries_rec=$tries
+	unloaded=yes
+	is_unloaded || unloaded=no
+	grep '^# tcptrace record' "$TMP/record.log"
+	echo "# $name: ${SECONDS}s, $tries_plain run(s) plain, $tries_rec recorded"
+	[ "$rc_plain" = 0 ] && [ "$rc_rec" = 0 ] && [ "$unloaded" = yes ]
+	rc=$?
+	result $rc "$name: exit status $rc_plain plain, $rc_rec recorded, module unloaded: $unloaded"
+	if [ $rc != 0 ]; then
+		echo "#   plain run:"
+		indent "$TMP/plain.log"
+		echo "#   recorded run:"
+		indent "$TMP/record.log"
+		# Do not let the next test find it loaded.
+		is_unloaded || rmmod tcptrace 2> /dev/null
+	fi
+
+	# The histories: the expectations' KTAP, and on failure the records
+	# of every socket each failed expectation selected.
+	args=()
+	while IFS= read -r e; do
+		[ -n "$e" ] && args+=(--expect "$e")
+	done <<< "${expects[$i]}"
+	if [ ! -s "$cap" ]; then
+		result 1 "$name: histories # no capture"
+		continue
+	fi
+	"$READER" -r "$cap" "${args[@]}" > "$TMP/expect.out" 2>&1
+	rc=$?
+	result $rc "$name: histories"
+	if [ $rc = 0 ]; then
+		grep -E '^(not )?ok ' "$TMP/expect.out" | sed 's/^/#   /'
+	else
+		indent "$TMP/expect.out"
+	fi
+done
+
+ktap_finish
