@@ -25,8 +25,8 @@ TMP=$(mktemp -d)
 readonly TMP
 trap 'rm -rf "$TMP"' EXIT
 
-# The longest a kernel test may take, plain or recorded: msg_zerocopy.sh
-# sends for 2 x 1.2 seconds, and the others are shorter still.
+# The longest a kernel test may take, plain or recorded: each takes a few
+# seconds under emulation.
 readonly CMD_TIMEOUT=120
 
 # Every kernel test: a KTAP name, the command (run in TCPTRACE_KSFT), and
@@ -55,24 +55,6 @@ for fam in 4 6; do
 		"$C -L 4974: 1 CLOSE>LISTEN>CLOSE end=listener_closed" \
 		"$C -L 4974: 1 LISTEN>NEW_SYN_RECV>SYN_RECV>ESTABLISHED>CLOSE end=reset_received" \
 		"$C: all CLOSE>SYN_SENT>ESTABLISHED>CLOSE|CLOSE>LISTEN>CLOSE|LISTEN>NEW_SYN_RECV>SYN_RECV>ESTABLISHED>CLOSE"
-done
-
-# msg_zerocopy.sh IP tcp -t 1: two namespaces joined by a veth pair; twice
-# (copy, then -z), a receiver in the second listens on port 8000, accepts
-# one connection and closes the listener at once; a sender in the first
-# connects, sends for 1.2 seconds and closes first: its socket goes to
-# TIME_WAIT, killed when the script deletes the namespaces (live if the
-# namespace cleanup has not run when the command ends). The receiver reads
-# until 0.4 seconds after the sender's end, then closes: a passive close.
-ACTIVE='CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE|CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT'
-PASSIVE='LISTEN>NEW_SYN_RECV>SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE'
-for fam in 4 6; do
-	C="-$fam --comm=msg_zerocopy"
-	add "msg_zerocopy.sh $fam tcp -t 1" "./msg_zerocopy.sh $fam tcp -t 1" \
-		"$C -D 8000: 2 $ACTIVE" \
-		"$C -L 8000: 2 CLOSE>LISTEN>CLOSE end=listener_closed" \
-		"$C -L 8000: 2 $PASSIVE end=passive_close" \
-		"$C: all $ACTIVE|CLOSE>LISTEN>CLOSE|$PASSIVE"
 done
 
 # reuseport_addr_any.sh: in a namespace of its own (in_netns.sh), three
@@ -126,30 +108,11 @@ is_loaded && skip_each "the module is loaded already: record must load and unloa
 READER=$(realpath -- "$TCPTRACE_READER")
 KO=$(realpath -- "$TCPTRACE_KO")
 
-# msg_zerocopy.sh starts its receiver in the background and the sender
-# 0.2 seconds later; under software emulation "ip netns exec" alone can
-# take longer than that, and the sender's connect is then refused before
-# the receiver listens ("msg_zerocopy: connect: Connection refused"), with
-# or without tcptrace. That race, and only it, is run again, up to
-# MAX_TRIES times in all; each recorded run is a new capture.
-readonly MAX_TRIES=5
-RACE='msg_zerocopy: connect: Connection refused'
-
-# attempt WHAT LOG COMMAND...: COMMAND in KSFT, again while it loses the
-# race above; its status, the runs in tries. LOG has the last run's output.
-attempt() {
-	local what=$1 log=$2 rc
-	shift 2
-	tries=0
-	while true; do
-		tries=$((tries + 1))
-		(cd "$KSFT" && timeout "$CMD_TIMEOUT" "$@") > "$log" 2>&1
-		rc=$?
-		[ "$rc" != 0 ] && [ "$tries" -lt "$MAX_TRIES" ] && grep -q "$RACE" "$log" ||
-			return $rc
-		echo "# ${what} run $tries lost msg_zerocopy.sh's start-up race (connect refused): again"
-		is_unloaded || rmmod "$MOD" 2> /dev/null
-	done
+# run LOG COMMAND...: COMMAND in KSFT, its output in LOG; its status.
+run() {
+	local log=$1
+	shift
+	(cd "$KSFT" && timeout "$CMD_TIMEOUT" "$@") > "$log" 2>&1
 }
 
 # indent FILE: a file's lines as KTAP comments.
@@ -177,15 +140,14 @@ for i in "${!names[@]}"; do
 
 	# Plain, then recorded: the same status, 0, and the module gone after.
 	SECONDS=0
-	attempt plain "$TMP/plain.log" "${cmd[@]}"
-	rc_plain=$? tries_plain=$tries
-	attempt recorded "$TMP/record.log" "$READER" record --ktap --ko "$KO" \
-		-o "$cap" -- "${cmd[@]}"
-	rc_rec=$? tries_rec=$tries
+	run "$TMP/plain.log" "${cmd[@]}"
+	rc_plain=$?
+	run "$TMP/record.log" "$READER" record --ktap --ko "$KO" -o "$cap" -- "${cmd[@]}"
+	rc_rec=$?
 	unloaded=yes
 	is_unloaded || unloaded=no
 	grep '^# tcptrace record' "$TMP/record.log"
-	echo "# $name: ${SECONDS}s, $tries_plain run(s) plain, $tries_rec recorded"
+	echo "# $name: ${SECONDS}s, plain and recorded"
 	[ "$rc_plain" = 0 ] && [ "$rc_rec" = 0 ] && [ "$unloaded" = yes ]
 	rc=$?
 	result $rc "$name: exit status $rc_plain plain, $rc_rec recorded, module unloaded: $unloaded"
