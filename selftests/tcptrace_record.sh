@@ -34,8 +34,16 @@ fi
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 is_loaded && skip_all "the module is loaded already: this test checks that record loads it"
 READER=$(realpath "$TCPTRACE_READER")
-LIB=$here/../userspace/tcptrace_lib.sh
-[ -r "$LIB" ] || LIB=$here/tcptrace_lib.sh
+# The library that goes with the reader: beside it in a source tree
+# (also when these tests were copied into a kernel tree), in
+# share/tcptrace/ when installed, or copied next to this test.
+LIB=
+for lib in "$(dirname "$READER")/tcptrace_lib.sh" \
+	   "$(dirname "$READER")/../share/tcptrace/tcptrace_lib.sh" \
+	   "$here/tcptrace_lib.sh"; do
+	[ -r "$lib" ] && LIB=$lib && break
+done
+[ -n "$LIB" ] || skip_all "no tcptrace_lib.sh beside the reader $READER"
 export TCPTRACE_KO
 echo "1..14"
 
