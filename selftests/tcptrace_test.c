@@ -1029,6 +1029,38 @@ TEST_F_TIMEOUT(tcptrace, server_closes_first, 90)
 	check_expect(_metadata, exp, 3, true);
 }
 
+/*
+ * What conn_open() then the server's close with @end leave: the child's
+ * RST (@rst_reason where the kernel gives reasons) resets the client.
+ */
+static void expect_server_reset(struct expect exp[3], const struct mode *m,
+				const FIXTURE_VARIANT(tcptrace) *variant,
+				const struct conn *c, const char *end,
+				const char *rst_reason)
+{
+	expect_init(&exp[0], "reset client", variant->family, c->caddr, c->laddr, c->ccookie);
+	expect_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>CLOSE");
+	exp[0].process_steps = "CLOSE>SYN_SENT";
+	exp[0].softirq_steps = "ESTABLISHED>CLOSE";
+	exp[0].end = "reset_received";
+	exp[0].min_bytes = 4;
+
+	expect_init(&exp[1], "resetting child", variant->family, c->laddr, c->caddr,
+		    c->acookie);
+	expect_path(&exp[1], "%s>ESTABLISHED>CLOSE", child_start(m));
+	exp[1].process_steps = "ESTABLISHED>CLOSE";
+	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
+	exp[1].derived_steps = child_derived(m);
+	exp[1].end = end;
+	exp[1].rst_reason = rst_reason;
+	exp[1].min_bytes = 4;
+
+	expect_init(&exp[2], "listener", variant->family, c->laddr, variant->any, c->lcookie);
+	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
+	exp[2].end = "listener_closed";
+	exp[2].no_bytes = true;
+}
+
 /* The server aborts with SO_LINGER {1, 0}: its RST resets the client. */
 TEST_F(tcptrace, server_aborts)
 {
@@ -1045,26 +1077,7 @@ TEST_F(tcptrace, server_aborts)
 	ASSERT_EQ(0, close(c.cfd));
 	ASSERT_EQ(0, close(c.lfd));
 
-	expect_init(&exp[0], "reset client", variant->family, c.caddr, c.laddr, c.ccookie);
-	expect_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>CLOSE");
-	exp[0].process_steps = "CLOSE>SYN_SENT";
-	exp[0].softirq_steps = "ESTABLISHED>CLOSE";
-	exp[0].end = "reset_received";
-	exp[0].min_bytes = 4;
-
-	expect_init(&exp[1], "aborting child", variant->family, c.laddr, c.caddr, c.acookie);
-	expect_path(&exp[1], "%s>ESTABLISHED>CLOSE", child_start(&self->mode));
-	exp[1].process_steps = "ESTABLISHED>CLOSE";
-	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
-	exp[1].derived_steps = child_derived(&self->mode);
-	exp[1].end = "aborted";
-	exp[1].rst_reason = "TCP_STATE";
-	exp[1].min_bytes = 4;
-
-	expect_init(&exp[2], "listener", variant->family, c.laddr, variant->any, c.lcookie);
-	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
-	exp[2].end = "listener_closed";
-	exp[2].no_bytes = true;
+	expect_server_reset(exp, &self->mode, variant, &c, "aborted", "TCP_STATE");
 	check_expect(_metadata, exp, 3, false);
 }
 
@@ -1130,26 +1143,8 @@ TEST_F(tcptrace, close_unread)
 	ASSERT_EQ(0, close(c.cfd));
 	ASSERT_EQ(0, close(c.lfd));
 
-	expect_init(&exp[0], "reset client", variant->family, c.caddr, c.laddr, c.ccookie);
-	expect_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>CLOSE");
-	exp[0].process_steps = "CLOSE>SYN_SENT";
-	exp[0].softirq_steps = "ESTABLISHED>CLOSE";
-	exp[0].end = "reset_received";
-	exp[0].min_bytes = 4;
-
-	expect_init(&exp[1], "closing child", variant->family, c.laddr, c.caddr, c.acookie);
-	expect_path(&exp[1], "%s>ESTABLISHED>CLOSE", child_start(&self->mode));
-	exp[1].process_steps = "ESTABLISHED>CLOSE";
-	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
-	exp[1].derived_steps = child_derived(&self->mode);
-	exp[1].end = "reset_sent";
-	exp[1].rst_reason = "TCP_ABORT_ON_CLOSE";
-	exp[1].min_bytes = 4;
-
-	expect_init(&exp[2], "listener", variant->family, c.laddr, variant->any, c.lcookie);
-	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
-	exp[2].end = "listener_closed";
-	exp[2].no_bytes = true;
+	expect_server_reset(exp, &self->mode, variant, &c, "reset_sent",
+			    "TCP_ABORT_ON_CLOSE");
 	check_expect(_metadata, exp, 3, false);
 }
 

@@ -136,17 +136,26 @@ static const char usage_text[] =
 	"no module, no permission, another format, FILE not written); 126 if COMMAND\n"
 	"could not be run; 127 if it was not found. See tcptrace(1).\n";
 
+/* "tcptrace record: MESSAGE@tail" on standard error; TT_RECORD_FAILED. */
+__attribute__((format(printf, 2, 0)))
+static int vmessage(const char *tail, const char *fmt, va_list ap)
+{
+	fputs(ME ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+	return TT_RECORD_FAILED;
+}
+
 __attribute__((format(printf, 1, 2)))
 static int fail(const char *fmt, ...)
 {
 	va_list ap;
+	int ret;
 
-	fputs(ME ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ret = vmessage("\n", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return TT_RECORD_FAILED;
+	return ret;
 }
 
 static uint64_t monotonic_ns(void)
@@ -182,13 +191,12 @@ __attribute__((format(printf, 1, 2)))
 static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	int ret;
 
-	fputs(ME ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ret = vmessage(" (try 'tcptrace record --help')\n", fmt, ap);
 	va_end(ap);
-	fputs(" (try 'tcptrace record --help')\n", stderr);
-	return TT_RECORD_FAILED;
+	return ret;
 }
 
 /* -1 to go on, or the exit status. */
