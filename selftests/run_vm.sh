@@ -22,6 +22,8 @@
 #                    make -C selftests kselftests (build/kselftests), that
 #                    tcptrace_kselftests.sh runs under tcptrace record; it
 #                    skips without them
+#   TCPTRACE_PROMTOOL  Prometheus's promtool, for tcptrace_views.sh's live
+#                    metrics (skipped without it)
 #   TCPTRACE_TIMEOUT_SCALE
 #                    multiply ./settings' timeout by this (a debug kernel
 #                    is slower: scripts/check --debug)
@@ -63,7 +65,8 @@ if [ -z "${TCPTRACE_READER:-}" ] && [ -x "$here/../userspace/tcptrace" ]; then
 fi
 [ -n "${TCPTRACE_READER:-}" ] && TCPTRACE_READER=$(realpath -- "$TCPTRACE_READER")
 [ -n "${TCPTRACE_KSFT:-}" ] && TCPTRACE_KSFT=$(realpath -- "$TCPTRACE_KSFT")
-export TCPTRACE_KO TCPTRACE_READER TCPTRACE_KSFT
+[ -n "${TCPTRACE_PROMTOOL:-}" ] && TCPTRACE_PROMTOOL=$(realpath -- "$TCPTRACE_PROMTOOL")
+export TCPTRACE_KO TCPTRACE_READER TCPTRACE_KSFT TCPTRACE_PROMTOOL
 
 kmsg_records() {
 	dd if=/dev/kmsg iflag=nonblock bs=16k status=none 2>/dev/null |

@@ -7,7 +7,9 @@
 # the device, record for record.
 #
 # Environment: TCPTRACE_KO (the module for the running kernel, loaded and
-# unloaded here) and TCPTRACE_READER (userspace/tcptrace). Needs root.
+# unloaded here), TCPTRACE_READER (userspace/tcptrace) and, for the metrics,
+# TCPTRACE_PROMTOOL (Prometheus's promtool; those tests skip without it).
+# Needs root.
 # KTAP on stdout; exit 0 when every test passed or skipped, 1 otherwise,
 # 4 when it cannot run at all.
 
@@ -45,7 +47,7 @@ if [ -z "${TCPTRACE_KO:-}" ] || [ ! -x "${TCPTRACE_READER:-}" ] || ! command -v 
 	exit 4
 fi
 READER=$(realpath "$TCPTRACE_READER")
-echo "1..9"
+echo "1..11"
 
 in_ns() { ip netns exec "$NS" "$@"; }
 
@@ -120,7 +122,25 @@ ok $? "graph: a DOT graph with ESTABLISHED -> FIN_WAIT1"
 n=$(in_ns "$READER" -n -H -D $((PORT + 1)) | wc -l)
 ok $(( n != 1 )) "filter: -D $((PORT + 1)) selects the refused connect"
 
-# 8. Following: a history that completes while the reader follows shows
+# 8. Metrics of the live device: valid for Prometheus's own checker, and
+# counting the end reasons the device gave.
+if [ -x "${TCPTRACE_PROMTOOL:-}" ]; then
+	in_ns "$READER" --metrics > "$TMP/metrics" &&
+		"$TCPTRACE_PROMTOOL" check metrics < "$TMP/metrics" > "$TMP/promtool" 2>&1
+	rc=$?
+	[ "$rc" -eq 0 ] || sed 's/^/#   /' "$TMP/promtool"
+	ok "$rc" "metrics: the live device's pass promtool check metrics"
+	grep -qx 'tcptrace_histories_total{family="ipv4",end="refused"} 1' "$TMP/metrics" &&
+		grep -qx 'tcptrace_histories_total{family="ipv4",end="aborted"} 1' "$TMP/metrics"
+	ok $? "metrics: the refused connect and the abort counted"
+else
+	for what in "pass promtool check metrics" "count the end reasons"; do
+		ntest=$((ntest + 1))
+		echo "ok $ntest metrics: $what # SKIP no promtool (TCPTRACE_PROMTOOL)"
+	done
+fi
+
+# 9. Following: a history that completes while the reader follows shows
 # up, and SIGTERM ends the reader cleanly. Waits are polled and bounded:
 # under emulation the reader may take a while to start.
 wait_for() {	# wait_for TENTHS COMMAND...: until COMMAND succeeds
