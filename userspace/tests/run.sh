@@ -479,6 +479,12 @@ fake() {
 		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 "$@"
 }
 
+# local_origin FILE: FILE with @HOST@ and @BOOT_ID@ made this machine's.
+local_origin() {
+	sed -e "s/@HOST@/$(uname -n)/g" \
+		-e "s/@BOOT_ID@/$(cat /proc/sys/kernel/random/boot_id)/g" "$1"
+}
+
 follow_usage_tests() {
 	expect_usage "-f -r lifecycle.txt:--follow reads /dev/tcptrace, not a capture (--read)" \
 		"--all-netns -r lifecycle.txt:--all-netns applies to /dev/tcptrace, not to a capture (--read)" \
@@ -513,11 +519,14 @@ device that cannot be opened: the hint for EPERM"
 		detail "commands written: $(cat "$TMP/commands")"
 	result "follow: table, lost histories reported in-band"
 
-	fake follow.script expect_run follow.out.json /dev/null 0 "$TCPTRACE" -f --json
+	# The device's records are this machine's: its host name and boot id.
+	local_origin follow.out.json > "$TMP/follow.out.json"
+	fake follow.script expect_run "$TMP/follow.out.json" /dev/null 0 "$TCPTRACE" -f --json
 	result "follow: JSON, lost histories as {\"lost\":N}"
 
 	fake lostfirst.script expect_run lostfirst.out.table /dev/null 0 "$TCPTRACE" -f -n
-	fake lostfirst.script expect_run lostfirst.out.json /dev/null 0 "$TCPTRACE" -f --json
+	local_origin lostfirst.out.json > "$TMP/lostfirst.out.json"
+	fake lostfirst.script expect_run "$TMP/lostfirst.out.json" /dev/null 0 "$TCPTRACE" -f --json
 	result "follow: losses of unknown size"
 
 	fake follow.script "$TCPTRACE" -f --summary > "$TMP/out" 2> "$TMP/err"
