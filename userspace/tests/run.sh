@@ -633,7 +633,7 @@ record_tests() {
 
 	if [ "$fakedev_works" != yes ] || ! command -v python3 > /dev/null; then
 		for name in "COMMAND not found: 127" "COMMAND not executable: 126" \
-			"another format version: 125" "capture, seq gap, selection, status" \
+			"another format version: 125" "capture, origin line, seq gap, selection, status" \
 			"--ktap prints the abnormal and live histories" "valgrind"; do
 			skip "record: $name" "needs LD_PRELOAD of tests/fakedev.so and python3"
 		done
@@ -665,18 +665,25 @@ record_tests() {
 	[ "$(tr '\n' ' ' < "$TMP/commands")" = "follow all-netns all-netns " ] ||
 		detail "commands written: $(cat "$TMP/commands")"
 	grep '^[dl#]' "$TMP/r.cap" | cut -d ' ' -f 1-3 > "$TMP/got"
-	printf '%s\n' "# tcptrace format=2" "# record: start=*" "done 10 ipv4" \
+	printf '%s\n' "# tcptrace format=2" "# origin host=$(uname -n)" "# record: start=*" "done 10 ipv4" \
 		"# record: lost=*" "done 15 ipv4" "live 16 ipv4" "# record: end=*" > "$TMP/want"
 	sed -i 's/^\(# record: [a-z]*=\)[0-9]*$/\1*/' "$TMP/got"
 	diff -u "$TMP/want" "$TMP/got" > "$TMP/diff" || { detail "capture:"; cat "$TMP/diff" >> "$DETAILS"; }
 	grep -q '^# record: lost=3 after_seq=4 seq=8$' "$TMP/r.cap" || detail "no 'lost=3 after_seq=4 seq=8'"
+	sed -n 2p "$TMP/r.cap" > "$TMP/got"
+	local_origin /dev/stdin > "$TMP/want" <<-'EOF'
+	# origin host=@HOST@ boot_id=@BOOT_ID@
+	EOF
+	diff -u "$TMP/want" "$TMP/got" > "$TMP/diff" || { detail "origin line:"; cat "$TMP/diff" >> "$DETAILS"; }
+	"$TCPTRACE" -r "$TMP/r.cap" --json 2>&1 | grep -c "^{\"schema\":1,\"host\":\"$(uname -n)\",\"boot_id\":\"$(cat /proc/sys/kernel/random/boot_id)\"," > "$TMP/got"
+	[ "$(cat "$TMP/got")" = 3 ] || detail "tcptrace -r --json: $(cat "$TMP/got") records with this host and boot id, expected 3"
 	grep -q '^tcptrace record: 3 histories in .*r.cap: 2 done, 1 still live (all network namespaces)$' "$TMP/err" &&
 		grep -q '^tcptrace record: lost: 3 histories overwritten before they were read$' "$TMP/err" &&
 		grep -q '^tcptrace record: ends: active_close 1, refused 1$' "$TMP/err" ||
 		{ detail "summary:"; cat "$TMP/err" >> "$DETAILS"; }
 	"$TCPTRACE" -r "$TMP/r.cap" -n -H > "$TMP/out" 2>&1 && [ "$(wc -l < "$TMP/out")" = 3 ] ||
 		detail "tcptrace -r: $(cat "$TMP/out")"
-	result "record: capture, seq gap, selection, status"
+	result "record: capture, origin line, seq gap, selection, status"
 
 	record_script > "$TMP/rec.script"
 	fake "$TMP/rec.script" "$TCPTRACE" record --ktap -o "$TMP/k.cap" -- sh -c 'sleep 1.5; exit 1' \
