@@ -469,6 +469,106 @@ ladder_limit_test() {
 	result "ladder: filters keep it under its limit"
 }
 
+# ---- captures of many hosts (origin lines, several -r) -------------------
+
+# origin-a.txt (host web1) and origin-b.txt (host web2) have the same
+# connection, same addresses, ports, cookies and times; each also has one
+# end of another (a client refused, a request that failed) that would pair
+# with the other's. noorigin.txt is origin-b.txt without its origin line.
+BOOT_A=0f8fad5b-d9cb-469f-a165-70867728950e
+BOOT_B=7c9e6679-7425-40de-944b-e07fc1f90ae7
+
+origin_tests() {
+	cd "$DATA" || return
+
+	expect_run fleet.ladder /dev/null 0 "$TCPTRACE" -n --ladder -r origin-a.txt -r origin-b.txt
+	result "origin: --ladder pairs within each host, never across"
+
+	cat origin-a.txt origin-b.txt > "$TMP/both.txt"
+	expect_run fleet.ladder /dev/null 0 "$TCPTRACE" -n --ladder -r "$TMP/both.txt"
+	result "origin: captures concatenated in one file, each with its header"
+
+	# Without the origin lines, one capture: the ends do pair.
+	{ head -n 1 origin-a.txt; grep -h '^done' origin-a.txt origin-b.txt; } > "$TMP/one.txt"
+	"$TCPTRACE" -n --ladder -r "$TMP/one.txt" > "$TMP/out" 2>&1
+	grep -q '^ *client 7001  *server 7004$' "$TMP/out" ||
+		detail "in one capture 7001 and 7004 should pair: $(cat "$TMP/out")"
+	result "origin: the same records in one capture pair (the test above means something)"
+
+	sed -e 's/ host web2//' fleet.ladder > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -n --ladder -r origin-a.txt -r noorigin.txt
+	result "origin: a capture without origin is a group of its own, shown without host"
+
+	# The pair of noorigin.txt, twice; 7004 of each, unpaired.
+	sed -e 's/ host web[12]//' -e 's/^  7001 .*/  7004 127.0.0.1:80 > 127.0.0.1:40000 done handshake_failed -: LISTEN > NEW_SYN_RECV > CLOSE/' \
+		fleet.ladder > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -n --ladder -r noorigin.txt -r noorigin.txt
+	result "origin: two captures without origin never merge"
+
+	# JSON: the records as without origin, with host and boot_id after schema.
+	grep -hv '^# origin' origin-a.txt > "$TMP/a.txt"
+	grep -hv '^# origin' origin-b.txt > "$TMP/b.txt"
+	{
+		"$TCPTRACE" --json -r "$TMP/a.txt" |
+			sed "s/^{\"schema\":1,/{\"schema\":1,\"host\":\"web1\",\"boot_id\":\"$BOOT_A\",/"
+		"$TCPTRACE" --json -r "$TMP/b.txt" |
+			sed "s/^{\"schema\":1,/{\"schema\":1,\"host\":\"web2\",\"boot_id\":\"$BOOT_B\",/"
+		"$TCPTRACE" --json -r noorigin.txt
+	} > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" --json -r origin-a.txt -r origin-b.txt -r noorigin.txt
+	result "origin: JSON records carry host and boot_id (lowercase), absent when unknown"
+
+	expect_run fleet.stats /dev/null 0 "$TCPTRACE" --stats -r origin-a.txt -r noorigin.txt
+	expect_run fleet.stats.json /dev/null 0 "$TCPTRACE" --stats --json -r origin-a.txt -r noorigin.txt
+	result "origin: --stats shows each capture's header and origin"
+
+	sed -n '2,25p' fleet.stats > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" --stats -r origin-a.txt
+	result "origin: --stats of one capture: its counters, then host and boot_id"
+
+	"$TCPTRACE" -n --summary -r origin-a.txt -r origin-b.txt > "$TMP/out" 2> "$TMP/err"
+	[ $? -eq 0 ] && [ ! -s "$TMP/err" ] || detail "exit status or stderr: $(cat "$TMP/err")"
+	grep -q '^histories  *6  (6 done, 0 live)$' "$TMP/out" || detail "not 6 histories: $(head -n 1 "$TMP/out")"
+	grep -q '^  captures  *2 (their counters: tcptrace --stats)$' "$TMP/out" ||
+		detail "no 'captures 2' line in the module section"
+	grep -q '^  events ' "$TMP/out" && detail "the module's counters of one capture shown for two"
+	"$TCPTRACE" --summary --json -r origin-a.txt -r origin-b.txt | grep -q '"captures":2,"module":{}' ||
+		detail "summary JSON: no '\"captures\":2,\"module\":{}'"
+	result "origin: --summary aggregates over the captures"
+
+	"$TCPTRACE" --metrics -r origin-a.txt -r origin-b.txt > "$TMP/fleet.metrics" 2> "$TMP/err"
+	[ ! -s "$TMP/err" ] || detail "stderr: $(cat "$TMP/err")"
+	grep -q '^tcptrace_histories_total{family="ipv4",end="reset_sent"} 2$' "$TMP/fleet.metrics" ||
+		detail "not 2 reset_sent histories"
+	grep -q '^tcptrace_events_total' "$TMP/fleet.metrics" && detail "tcptrace_events_total of one capture shown for two"
+	if [ -x "$PROMTOOL" ]; then
+		"$PROMTOOL" check metrics < "$TMP/fleet.metrics" > "$TMP/promtool" 2>&1 ||
+			{ detail "promtool check metrics:"; cat "$TMP/promtool" >> "$DETAILS"; }
+	fi
+	result "origin: --metrics aggregates, without the module's counters"
+
+	"$TCPTRACE" -n --json -r badorigin.txt > "$TMP/out" 2> "$TMP/err"
+	[ $? -eq 1 ] || detail "exit status $?, expected 1"
+	diff -u badorigin.err "$TMP/err" > "$TMP/diff" || { detail "stderr:"; cat "$TMP/diff" >> "$DETAILS"; }
+	[ "$(wc -l < "$TMP/out")" = 4 ] || detail "$(wc -l < "$TMP/out") records, expected 4"
+	[ "$(grep -c '"host"' "$TMP/out")" = 1 ] || detail "host on other records than the last"
+	tail -n 1 "$TMP/out" | grep -q "^{\"schema\":1,\"host\":\"web\\\\\\\\x20four\",\"boot_id\":\"$BOOT_A\",\"kind\":\"done\",\"id\":7001," ||
+		detail "last record: $(tail -n 1 "$TMP/out" | cut -c 1-120)"
+	result "origin: malformed origin lines reported by line, the records still shown"
+
+	"$TCPTRACE" -n -H -r origin-a.txt > "$TMP/want"
+	printf '%s\n' "tcptrace: no-such-file.txt: No such file or directory" > "$TMP/want_err"
+	expect_run "$TMP/want" "$TMP/want_err" 1 "$TCPTRACE" -n -H -r origin-a.txt -r no-such-file.txt
+	expect_run "$TMP/want" "$TMP/want_err" 1 "$TCPTRACE" -n -H -r no-such-file.txt -r origin-a.txt
+	result "origin: an unreadable capture among several: one line, exit 1, the others shown"
+
+	expect_message 2 "tcptrace: standard input given twice to --read (try 'tcptrace --help')" \
+		"$TCPTRACE" -r - -r -
+	result "usage: -r - twice"
+
+	cd - > /dev/null || return
+}
+
 # ---- following the device (tests/fakedev.c stands in for it) -------------
 
 # fake SCRIPT COMMAND...: run COMMAND with /dev/tcptrace played by SCRIPT.
@@ -1166,6 +1266,11 @@ valgrind_tests() {
 		--expect '-L 80 --addr ::/0: none CLOSE>LISTEN' --expect '3 CLOSE>SYN_SENT>CLOSE'
 	valgrind_run "$TCPTRACE" -r expect.txt --expect '-L 80: 2 CLOSE>ESTABLISHD'
 	valgrind_run "$TCPTRACE" --color=always --rst-reason tcp_state,42 -r reasons.txt
+	for options in --ladder --json --stats "--stats --json" --summary --metrics; do
+		# shellcheck disable=SC2086 # options are words
+		valgrind_run "$TCPTRACE" $options -r origin-a.txt -r badorigin.txt \
+			-r noorigin.txt -r no-such-file.txt -r origin-b.txt
+	done
 	cd - > /dev/null || return
 	result "valgrind: tcptrace on every capture, every view"
 
@@ -1199,6 +1304,7 @@ reasons_tests
 color_tests
 services_tests
 ladder_limit_test
+origin_tests
 follow_usage_tests
 follow_tests
 record_tests
