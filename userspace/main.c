@@ -23,6 +23,7 @@
 #include "expect.h"
 #include "filter.h"
 #include "input.h"
+#include "origin.h"
 #include "output.h"
 #include "parse.h"
 #include "record.h"
@@ -58,8 +59,10 @@ enum color_when {
 };
 
 struct options {
-	const char *input;	/* a path, or "-" for standard input */
-	bool read_given;	/* -r: a capture, not the device */
+	/* -r, in order: paths, "-" for standard input; none: the device. */
+	const char **inputs;
+	size_t nr_inputs;
+	bool read_given;	/* -r: captures, not the device */
 	enum view_kind view;
 	const char *view_option;	/* the option that chose it, for messages */
 	bool json;
@@ -87,7 +90,8 @@ static const char usage_text[] =
 	"\n"
 	"Input:\n"
 	"  -r, --read=FILE        read a saved capture from FILE ('-' for standard\n"
-	"                         input) instead of " TCPTRACE_DEVICE "\n"
+	"                         input) instead of " TCPTRACE_DEVICE "; repeatable:\n"
+	"                         captures of many hosts, read as one input\n"
 	"  -f, --follow           show histories as they complete, until interrupted\n"
 	"      --all-netns        show every network namespace (needs CAP_NET_ADMIN)\n"
 	"\n"
@@ -267,13 +271,16 @@ static int parse_option(int c, char *argv[], struct options *opt)
 {
 	char err[TT_FILTER_ERR_MAX];
 	char bad[64];
-	size_t flag_len;
+	size_t flag_len, k;
 
 	switch (c) {
 	case 'r':
 		if (!*optarg)
 			return usage_error("empty file name for --read");
-		opt->input = optarg;
+		for (k = 0; k < opt->nr_inputs; k++)
+			if (strcmp(optarg, "-") == 0 && strcmp(opt->inputs[k], "-") == 0)
+				return usage_error("standard input given twice to --read");
+		opt->inputs[opt->nr_inputs++] = optarg;
 		opt->read_given = true;
 		return -1;
 	case 'f':
@@ -379,7 +386,12 @@ static int parse_options(int argc, char *argv[], struct options *opt)
 	int c, status;
 
 	memset(opt, 0, sizeof(*opt));
-	opt->input = TCPTRACE_DEVICE;
+	/* No more -r than arguments. */
+	opt->inputs = calloc(argc, sizeof(*opt->inputs));
+	if (!opt->inputs) {
+		fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
+		return EXIT_TROUBLE;
+	}
 	opterr = 0;		/* our messages are one line each */
 	while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
 		status = parse_option(c, argv, opt);
@@ -421,27 +433,54 @@ static void report_open_error(const char *path, const char *what)
 		what ? ": " : "", strerror(errno), hint);
 }
 
+/* The inputs: the captures of -r in order, or the device. */
+static size_t nr_inputs(const struct options *opt)
+{
+	return opt->nr_inputs ? opt->nr_inputs : 1;
+}
+
+static const char *input_path(const struct options *opt, size_t i)
+{
+	return opt->nr_inputs ? opt->inputs[i] : TCPTRACE_DEVICE;
+}
+
 /* Open the capture or the device, and give the device its commands. */
-static int open_input(struct tt_input *in, const struct options *opt)
+static int open_input(struct tt_input *in, const struct options *opt,
+		      const char *path)
 {
 	bool writable = opt->follow || opt->all_netns;
 
-	if (tt_input_open(in, opt->input, writable) < 0) {
-		report_open_error(opt->input, NULL);
+	if (tt_input_open(in, path, writable) < 0) {
+		report_open_error(path, NULL);
 		return -1;
 	}
 	if (opt->all_netns && tt_input_command(in, TCPTRACE_CMD_ALL_NETNS) < 0) {
-		report_open_error(opt->input, TCPTRACE_CMD_ALL_NETNS);
+		report_open_error(path, TCPTRACE_CMD_ALL_NETNS);
 		tt_input_close(in);
 		return -1;
 	}
 	if (opt->follow && (tt_input_command(in, TCPTRACE_CMD_FOLLOW) < 0 ||
 			    tt_input_follow(in, &stop_requested) < 0)) {
-		report_open_error(opt->input, TCPTRACE_CMD_FOLLOW);
+		report_open_error(path, TCPTRACE_CMD_FOLLOW);
 		tt_input_close(in);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Open input *@i, or the first after it that opens, having said why the
+ * others did not (and cleared *@ok). False when none is left.
+ */
+static bool open_next(struct tt_input *in, const struct options *opt,
+		      size_t *i, bool *ok)
+{
+	for (; *i < nr_inputs(opt); (*i)++) {
+		if (open_input(in, opt, input_path(opt, *i)) == 0)
+			return true;
+		*ok = false;
+	}
+	return false;
 }
 
 static void report_line(const struct tt_input *in, const char *message)
@@ -504,6 +543,9 @@ static void prepare_follow(void)
 /* What reading has seen so far, for the losses of follow mode. */
 struct progress {
 	bool ok;		/* no malformed line, no read error */
+	/* The device's origin, this machine's; NULL for captures. */
+	const struct tt_origin *local;
+	bool section_has_record;	/* an origin line comes before them */
 	bool lost_pending;	/* EPIPE: the next record tells how many */
 	bool has_seq;
 	uint64_t last_seq;	/* of the last done record */
@@ -563,6 +605,7 @@ static enum next_step handle_line(struct tt_input *in, const struct options *opt
 
 	switch (tt_parse_line(in->line, in->len, &parsed, err)) {
 	case TT_LINE_RECORD:
+		p->section_has_record = true;
 		note_seq(p, view, &parsed.record);
 		if (tt_filter_match(&opt->filter, &parsed.record) &&
 		    !tt_view_record(view, &parsed.record)) {
@@ -580,7 +623,24 @@ static enum next_step handle_line(struct tt_input *in, const struct options *opt
 		p->ok = false;
 		return STOP;
 	case TT_LINE_HEADER:
+		/* A capture concatenated to another: a section of its own. */
+		if (in->lineno > 1) {
+			tt_view_section(view);
+			p->section_has_record = false;
+		}
 		tt_view_header(view, &parsed.header);
+		if (p->local)
+			tt_view_origin(view, p->local);
+		return GO_ON;
+	case TT_LINE_ORIGIN:
+		/* The records before it were shown without it: too late. */
+		if (p->section_has_record || view->has_origin) {
+			report_line(in, view->has_origin ? "origin: a second origin line for this capture" :
+				    "origin: after the capture's first record (it belongs right after the header)");
+			p->ok = false;
+			return GO_ON;
+		}
+		tt_view_origin(view, &parsed.origin);
 		return GO_ON;
 	default:	/* blank lines, comments, kinds from later versions */
 		return GO_ON;
@@ -672,37 +732,70 @@ static void metrics_tick(struct tt_input *in, const struct options *opt,
 	in->timeout_ms = (int)(*due - now);
 }
 
-/* Read every line into @view; the exit status. */
-static int show(struct tt_input *in, const struct options *opt, struct tt_view *view)
+/* Read the lines of one input into @view. */
+static enum next_step show_input(struct tt_input *in, const struct options *opt,
+				 struct tt_view *view, struct progress *p,
+				 uint64_t *due)
 {
-	struct progress p = { .ok = true };
 	bool ticking = opt->metrics_file && opt->follow;
 	enum next_step next = GO_ON;
-	uint64_t due = 0;
 	int got;
 
-	/* The first file a second in, with what the device had then. */
-	if (ticking)
-		due = monotonic_ms() + 1000;
 	while (!stop_requested) {
 		if (ticking)
-			metrics_tick(in, opt, view, &p, &due);
+			metrics_tick(in, opt, view, p, due);
 		got = tt_input_next(in);
 		if (got == TT_INPUT_TIMEOUT)
 			continue;
 		if (got == TT_INPUT_LOST) {
-			p.lost_pending = true;
+			p->lost_pending = true;
 			continue;
 		}
 		if (got == TT_INPUT_ERROR && errno == EINTR && opt->follow)
 			continue;	/* stop_requested says whether to go on */
 		if (got <= 0) {
-			p.ok &= check_end_of_input(in, got);
+			p->ok &= check_end_of_input(in, got);
 			break;
 		}
-		p.ok &= check_first_line(in);
-		next = handle_line(in, opt, view, &p);
-		if (next != GO_ON || output_failed(opt, &p))
+		p->ok &= check_first_line(in);
+		next = handle_line(in, opt, view, p);
+		if (next != GO_ON)
+			break;
+		if (output_failed(opt, p))
+			break;
+	}
+	return next;
+}
+
+/*
+ * Read every input, from *@i (open in @in) on, into @view; the exit
+ * status. Each input is a section of its own, and so is each capture in
+ * it after the first (its header line starts it).
+ */
+static int show(struct tt_input *in, const struct options *opt,
+		struct tt_view *view, size_t i)
+{
+	struct progress p = { .ok = true };
+	struct tt_origin local;
+	enum next_step next;
+	uint64_t due = 0;
+
+	/* The device's histories are this machine's. */
+	if (!opt->read_given && tt_origin_local(&local))
+		p.local = &local;
+	/* The first file a second in, with what the device had then. */
+	if (opt->metrics_file && opt->follow)
+		due = monotonic_ms() + 1000;
+	for (;;) {
+		tt_view_section(view);
+		p.section_has_record = false;
+		next = show_input(in, opt, view, &p, &due);
+		tt_input_close(in);
+		/* A format this reader does not know ends only its input. */
+		if (next == GIVE_UP || stop_requested || ferror(stdout))
+			break;
+		i++;
+		if (!open_next(in, opt, &i, &p.ok))
 			break;
 	}
 	if (next != GIVE_UP && !p.reader_gone && !ferror(stdout) &&
@@ -717,24 +810,127 @@ static int show(struct tt_input *in, const struct options *opt, struct tt_view *
 	return p.ok ? EXIT_OK : EXIT_TROUBLE;
 }
 
-/* --stats: the counters of the header, which is always the first line. */
-static int show_stats(struct tt_input *in, const struct options *opt)
+/* --stats: a capture's header, and its origin if known. */
+struct stats_section {
+	struct tt_header header;
+	bool has_origin;
+	struct tt_origin origin;
+	bool has_record;	/* an origin line comes before them */
+};
+
+struct stats {
+	struct stats_section *sections;
+	size_t count, room;
+	bool ok;
+};
+
+/* A header line of @in, parsed into a new section; false if out of memory. */
+static bool stats_add(struct stats *st, const struct tt_header *h)
 {
+	if (st->count == st->room) {
+		size_t room = st->room ? 2 * st->room : 4;
+		struct stats_section *grown = realloc(st->sections, room * sizeof(*grown));
+
+		if (!grown)
+			return false;
+		st->sections = grown;
+		st->room = room;
+	}
+	st->sections[st->count++] = (struct stats_section){ .header = *h };
+	return true;
+}
+
+/*
+ * The header and origin lines of one capture (the others are not even
+ * parsed), or the device's header, its first line, and its origin.
+ */
+static bool stats_read(struct tt_input *in, const struct options *opt,
+		       struct stats *st)
+{
+	size_t first = st->count;
+	struct stats_section *last;
 	char err[TT_ERR_MAX];
 	struct tt_line parsed;
-	int got = tt_input_next(in);
+	int got;
 
-	if (!check_end_of_input(in, got) || !check_first_line(in))
-		return EXIT_TROUBLE;
-	if (tt_parse_line(in->line, in->len, &parsed, err) != TT_LINE_HEADER) {
-		report_line(in, err);
-		return EXIT_TROUBLE;
+	while ((got = tt_input_next(in)) == TT_INPUT_LINE) {
+		if (!check_first_line(in))
+			return false;
+		last = st->count > first ? &st->sections[st->count - 1] : NULL;
+		if (!tt_is_header_line(in->line, in->len) &&
+		    !tt_is_origin_line(in->line, in->len)) {
+			if (last && in->line[0] != '#' && in->line[0] != '\n')
+				last->has_record = true;
+			continue;
+		}
+		switch (tt_parse_line(in->line, in->len, &parsed, err)) {
+		case TT_LINE_HEADER:
+			if (!stats_add(st, &parsed.header)) {
+				fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
+				return false;
+			}
+			if (!opt->read_given) {
+				last = &st->sections[st->count - 1];
+				last->has_origin = tt_origin_local(&last->origin);
+				return true;	/* the device: its first line only */
+			}
+			break;
+		case TT_LINE_ORIGIN:
+			if (last && !last->has_origin && !last->has_record) {
+				last->has_origin = true;
+				last->origin = parsed.origin;
+				break;
+			}
+			report_line(in, last && last->has_origin ?
+				    "origin: a second origin line for this capture" :
+				    "origin: after the capture's first record (it belongs right after the header)");
+			st->ok = false;
+			break;
+		case TT_LINE_UNSUPPORTED:
+			report_line(in, err);
+			return false;	/* the rest would be misread */
+		default:
+			report_line(in, err);
+			if (in->lineno == 1)
+				return false;
+			st->ok = false;
+			break;
+		}
 	}
-	if (opt->json)
-		tt_print_stats_json(stdout, &parsed.header);
-	else
-		tt_print_stats(stdout, &parsed.header);
-	return EXIT_OK;
+	return check_end_of_input(in, got);
+}
+
+/*
+ * --stats: the counters of each capture's header (the first line of each
+ * input, and of each capture concatenated in it), with its origin. More
+ * than one: each after a line "capture N" (text), one object a line (JSON).
+ */
+static int show_stats(struct tt_input *in, const struct options *opt, size_t i)
+{
+	struct stats st = { .ok = true };
+	size_t k;
+
+	for (;;) {
+		st.ok &= stats_read(in, opt, &st);
+		tt_input_close(in);
+		i++;
+		if (!open_next(in, opt, &i, &st.ok))
+			break;
+	}
+	for (k = 0; k < st.count; k++) {
+		const struct stats_section *sec = &st.sections[k];
+		const struct tt_origin *origin = sec->has_origin ? &sec->origin : NULL;
+
+		if (opt->json) {
+			tt_print_stats_json(stdout, &sec->header, origin);
+			continue;
+		}
+		if (st.count > 1)
+			printf("%scapture %zu\n", k ? "\n" : "", k + 1);
+		tt_print_stats(stdout, &sec->header, origin);
+	}
+	free(st.sections);
+	return st.ok ? EXIT_OK : EXIT_TROUBLE;
 }
 
 /*
@@ -766,6 +962,8 @@ static int run(struct options *opt)
 	struct tt_services *services = NULL;
 	struct tt_view *view;
 	struct tt_input *in;
+	bool opened = true;
+	size_t first = 0;
 	int status;
 
 	/* 64 KiB of buffers: on the heap, allocated once. */
@@ -776,12 +974,13 @@ static int run(struct options *opt)
 	}
 	if (opt->follow)
 		prepare_follow();
-	if (open_input(in, opt) < 0) {
+	/* The first input that opens; if none does, there is nothing to show. */
+	if (!open_next(in, opt, &first, &opened)) {
 		free(in);
 		return EXIT_TROUBLE;
 	}
 	if (opt->view == VIEW_STATS) {
-		status = show_stats(in, opt);
+		status = show_stats(in, opt, first);
 	} else {
 		opt->style.color = use_color(opt);
 		if (!opt->style.numeric && !opt->json &&
@@ -791,13 +990,15 @@ static int run(struct options *opt)
 		opt->style.services = services;
 		view = make_view(opt, in);
 		if (view) {
-			status = show(in, opt, view);
+			status = show(in, opt, view, first);
 		} else {
 			fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
 			status = EXIT_TROUBLE;
 		}
 		tt_view_destroy(view);
 	}
+	if (!opened)
+		status = EXIT_TROUBLE;
 	tt_input_close(in);
 	free(in);
 	tt_services_free(services);
@@ -826,6 +1027,7 @@ int main(int argc, char *argv[])
 	if (close_stdout(opt->follow) != EXIT_OK)
 		status = EXIT_TROUBLE;
 	tt_expect_free(opt->expect);
+	free(opt->inputs);
 	free(opt);
 	return status;
 }

@@ -337,6 +337,7 @@ struct pair_endpoint {
 /* A record that may pair, by the connection it belongs to. */
 struct pair_item {
 	size_t index;			/* in the records given */
+	unsigned int group;		/* only one group's records pair */
 	uint64_t netns;
 	struct pair_endpoint lo, hi;	/* its two endpoints, ordered */
 	bool local_is_lo;		/* which side of the connection it is */
@@ -360,11 +361,13 @@ static int compare_endpoints(const struct pair_endpoint *a,
 	return 0;
 }
 
-/* Same netns and the same two endpoints: the same connection's records. */
+/* Same group, netns and two endpoints: the same connection's records. */
 static int compare_connection(const struct pair_item *a, const struct pair_item *b)
 {
 	int diff;
 
+	if (a->group != b->group)
+		return a->group < b->group ? -1 : 1;
 	if (a->netns != b->netns)
 		return a->netns < b->netns ? -1 : 1;
 	diff = compare_endpoints(&a->lo, &b->lo);
@@ -385,7 +388,7 @@ static int compare_items(const void *pa, const void *pb)
 
 /* Fill @item from @r; false if @r has no remote end to pair with. */
 static bool make_item(const struct tt_record *r, size_t index,
-		      struct pair_item *item)
+		      unsigned int group, struct pair_item *item)
 {
 	struct pair_endpoint local, remote;
 	uint64_t lifetime = tt_record_lifetime(r);
@@ -399,6 +402,7 @@ static bool make_item(const struct tt_record *r, size_t index,
 
 	*item = (struct pair_item){
 		.index = index,
+		.group = group,
 		.netns = r->has & TT_HAS_NETNS ? r->netns : 0,
 		.local_is_lo = compare_endpoints(&local, &remote) <= 0,
 		.synchronized = tt_record_visited(r) & SYNCHRONIZED,
@@ -446,6 +450,7 @@ static void add_pair(const struct tt_record *records, struct pair_item *a,
 	a->paired = b->paired = true;
 	pair->client = a_client ? a->index : b->index;
 	pair->server = a_client ? b->index : a->index;
+	pair->group = a->group;
 	pair->start = a->start < b->start ? a->start : b->start;
 }
 
@@ -474,13 +479,15 @@ static int compare_pairs(const void *pa, const void *pb)
 {
 	const struct tt_pair *a = pa, *b = pb;
 
+	if (a->group != b->group)
+		return a->group < b->group ? -1 : 1;
 	if (a->start != b->start)
 		return a->start < b->start ? -1 : 1;
 	return a->client < b->client ? -1 : a->client > b->client;
 }
 
-bool tt_pair_records(const struct tt_record *records, size_t n,
-		     struct tt_pair *pairs, size_t *nr_pairs,
+bool tt_pair_records(const struct tt_record *records, const unsigned int *groups,
+		     size_t n, struct tt_pair *pairs, size_t *nr_pairs,
 		     size_t *unpaired, size_t *nr_unpaired)
 {
 	struct pair_item *items = NULL;
@@ -500,7 +507,8 @@ bool tt_pair_records(const struct tt_record *records, size_t n,
 		}
 	}
 	for (i = 0; i < n; i++)
-		nr_items += make_item(&records[i], i, &items[nr_items]);
+		nr_items += make_item(&records[i], i, groups ? groups[i] : 0,
+				      &items[nr_items]);
 	if (nr_items)
 		qsort(items, nr_items, sizeof(*items), compare_items);
 

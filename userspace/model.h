@@ -181,25 +181,30 @@ void tt_endpoint_addr(const struct tt_endpoint *ep, enum tt_family family,
 
 /*
  * Two records that are the two ends of one connection on the traced host:
- * each one's local address and port are the other's remote ones, in the
- * same network namespace (IPv4-mapped addresses match IPv4 ones), and
- * their times overlap. Indexes into the array given to tt_pair_records().
+ * of the same group (one host's boot: see tt_pair_records()), each one's
+ * local address and port are the other's remote ones, in the same network
+ * namespace (IPv4-mapped addresses match IPv4 ones), and their times
+ * overlap. Indexes into the array given to tt_pair_records().
  */
 struct tt_pair {
 	size_t client;		/* the active opener, on the left of a ladder */
 	size_t server;
+	unsigned int group;	/* of both */
 	uint64_t start;		/* earliest t0 of the two */
 };
 
 /*
  * Pair the @n records of @records: @pairs (room for n / 2) gets the pairs
- * by start time, @unpaired (room for n) the others, in input order.
+ * by group, then start time, @unpaired (room for n) the others, in input
+ * order. @groups (NULL: all in group 0) gives each record's group: records
+ * of different groups (different hosts, or boots, whose addresses, ports,
+ * namespaces and clocks have nothing to do with each other) never pair.
  * Where several records could pair, those that reached a synchronized
  * state pair first, then the earliest. Returns false (errno ENOMEM) if its
  * working memory could not be allocated.
  */
-bool tt_pair_records(const struct tt_record *records, size_t n,
-		     struct tt_pair *pairs, size_t *nr_pairs,
+bool tt_pair_records(const struct tt_record *records, const unsigned int *groups,
+		     size_t n, struct tt_pair *pairs, size_t *nr_pairs,
 		     size_t *unpaired, size_t *nr_unpaired);
 
 #endif /* TCPTRACE_MODEL_H */

@@ -317,7 +317,8 @@ void tt_json_string(FILE *out, const char *s)
 
 /* ---- --stats ------------------------------------------------------ */
 
-void tt_print_stats(FILE *out, const struct tt_header *h)
+void tt_print_stats(FILE *out, const struct tt_header *h,
+		    const struct tt_origin *origin)
 {
 	size_t i;
 
@@ -325,9 +326,14 @@ void tt_print_stats(FILE *out, const struct tt_header *h)
 		if (tt_header_has(h, &tt_header_keys[i]))
 			fprintf(out, "%s %" PRIu64 "\n", tt_header_keys[i].name,
 				tt_header_value(h, &tt_header_keys[i]));
+	if (origin)
+		fprintf(out, "host %s\n", origin->host);
+	if (origin && origin->boot_id[0])
+		fprintf(out, "boot_id %s\n", origin->boot_id);
 }
 
-void tt_print_stats_json(FILE *out, const struct tt_header *h)
+void tt_print_stats_json(FILE *out, const struct tt_header *h,
+			 const struct tt_origin *origin)
 {
 	const char *sep = "";
 	size_t i;
@@ -340,5 +346,11 @@ void tt_print_stats_json(FILE *out, const struct tt_header *h)
 			tt_header_value(h, &tt_header_keys[i]));
 		sep = ",";
 	}
+	if (origin) {
+		fprintf(out, "%s\"host\":", sep);
+		tt_json_string(out, origin->host);
+	}
+	if (origin && origin->boot_id[0])
+		fprintf(out, ",\"boot_id\":\"%s\"", origin->boot_id);
 	fputs("}\n", out);
 }

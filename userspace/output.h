@@ -88,8 +88,13 @@ const char *tt_end_color(unsigned int end);
 /* A JSON string: quotes, backslashes and control characters escaped. */
 void tt_json_string(FILE *out, const char *s);
 
-/* --stats: the header's counters, those it has, in the format's order. */
-void tt_print_stats(FILE *out, const struct tt_header *h);
-void tt_print_stats_json(FILE *out, const struct tt_header *h);
+/*
+ * --stats: the header's counters, those it has, in the format's order,
+ * then the origin's host and boot_id unless @origin is NULL.
+ */
+void tt_print_stats(FILE *out, const struct tt_header *h,
+		    const struct tt_origin *origin);
+void tt_print_stats_json(FILE *out, const struct tt_header *h,
+			 const struct tt_origin *origin);
 
 #endif /* TCPTRACE_OUTPUT_H */

@@ -555,24 +555,28 @@ void tt_comm_encode(const char *comm, size_t len, char out[TT_COMM_TEXT_MAX])
 }
 
 /*
- * comm=: bytes from '!' to '~', a backslash only as "\xHH". Kept in the
- * canonical form, so that two spellings of one name compare equal.
+ * Decode @value, bytes from '!' to '~' with a backslash only as "\xHH",
+ * into @decoded (room for @max bytes): its length, or -1 after writing
+ * the message, which starts with @what.
  */
-static bool parse_comm(struct span value, struct tt_record *r,
-		       char err[TT_ERR_MAX])
+static int decode_escaped(struct span value, char *decoded, size_t max,
+			  const char *what, char err[TT_ERR_MAX])
 {
-	char decoded[TT_COMM_MAX];
 	size_t i = 0, n = 0;
 
 	while (i < value.len) {
 		int byte = escaped_byte(value.s + i, value.len - i);
 
-		if (value.s[i] == '\\' && byte < 0)
-			return set_error(err, "comm: bad escape '%.*s' (expected \\xHH)",
-				     (int)(value.len - i < 4 ? value.len - i : 4),
-				     value.s + i);
-		if (n == sizeof(decoded))
-			return set_error(err, "comm: longer than %d bytes", TT_COMM_MAX);
+		if (value.s[i] == '\\' && byte < 0) {
+			set_error(err, "%s: bad escape '%.*s' (expected \\xHH)", what,
+				  (int)(value.len - i < 4 ? value.len - i : 4),
+				  value.s + i);
+			return -1;
+		}
+		if (n == max) {
+			set_error(err, "%s: longer than %zu bytes", what, max);
+			return -1;
+		}
 		if (byte >= 0) {
 			decoded[n++] = (char)byte;
 			i += 4;
@@ -580,6 +584,21 @@ static bool parse_comm(struct span value, struct tt_record *r,
 			decoded[n++] = value.s[i++];
 		}
 	}
+	return (int)n;
+}
+
+/*
+ * comm=: bytes from '!' to '~', a backslash only as "\xHH". Kept in the
+ * canonical form, so that two spellings of one name compare equal.
+ */
+static bool parse_comm(struct span value, struct tt_record *r,
+		       char err[TT_ERR_MAX])
+{
+	char decoded[TT_COMM_MAX];
+	int n = decode_escaped(value, decoded, sizeof(decoded), "comm", err);
+
+	if (n < 0)
+		return false;
 	tt_comm_encode(decoded, n, r->comm);
 	return true;
 }
@@ -864,6 +883,112 @@ static enum tt_line_type parse_header(const char *start, const char *end,
 	return TT_LINE_HEADER;
 }
 
+/* ---- origin line -------------------------------------------------- */
+
+/*
+ * The origin line, a comment that readers may use (Documentation/tcptrace.rst):
+ *
+ *   origin  = "# origin" 1*(" " field)
+ *   field   = "host=" HOST / "boot_id=" UUID / KEY "=" VALUE
+ *   HOST    = 1 to TT_HOST_MAX bytes, written as comm= is
+ *   UUID    = 8HEXDIG "-" 4HEXDIG "-" 4HEXDIG "-" 4HEXDIG "-" 12HEXDIG
+ *
+ * host= is required, boot_id= optional; other keys, from later versions,
+ * are skipped. No key twice.
+ */
+
+bool tt_boot_id_valid(const char *text, size_t len)
+{
+	size_t i;
+
+	if (len != TT_BOOT_ID_TEXT_MAX - 1)
+		return false;
+	for (i = 0; i < len; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? text[i] != '-' : hex_digit(text[i]) < 0)
+			return false;
+	}
+	return true;
+}
+
+static bool parse_origin_host(struct span value, struct tt_origin *o,
+			      char err[TT_ERR_MAX])
+{
+	char decoded[TT_HOST_MAX];
+	int n;
+
+	_Static_assert(TT_HOST_TEXT_MAX == TT_COMM_TEXT_MAX,
+		       "host= is encoded by tt_comm_encode()");
+	if (value.len == 0)
+		return set_error(err, "origin: host: empty");
+	n = decode_escaped(value, decoded, sizeof(decoded), "origin: host", err);
+	if (n < 0)
+		return false;
+	tt_comm_encode(decoded, n, o->host);
+	return true;
+}
+
+static bool parse_origin_boot_id(struct span value, struct tt_origin *o,
+				 char err[TT_ERR_MAX])
+{
+	size_t i;
+
+	if (!tt_boot_id_valid(value.s, value.len))
+		return set_error(err, "origin: boot_id: expected a UUID, got '%.*s'",
+			     QUOTED(value));
+	for (i = 0; i < value.len; i++)
+		o->boot_id[i] = value.s[i] >= 'A' && value.s[i] <= 'F' ?
+				value.s[i] - 'A' + 'a' : value.s[i];
+	o->boot_id[i] = '\0';
+	return true;
+}
+
+static enum tt_line_type parse_origin(const char *start, const char *end,
+				      struct tt_origin *o, char err[TT_ERR_MAX])
+{
+	struct fields fs;
+	struct span f, key, value;
+	bool host = false, boot_id = false;
+
+	memset(o, 0, sizeof(*o));
+	start += strlen(TCPTRACE_ORIGIN_TAG);
+	if (start == end) {
+		set_error(err, "origin: missing host=");
+		return TT_LINE_ERROR;
+	}
+	fs = fields_of(start + 1, end);
+	while (next_field(&fs, &f)) {
+		bool ok = true;
+
+		if (f.len == 0) {
+			empty_field_error(&fs, "origin: ", err);
+			return TT_LINE_ERROR;
+		}
+		if (!split_key_value(f, &key, &value)) {
+			set_error(err, "origin: field %d: expected key=value, got '%.*s'",
+				  fs.index, QUOTED(f));
+			return TT_LINE_ERROR;
+		}
+		if (span_is(key, "host")) {
+			ok = !host ? parse_origin_host(value, o, err) :
+			     set_error(err, "origin: duplicate key 'host'");
+			host = true;
+		} else if (span_is(key, "boot_id")) {
+			ok = !boot_id ? parse_origin_boot_id(value, o, err) :
+			     set_error(err, "origin: duplicate key 'boot_id'");
+			boot_id = true;
+		}
+		if (!ok)
+			return TT_LINE_ERROR;
+	}
+	if (!host) {
+		set_error(err, "origin: missing host=");
+		return TT_LINE_ERROR;
+	}
+	return TT_LINE_ORIGIN;
+}
+
 /* ---- lines -------------------------------------------------------- */
 
 bool tt_is_header_line(const char *line, size_t len)
@@ -871,6 +996,14 @@ bool tt_is_header_line(const char *line, size_t len)
 	size_t tag_len = strlen(TCPTRACE_HEADER_TAG);
 
 	return len >= tag_len && memcmp(line, TCPTRACE_HEADER_TAG, tag_len) == 0 &&
+	       (len == tag_len || line[tag_len] == ' ' || line[tag_len] == '\n');
+}
+
+bool tt_is_origin_line(const char *line, size_t len)
+{
+	size_t tag_len = strlen(TCPTRACE_ORIGIN_TAG);
+
+	return len >= tag_len && memcmp(line, TCPTRACE_ORIGIN_TAG, tag_len) == 0 &&
 	       (len == tag_len || line[tag_len] == ' ' || line[tag_len] == '\n');
 }
 
@@ -904,10 +1037,13 @@ static enum tt_line_type classify_and_parse(const char *line, size_t len,
 	end = line + len - 1;	/* at the '\n' */
 	if (line == end)
 		return TT_LINE_BLANK;
-	if (line[0] == '#' && !tt_is_header_line(line, len))
+	if (line[0] == '#' && !tt_is_header_line(line, len) &&
+	    !tt_is_origin_line(line, len))
 		return TT_LINE_COMMENT;		/* free text: not checked */
 	if (!check_printable(line, end, err))
 		return TT_LINE_ERROR;
+	if (tt_is_origin_line(line, len))
+		return parse_origin(line, end, &out->origin, err);
 	if (line[0] == '#')
 		return parse_header(line, end, &out->header, err);
 	return parse_record(line, end, &out->record, err);

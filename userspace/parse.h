@@ -39,6 +39,16 @@
 /* An rst_reason= value, NUL included. */
 #define TT_RST_REASON_TEXT_MAX	(TT_RST_REASON_MAX + 1)
 
+/*
+ * Longest host= of an origin line, in bytes once its \xHH escapes are
+ * decoded: HOST_NAME_MAX, what uname(2) gives. Written like comm=.
+ */
+#define TT_HOST_MAX		64
+#define TT_HOST_TEXT_MAX	(4 * TT_HOST_MAX + 1)
+
+/* A boot id: a UUID, 8-4-4-4-12 hex digits (lowercase here), NUL included. */
+#define TT_BOOT_ID_TEXT_MAX	37
+
 enum tt_kind {
 	TT_KIND_DONE,
 	TT_KIND_LIVE,
@@ -170,6 +180,18 @@ struct tt_header {
 };
 
 /*
+ * Where a capture was taken: its origin line (TCPTRACE_ORIGIN_TAG),
+ * "# origin host=NAME boot_id=UUID". host= is required; boot_id= is
+ * absent when the writer could not read one.
+ */
+struct tt_origin {
+	/* As written, in the canonical form of tt_record.comm. */
+	char host[TT_HOST_TEXT_MAX];
+	/* /proc/sys/kernel/random/boot_id, lowercase; "" when absent. */
+	char boot_id[TT_BOOT_ID_TEXT_MAX];
+};
+
+/*
  * The header's keys in the order the format lists them, format first.
  * Those of format 1 but unexpected= are required; the others, newer, are
  * taken when present.
@@ -205,6 +227,7 @@ enum tt_line_type {
 	TT_LINE_COMMENT,	/* '#' but not the header */
 	TT_LINE_UNKNOWN_KIND,	/* a record kind this reader does not know */
 	TT_LINE_HEADER,
+	TT_LINE_ORIGIN,		/* an origin line: a comment old readers skip */
 	TT_LINE_RECORD,
 	TT_LINE_ERROR,		/* malformed: the message says why */
 	TT_LINE_UNSUPPORTED,	/* header of another format: stop reading */
@@ -214,6 +237,7 @@ struct tt_line {
 	enum tt_line_type type;
 	union {
 		struct tt_header header;	/* TT_LINE_HEADER */
+		struct tt_origin origin;	/* TT_LINE_ORIGIN */
 		struct tt_record record;	/* TT_LINE_RECORD */
 	};
 };
@@ -228,6 +252,12 @@ enum tt_line_type tt_parse_line(const char *line, size_t len,
 
 /* Does this line start like the header (whether or not it is valid)? */
 bool tt_is_header_line(const char *line, size_t len);
+
+/* Does this line start like an origin line (whether or not it is valid)? */
+bool tt_is_origin_line(const char *line, size_t len);
+
+/* Is @text, of @len bytes, a UUID: 8-4-4-4-12 hex digits, either case? */
+bool tt_boot_id_valid(const char *text, size_t len);
 
 /* "ESTABLISHED" for 1, ...; "UNKNOWN" for numbers past the table. */
 const char *tt_state_name(unsigned int state);

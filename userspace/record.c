@@ -39,6 +39,7 @@
  * comments that readers skip, and that the summary reads back):
  *
  *   # tcptrace format=2 now=... ...       the follower's header, as read
+ *   # origin host=NAME boot_id=UUID       this machine (origin.h)
  *   # record: start=NS netns=all|own command=ARGV0
  *   done ...                              streamed while COMMAND ran
  *   # record: lost=N after_seq=A seq=B     an overrun (EPIPE): N histories,
@@ -74,6 +75,7 @@
 #include <unistd.h>
 
 #include "input.h"
+#include "origin.h"
 #include "parse.h"
 #include "record.h"
 
@@ -440,8 +442,14 @@ static void handle_line(struct recorder *r, const char *line, size_t len, bool s
 
 	switch (tt_parse_line(line, len, &r->parsed, err)) {
 	case TT_LINE_HEADER:
-		if (!r->header_seen)
+		if (!r->header_seen) {
+			struct tt_origin origin;
+
 			put(r, line, len);
+			/* Where it was taken, for reading captures of many hosts. */
+			if (tt_origin_local(&origin))
+				tt_origin_write(r->out, &origin);
+		}
 		r->header_seen = true;
 		return;
 	case TT_LINE_UNSUPPORTED:

@@ -84,13 +84,27 @@ static void print_derived(FILE *out, const struct tt_record *r)
 		fprintf(out, ",\"handshake_ns\":%" PRIu64, handshake);
 }
 
-void tt_print_record_json(FILE *out, const struct tt_record *r)
+/* Where the record comes from, when known. */
+static void print_origin(FILE *out, const struct tt_origin *origin)
+{
+	if (!origin)
+		return;
+	fputs(",\"host\":", out);
+	tt_json_string(out, origin->host);
+	/* A UUID: no escaping needed. */
+	if (origin->boot_id[0])
+		fprintf(out, ",\"boot_id\":\"%s\"", origin->boot_id);
+}
+
+void tt_print_record_json(FILE *out, const struct tt_record *r,
+			  const struct tt_origin *origin)
 {
 	unsigned int i;
 
-	fprintf(out, "{\"schema\":%d,\"kind\":\"%s\",\"id\":%" PRIu64
-		",\"family\":\"%s\"", TT_JSON_SCHEMA, tt_kind_name(r->kind),
-		r->id, tt_family_name(r->family));
+	fprintf(out, "{\"schema\":%d", TT_JSON_SCHEMA);
+	print_origin(out, origin);
+	fprintf(out, ",\"kind\":\"%s\",\"id\":%" PRIu64 ",\"family\":\"%s\"",
+		tt_kind_name(r->kind), r->id, tt_family_name(r->family));
 	print_endpoint(out, "local", &r->local);
 	print_endpoint(out, "remote", &r->remote);
 	print_optional(out, r, TT_HAS_SEQ, "seq", r->seq);
@@ -114,7 +128,7 @@ void tt_print_record_json(FILE *out, const struct tt_record *r)
 
 static bool json_record(struct tt_view *v, const struct tt_record *r)
 {
-	tt_print_record_json(v->out, r);
+	tt_print_record_json(v->out, r, v->has_origin ? &v->origin : NULL);
 	fputc('\n', v->out);
 	return true;
 }

@@ -10,6 +10,10 @@
  *
  * Pairing needs every record, so they are held until the end of the
  * input, at most TT_LADDER_MAX of them.
+ *
+ * Several captures may be read at once (of many hosts): each record is
+ * held with its group, one per origin (host and boot id) and one per
+ * section of unknown origin, and only records of one group pair.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "origin.h"
 #include "views.h"
 
 #define TIME_WIDTH	12
@@ -29,15 +34,61 @@ enum {
 	CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING, NEW_SYN_RECV,
 };
 
+/* The records of one host's boot, or of one section of unknown origin. */
+struct ladder_group {
+	bool known;
+	struct tt_origin origin;
+};
+
 struct ladder_view {
 	struct tt_view v;
 	struct tt_record *records;
+	unsigned int *groups;	/* of each record, in groups[] below */
 	size_t count, room;
+	struct ladder_group *group;
+	unsigned int nr_groups, group_room;
+	unsigned int section;	/* of the current group: v.sections then */
+	unsigned int current;	/* the current section's group */
 	uint64_t lost;		/* histories lost while following */
 	bool lost_unknown;
 };
 
 /* ---- holding the records -------------------------------------------- */
+
+/*
+ * The group of the records of the current section: that of an earlier
+ * section of the same origin, else a new one. False if out of memory.
+ */
+static bool find_group(struct ladder_view *l)
+{
+	const struct tt_view *v = &l->v;
+	unsigned int i;
+
+	if (l->nr_groups && l->section == v->sections)
+		return true;
+	for (i = 0; i < l->nr_groups && v->has_origin; i++) {
+		if (l->group[i].known && tt_origin_same(&l->group[i].origin, &v->origin)) {
+			l->current = i;
+			l->section = v->sections;
+			return true;
+		}
+	}
+	if (l->nr_groups == l->group_room) {
+		unsigned int room = l->group_room ? 2 * l->group_room : 4;
+		struct ladder_group *grown = realloc(l->group, room * sizeof(*grown));
+
+		if (!grown)
+			return false;
+		l->group = grown;
+		l->group_room = room;
+	}
+	l->group[l->nr_groups].known = v->has_origin;
+	if (v->has_origin)
+		l->group[l->nr_groups].origin = v->origin;
+	l->current = l->nr_groups++;
+	l->section = v->sections;
+	return true;
+}
 
 static bool ladder_record(struct tt_view *v, const struct tt_record *r)
 {
@@ -51,19 +102,28 @@ static bool ladder_record(struct tt_view *v, const struct tt_record *r)
 	if (l->count == l->room) {
 		size_t room = l->room ? 2 * l->room : 64;
 		struct tt_record *grown;
+		unsigned int *groups;
 
 		if (room > TT_LADDER_MAX)
 			room = TT_LADDER_MAX;
 		grown = realloc(l->records, room * sizeof(*grown));
-		if (!grown) {
-			fprintf(stderr, "tcptrace: --ladder: %s\n", strerror(ENOMEM));
-			return false;
-		}
-		l->records = grown;
+		if (grown)
+			l->records = grown;
+		groups = grown ? realloc(l->groups, room * sizeof(*groups)) : NULL;
+		if (groups)
+			l->groups = groups;
+		if (!groups)
+			goto nomem;
 		l->room = room;
 	}
+	if (!find_group(l))
+		goto nomem;
+	l->groups[l->count] = l->current;
 	l->records[l->count++] = *r;
 	return true;
+nomem:
+	fprintf(stderr, "tcptrace: --ladder: %s\n", strerror(ENOMEM));
+	return false;
 }
 
 static void ladder_lost(struct tt_view *v, bool known, uint64_t n, uint64_t next_seq)
@@ -227,12 +287,24 @@ static void format_end(const struct tt_record *r, char buf[END_TEXT_MAX])
 		snprintf(buf + len, END_TEXT_MAX - len, "(%s)", r->rst_reason);
 }
 
+/* " host NAME" after a pair's title or an unpaired record, when known. */
+static void format_host(const struct ladder_view *l, size_t index, char *buf,
+			size_t size)
+{
+	const struct ladder_group *g = &l->group[l->groups[index]];
+
+	if (g->known)
+		snprintf(buf, size, " host %s", g->origin.host);
+	else if (size)
+		buf[0] = '\0';
+}
+
 static void print_pair_heading(struct tt_view *v, const struct tt_record *c,
-			       const struct tt_record *s)
+			       const struct tt_record *s, const char *host)
 {
 	char local[TT_ENDPOINT_MAX], remote[TT_ENDPOINT_MAX];
 	char left[TT_OWNER_MAX + 32], right[TT_OWNER_MAX + 32];
-	char title[2 * TT_ENDPOINT_MAX + 48];
+	char title[2 * TT_ENDPOINT_MAX + 48 + TT_HOST_TEXT_MAX];
 
 	tt_format_endpoint(v->style, &c->local, c->family, local);
 	tt_format_endpoint(v->style, &c->remote, c->family, remote);
@@ -240,6 +312,7 @@ static void print_pair_heading(struct tt_view *v, const struct tt_record *c,
 	if (c->has & TT_HAS_NETNS)
 		snprintf(title + strlen(title), sizeof(title) - strlen(title),
 			 " netns %" PRIu64, c->netns);
+	snprintf(title + strlen(title), sizeof(title) - strlen(title), "%s", host);
 	tt_color(v->out, v->style, TT_BOLD, title);
 	fputc('\n', v->out);
 
@@ -254,13 +327,13 @@ static void print_pair_heading(struct tt_view *v, const struct tt_record *c,
 }
 
 static void print_pair(struct tt_view *v, const struct tt_record *c,
-		       const struct tt_record *s)
+		       const struct tt_record *s, const char *host)
 {
 	uint64_t base = c->t0 < s->t0 ? c->t0 : s->t0;
 	unsigned int i = 0, j = 0;
 	char left[END_TEXT_MAX], right[END_TEXT_MAX];
 
-	print_pair_heading(v, c, s);
+	print_pair_heading(v, c, s, host);
 	/* Merge the two sides by time; the client first at equal times. */
 	while (i < c->nr_steps || j < s->nr_steps) {
 		if (j == s->nr_steps ||
@@ -277,8 +350,12 @@ static void print_pair(struct tt_view *v, const struct tt_record *c,
 		  tt_end_color(s->end) : NULL);
 }
 
-/* An unpaired record, on one line: "4101 done A > B refused curl/9: PATH". */
-static void print_unpaired(struct tt_view *v, const struct tt_record *r)
+/*
+ * An unpaired record, on one line: "4101 done A > B refused curl/9: PATH",
+ * with " host NAME" before the colon when its origin is known.
+ */
+static void print_unpaired(struct tt_view *v, const struct tt_record *r,
+			   const char *host)
 {
 	char local[TT_ENDPOINT_MAX], remote[TT_ENDPOINT_MAX], owner[TT_OWNER_MAX];
 	char end[END_TEXT_MAX];
@@ -287,8 +364,8 @@ static void print_unpaired(struct tt_view *v, const struct tt_record *r)
 	tt_format_endpoint(v->style, &r->remote, r->family, remote);
 	tt_format_owner(r, owner);
 	format_end(r, end);
-	fprintf(v->out, "  %" PRIu64 " %s > %s %s %s: ", r->id, local, remote,
-		end, owner);
+	fprintf(v->out, "  %" PRIu64 " %s > %s %s %s%s: ", r->id, local, remote,
+		end, owner, host);
 	tt_print_path(v->out, v->style, r);
 	fputc('\n', v->out);
 }
@@ -297,6 +374,7 @@ static bool ladder_finish(struct tt_view *v)
 {
 	struct ladder_view *l = (struct ladder_view *)v;
 	size_t nr_pairs, nr_unpaired, i;
+	char host[TT_HOST_TEXT_MAX + 8];
 	struct tt_pair *pairs;
 	size_t *unpaired;
 	bool ok;
@@ -304,7 +382,7 @@ static bool ladder_finish(struct tt_view *v)
 	pairs = malloc((l->count / 2 + 1) * sizeof(*pairs));
 	unpaired = malloc((l->count + 1) * sizeof(*unpaired));
 	ok = pairs && unpaired &&
-	     tt_pair_records(l->records, l->count, pairs, &nr_pairs,
+	     tt_pair_records(l->records, l->groups, l->count, pairs, &nr_pairs,
 			     unpaired, &nr_unpaired);
 	if (!ok) {
 		fprintf(stderr, "tcptrace: --ladder: %s\n", strerror(ENOMEM));
@@ -315,15 +393,19 @@ static bool ladder_finish(struct tt_view *v)
 	for (i = 0; i < nr_pairs; i++) {
 		if (i)
 			fputc('\n', v->out);
-		print_pair(v, &l->records[pairs[i].client], &l->records[pairs[i].server]);
+		format_host(l, pairs[i].client, host, sizeof(host));
+		print_pair(v, &l->records[pairs[i].client], &l->records[pairs[i].server],
+			   host);
 	}
 	if (nr_unpaired) {
 		if (nr_pairs)
 			fputc('\n', v->out);
 		tt_color(v->out, v->style, TT_BOLD, "unpaired");
 		fputc('\n', v->out);
-		for (i = 0; i < nr_unpaired; i++)
-			print_unpaired(v, &l->records[unpaired[i]]);
+		for (i = 0; i < nr_unpaired; i++) {
+			format_host(l, unpaired[i], host, sizeof(host));
+			print_unpaired(v, &l->records[unpaired[i]], host);
+		}
 	}
 	if (l->lost || l->lost_unknown) {
 		char text[64];
@@ -345,6 +427,8 @@ static void ladder_destroy(struct tt_view *v)
 	struct ladder_view *l = (struct ladder_view *)v;
 
 	free(l->records);
+	free(l->groups);
+	free(l->group);
 	free(l);
 }
 

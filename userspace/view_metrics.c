@@ -274,14 +274,18 @@ static const struct {
 };
 #define NR_MODULE_METRICS	(sizeof(module_metrics) / sizeof(module_metrics[0]))
 
-/* Those of the latest header line; a key it did not have is left out. */
+/*
+ * Those of the header line; a key it did not have is left out. Several
+ * captures (sections) are several modules, whose counters do not add up
+ * to one: then none (tcptrace --stats shows each).
+ */
 static void print_module(struct metrics_view *m)
 {
 	FILE *out = m->v.out;
 	char name[64];
 	size_t i;
 
-	for (i = 0; i < NR_MODULE_METRICS && m->v.has_header; i++) {
+	for (i = 0; i < NR_MODULE_METRICS && m->v.has_header && m->v.sections <= 1; i++) {
 		const struct tt_header_key *key = tt_header_key(module_metrics[i].key);
 
 		if (!key || !tt_header_has(&m->v.header, key))

@@ -489,7 +489,11 @@ static void print_module(struct summary_view *s)
 	size_t i;
 
 	print_title(v, "module");
-	for (i = 0; i < NR_MODULE_COUNTERS && v->has_header; i++) {
+	/* Several captures are several modules: see --stats for each. */
+	if (v->sections > 1)
+		fprintf(v->out, "  %-24s %10u (their counters: tcptrace --stats)\n",
+			"captures", v->sections);
+	for (i = 0; i < NR_MODULE_COUNTERS && v->has_header && v->sections <= 1; i++) {
 		const struct tt_header_key *key = tt_header_key(module_counters[i]);
 
 		if (key && tt_header_has(&v->header, key))
@@ -668,8 +672,10 @@ static void json_module(struct summary_view *s)
 		fputs(",\"lost\":null", out);
 	else
 		fprintf(out, ",\"lost\":%" PRIu64, s->lost);
+	if (s->v.sections > 1)
+		fprintf(out, ",\"captures\":%u", s->v.sections);
 	fputs(",\"module\":{", out);
-	for (i = 0; i < tt_nr_header_keys && s->v.has_header; i++) {
+	for (i = 0; i < tt_nr_header_keys && s->v.has_header && s->v.sections <= 1; i++) {
 		if (!tt_header_has(h, &tt_header_keys[i]))
 			continue;
 		fprintf(out, "%s\"%s\":%" PRIu64, sep, tt_header_keys[i].name,

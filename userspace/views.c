@@ -11,6 +11,18 @@ void tt_view_header(struct tt_view *v, const struct tt_header *h)
 		v->ops->header(v, h);
 }
 
+void tt_view_section(struct tt_view *v)
+{
+	v->sections++;
+	v->has_origin = false;
+}
+
+void tt_view_origin(struct tt_view *v, const struct tt_origin *o)
+{
+	v->has_origin = true;
+	v->origin = *o;
+}
+
 bool tt_view_record(struct tt_view *v, const struct tt_record *r)
 {
 	return v->ops->record(v, r);

@@ -52,6 +52,14 @@ struct tt_view {
 	/* The latest header line seen; has_header false before the first. */
 	bool has_header;
 	struct tt_header header;
+	/*
+	 * Sections of the input begun so far (tt_view_section()): a file,
+	 * or a capture in it, from its header line on. 0 before the first.
+	 */
+	unsigned int sections;
+	/* The current section's origin, when known (tt_view_origin()). */
+	bool has_origin;
+	struct tt_origin origin;
 };
 
 /* Each returns NULL (errno ENOMEM) if it cannot allocate its state. */
@@ -69,6 +77,12 @@ void tt_metrics_print(struct tt_view *v, FILE *out);
 
 /* Calls through the ops; header() and lost() also keep what views share. */
 void tt_view_header(struct tt_view *v, const struct tt_header *h);
+/*
+ * A new section begins (a new file, or a header line after the first
+ * line of a file), of unknown origin until tt_view_origin() says.
+ */
+void tt_view_section(struct tt_view *v);
+void tt_view_origin(struct tt_view *v, const struct tt_origin *o);
 bool tt_view_record(struct tt_view *v, const struct tt_record *r);
 void tt_view_lost(struct tt_view *v, bool known, uint64_t n, uint64_t next_seq);
 bool tt_view_finish(struct tt_view *v);
@@ -79,7 +93,11 @@ void tt_print_lost(FILE *out, const struct tt_style *style, bool known,
 		   uint64_t n, uint64_t next_seq);
 void tt_print_lost_json(FILE *out, bool known, uint64_t n, uint64_t next_seq);
 
-/* One record as a JSON object, without newline (--json and the tests). */
-void tt_print_record_json(FILE *out, const struct tt_record *r);
+/*
+ * One record as a JSON object, without newline (--json and the tests),
+ * with "host" and "boot_id" from @origin unless it is NULL.
+ */
+void tt_print_record_json(FILE *out, const struct tt_record *r,
+			  const struct tt_origin *origin);
 
 #endif /* TCPTRACE_VIEWS_H */

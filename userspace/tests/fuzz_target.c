@@ -53,6 +53,15 @@ static void feed(const char *line, size_t len, struct tt_view *views[NR_VIEWS],
 			if (views[i])
 				tt_view_header(views[i], &parsed.header);
 		break;
+	case TT_LINE_ORIGIN:
+		/* A new section each time, of this origin: as main.c would. */
+		for (i = 0; i < NR_VIEWS; i++) {
+			if (views[i]) {
+				tt_view_section(views[i]);
+				tt_view_origin(views[i], &parsed.origin);
+			}
+		}
+		break;
 	case TT_LINE_RECORD:
 		(*records)++;
 		tt_filter_match(filter, &parsed.record);

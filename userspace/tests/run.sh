@@ -469,6 +469,106 @@ ladder_limit_test() {
 	result "ladder: filters keep it under its limit"
 }
 
+# ---- captures of many hosts (origin lines, several -r) -------------------
+
+# origin-a.txt (host web1) and origin-b.txt (host web2) have the same
+# connection, same addresses, ports, cookies and times; each also has one
+# end of another (a client refused, a request that failed) that would pair
+# with the other's. noorigin.txt is origin-b.txt without its origin line.
+BOOT_A=0f8fad5b-d9cb-469f-a165-70867728950e
+BOOT_B=7c9e6679-7425-40de-944b-e07fc1f90ae7
+
+origin_tests() {
+	cd "$DATA" || return
+
+	expect_run fleet.ladder /dev/null 0 "$TCPTRACE" -n --ladder -r origin-a.txt -r origin-b.txt
+	result "origin: --ladder pairs within each host, never across"
+
+	cat origin-a.txt origin-b.txt > "$TMP/both.txt"
+	expect_run fleet.ladder /dev/null 0 "$TCPTRACE" -n --ladder -r "$TMP/both.txt"
+	result "origin: captures concatenated in one file, each with its header"
+
+	# Without the origin lines, one capture: the ends do pair.
+	{ head -n 1 origin-a.txt; grep -h '^done' origin-a.txt origin-b.txt; } > "$TMP/one.txt"
+	"$TCPTRACE" -n --ladder -r "$TMP/one.txt" > "$TMP/out" 2>&1
+	grep -q '^ *client 7001  *server 7004$' "$TMP/out" ||
+		detail "in one capture 7001 and 7004 should pair: $(cat "$TMP/out")"
+	result "origin: the same records in one capture pair (the test above means something)"
+
+	sed -e 's/ host web2//' fleet.ladder > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -n --ladder -r origin-a.txt -r noorigin.txt
+	result "origin: a capture without origin is a group of its own, shown without host"
+
+	# The pair of noorigin.txt, twice; 7004 of each, unpaired.
+	sed -e 's/ host web[12]//' -e 's/^  7001 .*/  7004 127.0.0.1:80 > 127.0.0.1:40000 done handshake_failed -: LISTEN > NEW_SYN_RECV > CLOSE/' \
+		fleet.ladder > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -n --ladder -r noorigin.txt -r noorigin.txt
+	result "origin: two captures without origin never merge"
+
+	# JSON: the records as without origin, with host and boot_id after schema.
+	grep -hv '^# origin' origin-a.txt > "$TMP/a.txt"
+	grep -hv '^# origin' origin-b.txt > "$TMP/b.txt"
+	{
+		"$TCPTRACE" --json -r "$TMP/a.txt" |
+			sed "s/^{\"schema\":1,/{\"schema\":1,\"host\":\"web1\",\"boot_id\":\"$BOOT_A\",/"
+		"$TCPTRACE" --json -r "$TMP/b.txt" |
+			sed "s/^{\"schema\":1,/{\"schema\":1,\"host\":\"web2\",\"boot_id\":\"$BOOT_B\",/"
+		"$TCPTRACE" --json -r noorigin.txt
+	} > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" --json -r origin-a.txt -r origin-b.txt -r noorigin.txt
+	result "origin: JSON records carry host and boot_id (lowercase), absent when unknown"
+
+	expect_run fleet.stats /dev/null 0 "$TCPTRACE" --stats -r origin-a.txt -r noorigin.txt
+	expect_run fleet.stats.json /dev/null 0 "$TCPTRACE" --stats --json -r origin-a.txt -r noorigin.txt
+	result "origin: --stats shows each capture's header and origin"
+
+	sed -n '2,25p' fleet.stats > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" --stats -r origin-a.txt
+	result "origin: --stats of one capture: its counters, then host and boot_id"
+
+	"$TCPTRACE" -n --summary -r origin-a.txt -r origin-b.txt > "$TMP/out" 2> "$TMP/err"
+	[ $? -eq 0 ] && [ ! -s "$TMP/err" ] || detail "exit status or stderr: $(cat "$TMP/err")"
+	grep -q '^histories  *6  (6 done, 0 live)$' "$TMP/out" || detail "not 6 histories: $(head -n 1 "$TMP/out")"
+	grep -q '^  captures  *2 (their counters: tcptrace --stats)$' "$TMP/out" ||
+		detail "no 'captures 2' line in the module section"
+	grep -q '^  events ' "$TMP/out" && detail "the module's counters of one capture shown for two"
+	"$TCPTRACE" --summary --json -r origin-a.txt -r origin-b.txt | grep -q '"captures":2,"module":{}' ||
+		detail "summary JSON: no '\"captures\":2,\"module\":{}'"
+	result "origin: --summary aggregates over the captures"
+
+	"$TCPTRACE" --metrics -r origin-a.txt -r origin-b.txt > "$TMP/fleet.metrics" 2> "$TMP/err"
+	[ ! -s "$TMP/err" ] || detail "stderr: $(cat "$TMP/err")"
+	grep -q '^tcptrace_histories_total{family="ipv4",end="reset_sent"} 2$' "$TMP/fleet.metrics" ||
+		detail "not 2 reset_sent histories"
+	grep -q '^tcptrace_events_total' "$TMP/fleet.metrics" && detail "tcptrace_events_total of one capture shown for two"
+	if [ -x "$PROMTOOL" ]; then
+		"$PROMTOOL" check metrics < "$TMP/fleet.metrics" > "$TMP/promtool" 2>&1 ||
+			{ detail "promtool check metrics:"; cat "$TMP/promtool" >> "$DETAILS"; }
+	fi
+	result "origin: --metrics aggregates, without the module's counters"
+
+	"$TCPTRACE" -n --json -r badorigin.txt > "$TMP/out" 2> "$TMP/err"
+	[ $? -eq 1 ] || detail "exit status $?, expected 1"
+	diff -u badorigin.err "$TMP/err" > "$TMP/diff" || { detail "stderr:"; cat "$TMP/diff" >> "$DETAILS"; }
+	[ "$(wc -l < "$TMP/out")" = 4 ] || detail "$(wc -l < "$TMP/out") records, expected 4"
+	[ "$(grep -c '"host"' "$TMP/out")" = 1 ] || detail "host on other records than the last"
+	tail -n 1 "$TMP/out" | grep -q "^{\"schema\":1,\"host\":\"web\\\\\\\\x20four\",\"boot_id\":\"$BOOT_A\",\"kind\":\"done\",\"id\":7001," ||
+		detail "last record: $(tail -n 1 "$TMP/out" | cut -c 1-120)"
+	result "origin: malformed origin lines reported by line, the records still shown"
+
+	"$TCPTRACE" -n -H -r origin-a.txt > "$TMP/want"
+	printf '%s\n' "tcptrace: no-such-file.txt: No such file or directory" > "$TMP/want_err"
+	expect_run "$TMP/want" "$TMP/want_err" 1 "$TCPTRACE" -n -H -r origin-a.txt -r no-such-file.txt
+	expect_run "$TMP/want" "$TMP/want_err" 1 "$TCPTRACE" -n -H -r no-such-file.txt -r origin-a.txt
+	result "origin: an unreadable capture among several: one line, exit 1, the others shown"
+
+	expect_message 2 "tcptrace: standard input given twice to --read (try 'tcptrace --help')" \
+		"$TCPTRACE" -r - -r -
+	result "usage: -r - twice"
+
+	cd - > /dev/null || return
+}
+
 # ---- following the device (tests/fakedev.c stands in for it) -------------
 
 # fake SCRIPT COMMAND...: run COMMAND with /dev/tcptrace played by SCRIPT.
@@ -477,6 +577,12 @@ fake() {
 	shift
 	TT_FAKEDEV=$script TT_FAKEDEV_LOG=$TMP/commands LD_PRELOAD=$FAKEDEV \
 		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 "$@"
+}
+
+# local_origin FILE: FILE with @HOST@ and @BOOT_ID@ made this machine's.
+local_origin() {
+	sed -e "s/@HOST@/$(uname -n)/g" \
+		-e "s/@BOOT_ID@/$(cat /proc/sys/kernel/random/boot_id)/g" "$1"
 }
 
 follow_usage_tests() {
@@ -513,11 +619,14 @@ device that cannot be opened: the hint for EPERM"
 		detail "commands written: $(cat "$TMP/commands")"
 	result "follow: table, lost histories reported in-band"
 
-	fake follow.script expect_run follow.out.json /dev/null 0 "$TCPTRACE" -f --json
+	# The device's records are this machine's: its host name and boot id.
+	local_origin follow.out.json > "$TMP/follow.out.json"
+	fake follow.script expect_run "$TMP/follow.out.json" /dev/null 0 "$TCPTRACE" -f --json
 	result "follow: JSON, lost histories as {\"lost\":N}"
 
 	fake lostfirst.script expect_run lostfirst.out.table /dev/null 0 "$TCPTRACE" -f -n
-	fake lostfirst.script expect_run lostfirst.out.json /dev/null 0 "$TCPTRACE" -f --json
+	local_origin lostfirst.out.json > "$TMP/lostfirst.out.json"
+	fake lostfirst.script expect_run "$TMP/lostfirst.out.json" /dev/null 0 "$TCPTRACE" -f --json
 	result "follow: losses of unknown size"
 
 	fake follow.script "$TCPTRACE" -f --summary > "$TMP/out" 2> "$TMP/err"
@@ -624,7 +733,7 @@ record_tests() {
 
 	if [ "$fakedev_works" != yes ] || ! command -v python3 > /dev/null; then
 		for name in "COMMAND not found: 127" "COMMAND not executable: 126" \
-			"another format version: 125" "capture, seq gap, selection, status" \
+			"another format version: 125" "capture, origin line, seq gap, selection, status" \
 			"--ktap prints the abnormal and live histories" "valgrind"; do
 			skip "record: $name" "needs LD_PRELOAD of tests/fakedev.so and python3"
 		done
@@ -656,18 +765,25 @@ record_tests() {
 	[ "$(tr '\n' ' ' < "$TMP/commands")" = "follow all-netns all-netns " ] ||
 		detail "commands written: $(cat "$TMP/commands")"
 	grep '^[dl#]' "$TMP/r.cap" | cut -d ' ' -f 1-3 > "$TMP/got"
-	printf '%s\n' "# tcptrace format=2" "# record: start=*" "done 10 ipv4" \
+	printf '%s\n' "# tcptrace format=2" "# origin host=$(uname -n)" "# record: start=*" "done 10 ipv4" \
 		"# record: lost=*" "done 15 ipv4" "live 16 ipv4" "# record: end=*" > "$TMP/want"
 	sed -i 's/^\(# record: [a-z]*=\)[0-9]*$/\1*/' "$TMP/got"
 	diff -u "$TMP/want" "$TMP/got" > "$TMP/diff" || { detail "capture:"; cat "$TMP/diff" >> "$DETAILS"; }
 	grep -q '^# record: lost=3 after_seq=4 seq=8$' "$TMP/r.cap" || detail "no 'lost=3 after_seq=4 seq=8'"
+	sed -n 2p "$TMP/r.cap" > "$TMP/got"
+	local_origin /dev/stdin > "$TMP/want" <<-'EOF'
+	# origin host=@HOST@ boot_id=@BOOT_ID@
+	EOF
+	diff -u "$TMP/want" "$TMP/got" > "$TMP/diff" || { detail "origin line:"; cat "$TMP/diff" >> "$DETAILS"; }
+	"$TCPTRACE" -r "$TMP/r.cap" --json 2>&1 | grep -c "^{\"schema\":1,\"host\":\"$(uname -n)\",\"boot_id\":\"$(cat /proc/sys/kernel/random/boot_id)\"," > "$TMP/got"
+	[ "$(cat "$TMP/got")" = 3 ] || detail "tcptrace -r --json: $(cat "$TMP/got") records with this host and boot id, expected 3"
 	grep -q '^tcptrace record: 3 histories in .*r.cap: 2 done, 1 still live (all network namespaces)$' "$TMP/err" &&
 		grep -q '^tcptrace record: lost: 3 histories overwritten before they were read$' "$TMP/err" &&
 		grep -q '^tcptrace record: ends: active_close 1, refused 1$' "$TMP/err" ||
 		{ detail "summary:"; cat "$TMP/err" >> "$DETAILS"; }
 	"$TCPTRACE" -r "$TMP/r.cap" -n -H > "$TMP/out" 2>&1 && [ "$(wc -l < "$TMP/out")" = 3 ] ||
 		detail "tcptrace -r: $(cat "$TMP/out")"
-	result "record: capture, seq gap, selection, status"
+	result "record: capture, origin line, seq gap, selection, status"
 
 	record_script > "$TMP/rec.script"
 	fake "$TMP/rec.script" "$TCPTRACE" record --ktap -o "$TMP/k.cap" -- sh -c 'sleep 1.5; exit 1' \
@@ -1150,6 +1266,11 @@ valgrind_tests() {
 		--expect '-L 80 --addr ::/0: none CLOSE>LISTEN' --expect '3 CLOSE>SYN_SENT>CLOSE'
 	valgrind_run "$TCPTRACE" -r expect.txt --expect '-L 80: 2 CLOSE>ESTABLISHD'
 	valgrind_run "$TCPTRACE" --color=always --rst-reason tcp_state,42 -r reasons.txt
+	for options in --ladder --json --stats "--stats --json" --summary --metrics; do
+		# shellcheck disable=SC2086 # options are words
+		valgrind_run "$TCPTRACE" $options -r origin-a.txt -r badorigin.txt \
+			-r noorigin.txt -r no-such-file.txt -r origin-b.txt
+	done
 	cd - > /dev/null || return
 	result "valgrind: tcptrace on every capture, every view"
 
@@ -1183,6 +1304,7 @@ reasons_tests
 color_tests
 services_tests
 ladder_limit_test
+origin_tests
 follow_usage_tests
 follow_tests
 record_tests

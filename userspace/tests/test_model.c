@@ -427,9 +427,13 @@ static void test_endpoint_addr(struct test *t)
 	CHECK_U64(t, a.bytes[3], 0xb8);
 }
 
-/* Pair @n lines; check the pairs (as "client:server" ids) and the unpaired. */
-static void check_pairs(struct test *t, const char *const lines[], size_t n,
-			const char *want_pairs, const char *want_unpaired)
+/*
+ * Pair @n lines of @groups (NULL: one group); check the pairs (as
+ * "client:server" ids) and the unpaired.
+ */
+static void check_pairs_in(struct test *t, const char *const lines[],
+			   const unsigned int *groups, size_t n,
+			   const char *want_pairs, const char *want_unpaired)
 {
 	struct tt_record records[8];
 	struct tt_pair pairs[4];
@@ -439,7 +443,8 @@ static void check_pairs(struct test *t, const char *const lines[], size_t n,
 	for (i = 0; i < n; i++)
 		if (!record(t, lines[i], &records[i]))
 			return;
-	CHECK(t, tt_pair_records(records, n, pairs, &nr_pairs, unpaired, &nr_unpaired));
+	CHECK(t, tt_pair_records(records, groups, n, pairs, &nr_pairs, unpaired,
+				 &nr_unpaired));
 	for (i = 0; i < nr_pairs; i++)
 		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%" PRIu64 ":%" PRIu64,
 			 i ? " " : "", records[pairs[i].client].id, records[pairs[i].server].id);
@@ -449,6 +454,12 @@ static void check_pairs(struct test *t, const char *const lines[], size_t n,
 			 i ? " " : "", records[unpaired[i]].id);
 	CHECK_STR(t, got, want_pairs);
 	CHECK_STR(t, got_unpaired, want_unpaired);
+}
+
+static void check_pairs(struct test *t, const char *const lines[], size_t n,
+			const char *want_pairs, const char *want_unpaired)
+{
+	check_pairs_in(t, lines, NULL, n, want_pairs, want_unpaired);
 }
 
 static void test_pairing(struct test *t)
@@ -495,6 +506,26 @@ static void test_pairing(struct test *t)
 	check_pairs(t, mapped, 2, "42:41", "");
 	check_pairs(t, loaded, 2, "52:51", "");
 	check_pairs(t, NULL, 0, "", "");
+}
+
+/*
+ * Captures of two hosts with the same addresses, ports, cookies and
+ * times: each host's ends pair, never one host's with the other's.
+ */
+static void test_pairing_groups(struct test *t)
+{
+	static const char *const twice[] = {
+		SERVER, LISTENER, CLIENT, SERVER, LISTENER, CLIENT,
+	};
+	static const unsigned int two_hosts[] = { 0, 0, 0, 1, 1, 1 };
+	/* Each host has one end only: nothing pairs. */
+	static const char *const halves[] = { SERVER, CLIENT };
+	static const unsigned int apart[] = { 0, 1 };
+	static const unsigned int together[] = { 7, 7 };
+
+	check_pairs_in(t, twice, two_hosts, 6, "4102:4103 4102:4103", "4097 4097");
+	check_pairs_in(t, halves, apart, 2, "", "4103 4102");
+	check_pairs_in(t, halves, together, 2, "4102:4103", "");
 }
 
 /* ---- filters -------------------------------------------------------- */
@@ -861,6 +892,7 @@ static const struct {
 	{ "model: percentiles within 1% on several distributions", test_percentile_error },
 	{ "model: IPv4-mapped addresses compare as IPv4", test_endpoint_addr },
 	{ "model: pairing the two ends of a connection", test_pairing },
+	{ "model: pairing only within one host's boot", test_pairing_groups },
 	{ "filter: durations", test_durations },
 	{ "filter: addresses and prefixes", test_cidr },
 	{ "filter: state names, the format's and ss(8)'s", test_state_lookup },

@@ -29,6 +29,13 @@
 #define TCPTRACE_HEADER_TAG	"# tcptrace"
 
 /*
+ * A comment line that readers may use: where a capture was taken,
+ * "# origin host=NAME boot_id=UUID", right after the header. The module
+ * never writes it; the reader does, into the captures it writes.
+ */
+#define TCPTRACE_ORIGIN_TAG	"# origin"
+
+/*
  * A history holds at most this many steps; further ones are counted in
  * the record's dropped= field and in the drop_steps_full counter. The
  * longest life Linux gives a socket takes 9: a server's child that
