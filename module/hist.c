@@ -295,9 +295,14 @@ static struct tcptrace_hist *tcptrace_evict(struct tcptrace_bucket *held)
 		}
 		if (!h)
 			continue;
-		h->end = TCPTRACE_END_EVICTED;
+		/* One that awaits its RST is done already, as it closed. */
+		if (h->flags & TCPTRACE_HISTF_RST_AWAITED) {
+			h->flags &= ~TCPTRACE_HISTF_RST_AWAITED;
+		} else {
+			h->end = TCPTRACE_END_EVICTED;
+			tcptrace_count(TCPTRACE_CNT_EVICTED);
+		}
 		tcptrace_ring_push(h);
-		tcptrace_count(TCPTRACE_CNT_EVICTED);
 		tcptrace_count(TCPTRACE_CNT_COMPLETED);
 		return h;
 	}
@@ -1118,12 +1123,15 @@ bool tcptrace_hist_copy_live(unsigned int *bucket, unsigned int *index,
 			continue;
 		raw_spin_lock_irqsave(&b->lock, flags);
 		hlist_for_each_entry(h, &b->head, node) {
-			if (i++ == *index) {
-				*out = *h;
-				raw_spin_unlock_irqrestore(&b->lock, flags);
-				(*index)++;
-				return true;
-			}
+			if (i++ < *index)
+				continue;
+			(*index)++;
+			/* Closed, and done once its RST is sent: not live. */
+			if (h->flags & TCPTRACE_HISTF_RST_AWAITED)
+				continue;
+			*out = *h;
+			raw_spin_unlock_irqrestore(&b->lock, flags);
+			return true;
 		}
 		raw_spin_unlock_irqrestore(&b->lock, flags);
 	}
