@@ -69,6 +69,7 @@ struct options {
 	bool follow;
 	bool all_netns;
 	const char *metrics_file;	/* --metrics-file, or NULL: stdout */
+	bool metrics_netns;		/* --metrics-netns */
 	unsigned int interval;		/* --interval, seconds; 0 if not given */
 	enum color_when color;
 	struct tt_style style;
@@ -103,6 +104,8 @@ static const char usage_text[] =
 	"  -s, --stats            the header's counters only\n"
 	"      --metrics          counters and histograms for Prometheus (OpenMetrics)\n"
 	"      --metrics-file=FILE  write them to FILE (atomically) instead of stdout\n"
+	"      --metrics-netns    label the histories' metrics with their network\n"
+	"                         namespace (netns=\"INODE\", at most 256)\n"
 	"      --interval=N       following, rewrite FILE every N seconds (default 60)\n"
 	"  -j, --json             JSON: one object per socket (JSON Lines), or the\n"
 	"                         summary or counters as one object\n"
@@ -152,6 +155,7 @@ enum {
 	OPT_GRAPH,
 	OPT_METRICS,
 	OPT_METRICS_FILE,
+	OPT_METRICS_NETNS,
 	OPT_INTERVAL,
 	OPT_COLOR,
 	OPT_EXPECT,
@@ -167,6 +171,7 @@ static const struct option long_options[] = {
 	{ "graph",        no_argument,       NULL, OPT_GRAPH },
 	{ "metrics",      no_argument,       NULL, OPT_METRICS },
 	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "metrics-netns", no_argument,      NULL, OPT_METRICS_NETNS },
 	{ "interval",     required_argument, NULL, OPT_INTERVAL },
 	{ "stats",        no_argument,       NULL, 's' },
 	{ "json",         no_argument,       NULL, 'j' },
@@ -304,6 +309,9 @@ static int parse_option(int c, char *argv[], struct options *opt)
 			return usage_error("empty file name for --metrics-file");
 		opt->metrics_file = optarg;
 		return -1;
+	case OPT_METRICS_NETNS:
+		opt->metrics_netns = true;
+		return -1;
 	case OPT_INTERVAL:
 		return parse_interval(opt, optarg);
 	case 's':
@@ -368,6 +376,8 @@ static int check_options(const struct options *opt)
 		return usage_error("--follow does not apply to %s", opt->view_option);
 	if (opt->metrics_file && opt->view != VIEW_METRICS)
 		return usage_error("--metrics-file needs --metrics");
+	if (opt->metrics_netns && opt->view != VIEW_METRICS)
+		return usage_error("--metrics-netns needs --metrics");
 	if (opt->interval && !(opt->metrics_file && opt->follow))
 		return usage_error("--interval needs --metrics-file and --follow");
 	if (opt->view == VIEW_EXPECT && !tt_expect_compile(opt->expect, err)) {
@@ -584,7 +594,8 @@ static struct tt_view *make_view(const struct options *opt, const struct tt_inpu
 	case VIEW_GRAPH:
 		return tt_graph_view(stdout, &opt->style);
 	case VIEW_METRICS:
-		return tt_metrics_view(opt->metrics_file ? NULL : stdout, &opt->style);
+		return tt_metrics_view(opt->metrics_file ? NULL : stdout, &opt->style,
+				       opt->metrics_netns);
 	default:
 		return opt->json ? tt_json_view(stdout, &opt->style) :
 				   tt_table_view(stdout, &opt->style);

@@ -24,6 +24,12 @@
 /* The most distinct lifecycle shapes --summary counts one by one. */
 #define TT_SUMMARY_SHAPES	256
 
+/*
+ * The most network namespaces --metrics --metrics-netns labels one by one;
+ * the records of any other count under netns="other".
+ */
+#define TT_METRICS_NETNS	256
+
 /* Version of the JSON objects, their "schema" member. */
 #define TT_JSON_SCHEMA	1
 
@@ -69,8 +75,11 @@ struct tt_view *tt_timeline_view(FILE *out, const struct tt_style *style);
 struct tt_view *tt_ladder_view(FILE *out, const struct tt_style *style);
 struct tt_view *tt_summary_view(FILE *out, const struct tt_style *style, bool json);
 struct tt_view *tt_graph_view(FILE *out, const struct tt_style *style);
-/* @out NULL: finish prints nothing, tt_metrics_print() does when asked. */
-struct tt_view *tt_metrics_view(FILE *out, const struct tt_style *style);
+/*
+ * @out NULL: finish prints nothing, tt_metrics_print() does when asked.
+ * @by_netns: the series of the records get a netns label (--metrics-netns).
+ */
+struct tt_view *tt_metrics_view(FILE *out, const struct tt_style *style, bool by_netns);
 
 /* The exposition of a tt_metrics_view() so far, to @out. */
 void tt_metrics_print(struct tt_view *v, FILE *out);

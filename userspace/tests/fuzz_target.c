@@ -6,7 +6,7 @@
 #include "../views.h"
 #include "fuzz_target.h"
 
-enum { NR_VIEWS = 8 };
+enum { NR_VIEWS = 9 };
 
 static void make_views(FILE *sink, const struct tt_style *style,
 		       struct tt_view *views[NR_VIEWS])
@@ -18,7 +18,8 @@ static void make_views(FILE *sink, const struct tt_style *style,
 	views[4] = tt_summary_view(sink, style, false);
 	views[5] = tt_summary_view(sink, style, true);
 	views[6] = tt_graph_view(sink, style);
-	views[7] = tt_metrics_view(sink, style);
+	views[7] = tt_metrics_view(sink, style, false);
+	views[8] = tt_metrics_view(sink, style, true);
 }
 
 /* A filter with a condition of each kind, so that matching runs them all. */

@@ -250,6 +250,9 @@ view_usage_tests() {
 		"--metrics --json:--json does not apply to --metrics" \
 		"--summary --metrics:options '--summary' and '--metrics' cannot be combined" \
 		"--metrics-file x -r lifecycle.txt:--metrics-file needs --metrics" \
+		"--metrics-netns -r lifecycle.txt:--metrics-netns needs --metrics" \
+		"--summary --metrics-netns -r lifecycle.txt:--metrics-netns needs --metrics" \
+		"--metrics-netns=1 --metrics:option '--metrics-netns' takes no argument" \
 		"--metrics --interval 5 -r lifecycle.txt:--interval needs --metrics-file and --follow" \
 		"--metrics --interval 0:--interval: expected seconds from 1 to 86400, got '0'"
 }
@@ -987,6 +990,143 @@ metrics_tests() {
 	cd - > /dev/null || return
 }
 
+# ---- --metrics --metrics-netns --------------------------------------------
+
+# unlabel FILE: the samples of an exposition with the netns label taken
+# out and the values of the same series added up, as "SERIES VALUE" lines,
+# and its comment lines, all sorted (the label changes the order of the
+# series within a family).
+unlabel() {
+	awk '
+	/^#/ { print; next }
+	{
+		series = $1
+		sub(/netns="[^"]*",?/, "", series)
+		sub(/\{\}$/, "", series)
+		if (!(series in sum))
+			order[n++] = series
+		sum[series] += $2
+	}
+	END { for (i = 0; i < n; i++) printf "%s %.9f\n", order[i], sum[order[i]] }' "$1" |
+		LC_ALL=C sort
+}
+
+metrics_netns_tests() {
+	cd "$DATA" || return
+
+	# netns.txt: in 4026531840, two active closes, a reset sent
+	# (TCP_ABORT_ON_CLOSE) and a live client, handshakes of 30us, 3ms,
+	# 20us and 40us, one SYN retransmitted; in 4026532100, an IPv6 client
+	# refused after 2 SYN retransmissions and an IPv4 server (handshake
+	# 200us); one record without netns=, a 30s IPv4 timeout.
+	"$TCPTRACE" --metrics --metrics-netns -r netns.txt > "$TMP/netns.metrics" 2> "$TMP/err"
+	status=$?
+	[ "$status" -eq 0 ] || detail "exit status $status"
+	[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+	check_exposition "$TMP/netns.metrics"
+	out=$TMP/netns.metrics
+	a='netns="4026531840",' b='netns="4026532100",' u='netns="unknown",'
+	expect_metric "$out" "tcptrace_histories_total{${a}family=\"ipv4\",end=\"active_close\"}" 2
+	expect_metric "$out" "tcptrace_histories_total{${a}family=\"ipv4\",end=\"reset_sent\"}" 1
+	expect_metric "$out" "tcptrace_histories_total{${a}family=\"ipv6\",end=\"refused\"}" 0
+	expect_metric "$out" "tcptrace_histories_total{${b}family=\"ipv6\",end=\"refused\"}" 1
+	expect_metric "$out" "tcptrace_histories_total{${b}family=\"ipv4\",end=\"passive_close\"}" 1
+	expect_metric "$out" "tcptrace_histories_total{${b}family=\"ipv4\",end=\"active_close\"}" 0
+	expect_metric "$out" "tcptrace_histories_total{${u}family=\"ipv4\",end=\"timeout\"}" 1
+	expect_metric "$out" "tcptrace_live_histories{${a}family=\"ipv4\"}" 1
+	expect_metric "$out" "tcptrace_live_histories{${b}family=\"ipv4\"}" 0
+	expect_metric "$out" "tcptrace_resets_sent_total{${a}reason=\"TCP_ABORT_ON_CLOSE\"}" 1
+	expect_metric "$out" "tcptrace_handshake_retransmissions_total{netns=\"4026531840\"}" 1
+	expect_metric "$out" "tcptrace_handshake_retransmissions_total{netns=\"4026532100\"}" 2
+	expect_metric "$out" "tcptrace_handshake_retransmissions_total{netns=\"unknown\"}" 0
+	expect_metric "$out" "tcptrace_handshake_seconds_count{${a}side=\"client\"}" 4
+	expect_metric "$out" "tcptrace_handshake_seconds_bucket{${a}side=\"client\",le=\"2.5e-05\"}" 1
+	expect_metric "$out" "tcptrace_handshake_seconds_bucket{${a}side=\"client\",le=\"5e-05\"}" 3
+	expect_metric "$out" "tcptrace_handshake_seconds_sum{${a}side=\"client\"}" 0.003090000
+	expect_metric "$out" "tcptrace_handshake_seconds_count{${b}side=\"client\"}" 0
+	expect_metric "$out" "tcptrace_handshake_seconds_count{${b}side=\"server\"}" 1
+	expect_metric "$out" "tcptrace_handshake_seconds_sum{${b}side=\"server\"}" 0.000200000
+	expect_metric "$out" "tcptrace_handshake_seconds_count{${u}side=\"client\"}" 1
+	expect_metric "$out" 'tcptrace_timewait_seconds_count{netns="4026531840"}' 2
+	expect_metric "$out" 'tcptrace_timewait_seconds_sum{netns="4026531840"}' 0.002000000
+	expect_metric "$out" 'tcptrace_timewait_seconds_count{netns="4026532100"}' 0
+	expect_metric "$out" "tcptrace_lifetime_seconds_count{${a}family=\"ipv4\"}" 3
+	expect_metric "$out" "tcptrace_lifetime_seconds_sum{${a}family=\"ipv4\"}" 0.007900000
+	expect_metric "$out" "tcptrace_lifetime_seconds_sum{${b}family=\"ipv6\"}" 3.000000000
+	expect_metric "$out" "tcptrace_lifetime_seconds_sum{${u}family=\"ipv4\"}" 30.000000000
+	expect_metric "$out" "tcptrace_state_seconds_count{${b}state=\"SYN_SENT\"}" 1
+	expect_metric "$out" "tcptrace_state_seconds_count{${a}state=\"SYN_SENT\"}" 4
+	# The module's counters and the lost histories: the whole module's.
+	expect_metric "$out" tcptrace_events_total 30
+	expect_metric "$out" tcptrace_live 1
+	expect_metric "$out" tcptrace_lost_histories_total 0
+	grep -q '^tcptrace_[a-z_]*_total{netns=.*} ' "$out" || detail "no netns label"
+	grep -E '^tcptrace_(events|created|completed|lost_histories)_total\{' "$out" |
+		sed 's/^/a label on a global counter: /' >> "$DETAILS"
+	# The namespaces in order: 4026531840, 4026532100, then unknown.
+	got=$(sed -n 's/^tcptrace_histories_total{netns="\([^"]*\)".*/\1/p' "$out" | uniq | tr '\n' ' ')
+	[ "$got" = "4026531840 4026532100 unknown " ] || detail "netns labels in the order '$got'"
+	result "metrics-netns: the label splits the counts of netns.txt"
+
+	# Without the option, no netns label, and the same series as with it
+	# once the label is summed away; the module's counters as they were.
+	for capture in lifecycle reasons netns; do
+		"$TCPTRACE" --metrics -r $capture.txt > "$TMP/plain.metrics" 2> /dev/null
+		"$TCPTRACE" --metrics --metrics-netns -r $capture.txt > "$TMP/ns.metrics" 2> /dev/null
+		grep -q 'netns=' "$TMP/plain.metrics" && detail "$capture.txt: a netns label without --metrics-netns"
+		unlabel "$TMP/plain.metrics" > "$TMP/plain.sum"
+		unlabel "$TMP/ns.metrics" > "$TMP/ns.sum"
+		diff -u "$TMP/plain.sum" "$TMP/ns.sum" > "$TMP/diff" ||
+			{ detail "$capture.txt: summed over netns, not the unlabelled metrics:"; cat "$TMP/diff" >> "$DETAILS"; }
+	done
+	expect_metric "$TMP/plain.metrics" 'tcptrace_histories_total{family="ipv4",end="active_close"}' 2
+	expect_metric "$TMP/plain.metrics" 'tcptrace_histories_total{family="ipv6",end="refused"}' 1
+	expect_metric "$TMP/plain.metrics" tcptrace_handshake_retransmissions_total 3
+	result "metrics-netns: without it, one unlabelled set, the sum of the namespaces"
+
+	# The guard: 300 namespaces, 1000 to 1299, one history each, then one
+	# more of 1000 (labelled already) and of 1299 (past the 256th: other).
+	head -n 1 netns.txt > "$TMP/many.txt"
+	awk 'BEGIN {
+		for (i = 0; i < 302; i++) {
+			ns = i < 300 ? 1000 + i : i == 300 ? 1000 : 1299
+			printf "done %d ipv4 10.0.0.1:%d 10.0.0.2:80 seq=%d t0=%d netns=%d end=refused path=CLOSE>SYN_SENT@0>CLOSE@1000\n", i + 1, 10000 + i, i + 1, 1000000 + i, ns
+		}
+	}' >> "$TMP/many.txt"
+	"$TCPTRACE" --metrics --metrics-netns -r "$TMP/many.txt" > "$TMP/many.metrics" 2> "$TMP/err"
+	[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+	check_exposition "$TMP/many.metrics"
+	got=$(sed -n 's/^tcptrace_live_histories{netns="\([^"]*\)",family="ipv4"}.*/\1/p' "$TMP/many.metrics" | sort -u | wc -l)
+	[ "$got" -eq 257 ] || detail "$got netns values, expected 256 inodes and other"
+	expect_metric "$TMP/many.metrics" 'tcptrace_histories_total{netns="1000",family="ipv4",end="refused"}' 2
+	expect_metric "$TMP/many.metrics" 'tcptrace_histories_total{netns="1255",family="ipv4",end="refused"}' 1
+	expect_metric "$TMP/many.metrics" 'tcptrace_histories_total{netns="1256",family="ipv4",end="refused"}' missing
+	expect_metric "$TMP/many.metrics" 'tcptrace_histories_total{netns="other",family="ipv4",end="refused"}' 45
+	[ "$(sed -n 's/^tcptrace_live_histories{netns="\([^"]*\)".*/\1/p' "$TMP/many.metrics" | tail -n 1)" = other ] ||
+		detail "netns=\"other\" is not last"
+	result "metrics-netns: at most 256 namespaces, the others under netns=\"other\""
+
+	if [ ! -x "$PROMTOOL" ]; then
+		skip "metrics-netns: promtool check metrics" "promtool not found at $PROMTOOL (set TCPTRACE_PROMTOOL)"
+	else
+		"$TCPTRACE" --metrics --metrics-netns -r headeronly.txt > "$TMP/headeronly.ns.metrics" 2> /dev/null
+		for file in "$TMP/netns.metrics" "$TMP/ns.metrics" "$TMP/many.metrics" "$TMP/headeronly.ns.metrics"; do
+			"$PROMTOOL" check metrics < "$file" > "$TMP/promtool" 2>&1 ||
+				detail "promtool check metrics failed on $(basename "$file")"
+			[ -s "$TMP/promtool" ] && { detail "promtool on $(basename "$file"):"; cat "$TMP/promtool" >> "$DETAILS"; }
+		done
+		result "metrics-netns: promtool check metrics"
+	fi
+
+	"$TCPTRACE" --metrics --metrics-netns -r netns.txt > "$TMP/want"
+	expect_run /dev/null /dev/null 0 "$TCPTRACE" --metrics --metrics-netns -r netns.txt \
+		--metrics-file "$TMP/netns.prom"
+	cmp -s "$TMP/want" "$TMP/netns.prom" || detail "--metrics-file differs from stdout"
+	result "metrics-netns: with --metrics-file"
+
+	cd - > /dev/null || return
+}
+
 # ---- --expect -------------------------------------------------------------
 
 # expect_path WANT_STATUS RESULT SELECTED MATCHED EXPECTATION [OPTION...]:
@@ -1260,6 +1400,9 @@ valgrind_tests() {
 		done < "$TMP/views"
 	done
 	valgrind_run "$TCPTRACE" --metrics --metrics-file "$TMP/vg.prom" -r lifecycle.txt
+	valgrind_run "$TCPTRACE" --metrics --metrics-netns -r netns.txt
+	[ -f "$TMP/many.txt" ] && valgrind_run "$TCPTRACE" --metrics --metrics-netns -r "$TMP/many.txt"
+	valgrind_run "$TCPTRACE" --metrics --metrics-netns --metrics-file "$TMP/vg.prom" -r lifecycle.txt
 	valgrind_run "$TCPTRACE" --color=always --end active_close -4 --addr 127.0.0.0/8 \
 		--comm curl --min-lifetime 1ms -r lifecycle.txt
 	valgrind_run "$TCPTRACE" -r expect.txt --expect '-D 80 --comm=curl: all exact CLOSE>SYN_SENT>CLOSE|CLOSE>SYN_SENT>ESTABLISHED/FIN_WAIT1>CLOSE end=refused,reset_received' \
@@ -1309,6 +1452,7 @@ follow_usage_tests
 follow_tests
 record_tests
 metrics_tests
+metrics_netns_tests
 expect_tests
 expect_usage_tests
 fuzz_tests
