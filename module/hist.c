@@ -266,6 +266,21 @@ static struct tcptrace_hist *tcptrace_unlink_oldest(struct tcptrace_bucket *b)
 }
 
 /*
+ * A live history taken out before its socket's end was seen (evicted, or
+ * its key taken by a new life) ends as @end: true. One that only awaited
+ * its RST had closed already, and ends as it closed: false.
+ */
+static bool tcptrace_cut_short(struct tcptrace_hist *h, u8 end)
+{
+	if (h->flags & TCPTRACE_HISTF_RST_AWAITED) {
+		h->flags &= ~TCPTRACE_HISTF_RST_AWAITED;
+		return false;
+	}
+	h->end = end;
+	return true;
+}
+
+/*
  * The table is full: end another live history as evicted and take its
  * slot. Buckets are visited round-robin from a shared cursor, a clock hand
  * over the table. @held is the bucket the caller has locked, or NULL: any
@@ -295,13 +310,8 @@ static struct tcptrace_hist *tcptrace_evict(struct tcptrace_bucket *held)
 		}
 		if (!h)
 			continue;
-		/* One that awaits its RST is done already, as it closed. */
-		if (h->flags & TCPTRACE_HISTF_RST_AWAITED) {
-			h->flags &= ~TCPTRACE_HISTF_RST_AWAITED;
-		} else {
-			h->end = TCPTRACE_END_EVICTED;
+		if (tcptrace_cut_short(h, TCPTRACE_END_EVICTED))
 			tcptrace_count(TCPTRACE_CNT_EVICTED);
-		}
 		tcptrace_ring_push(h);
 		tcptrace_count(TCPTRACE_CNT_COMPLETED);
 		return h;
@@ -487,8 +497,8 @@ static u8 tcptrace_end_reason(const struct tcptrace_hist *h, int oldstate,
  * tcptrace_hist_reset_sent() completes it); elsewhere the abort is
  * inferred here. FIN_WAIT2 and CLOSING are left out, and so is any
  * hand-over: from those a task gives the socket to TIME_WAIT, no RST
- * involved. A socket in repair
- * mode (checkpoint/restore) is closed without a RST.
+ * involved. A socket in repair mode (checkpoint/restore) is closed
+ * without a RST.
  *
  * Returns true when the history is done now, false when it awaits its RST.
  */
@@ -571,18 +581,6 @@ static void tcptrace_complete(struct tcptrace_hist *h)
 }
 
 /*
- * A history found under a key a new life is taking: its socket was freed
- * unseen, and it ends as it is; or it closed and awaited a RST that never
- * came (no memory for it), and it ends as it closed.
- */
-static void tcptrace_end_stale(struct tcptrace_hist *h)
-{
-	if (!(h->flags & TCPTRACE_HISTF_RST_AWAITED))
-		h->end = TCPTRACE_END_LOST;
-	h->flags &= ~TCPTRACE_HISTF_RST_AWAITED;
-}
-
-/*
  * Chain @h under a new key. A history already there under the same key
  * missed its end (its socket was freed unseen): it ends as it is.
  */
@@ -596,7 +594,7 @@ static void tcptrace_rekey(struct tcptrace_hist *h, const void *key)
 	stale = tcptrace_lookup(b, key);
 	if (stale) {
 		hlist_del(&stale->node);
-		tcptrace_end_stale(stale);
+		tcptrace_cut_short(stale, TCPTRACE_END_LOST);
 	}
 	h->key = key;
 	hlist_add_head(&h->node, &b->head);
@@ -635,7 +633,7 @@ void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate)
 	if (h && oldstate == TCP_CLOSE) {
 		hlist_del(&h->node);
 		stale = h;
-		tcptrace_end_stale(stale);
+		tcptrace_cut_short(stale, TCPTRACE_END_LOST);
 		h = NULL;
 	}
 	if (!h) {
