@@ -27,10 +27,10 @@ int tt_input_open(struct tt_input *in, const char *path, bool writable)
 	return in->fd < 0 ? -1 : 0;
 }
 
-int tt_input_command(struct tt_input *in, const char *cmd)
+int tt_device_command(int fd, const char *cmd)
 {
 	size_t len = strlen(cmd);
-	ssize_t written = write(in->fd, cmd, len);
+	ssize_t written = write(fd, cmd, len);
 
 	if (written < 0)
 		return -1;
@@ -39,6 +39,11 @@ int tt_input_command(struct tt_input *in, const char *cmd)
 		return -1;
 	}
 	return 0;
+}
+
+int tt_input_command(struct tt_input *in, const char *cmd)
+{
+	return tt_device_command(in->fd, cmd);
 }
 
 int tt_input_follow(struct tt_input *in, const volatile sig_atomic_t *stop)

@@ -59,6 +59,12 @@ struct tt_input {
  */
 int tt_input_open(struct tt_input *in, const char *path, bool writable);
 
+/*
+ * Write command @cmd to the device open as @fd, in one write() as the
+ * device wants. -1 with errno set on failure.
+ */
+int tt_device_command(int fd, const char *cmd);
+
 /* Write command @cmd to the device. -1 with errno set on failure. */
 int tt_input_command(struct tt_input *in, const char *cmd);
 

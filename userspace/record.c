@@ -374,19 +374,6 @@ static int open_device(struct recorder *r)
 	return fd;
 }
 
-static int command(int fd, const char *cmd)
-{
-	ssize_t n = write(fd, cmd, strlen(cmd));
-
-	if (n < 0)
-		return -1;
-	if ((size_t)n != strlen(cmd)) {
-		errno = EIO;
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- the capture -------------------------------------------------------- */
 
 static uint64_t record_end(const struct tt_record *rec)
@@ -558,11 +545,11 @@ static int start_follower(struct recorder *r)
 	r->dev = open_device(r);
 	if (r->dev < 0)
 		return TT_RECORD_FAILED;
-	if (command(r->dev, TCPTRACE_CMD_FOLLOW) < 0) {
+	if (tt_device_command(r->dev, TCPTRACE_CMD_FOLLOW) < 0) {
 		report_device_error(TCPTRACE_CMD_FOLLOW);
 		return TT_RECORD_FAILED;
 	}
-	r->all_netns = command(r->dev, TCPTRACE_CMD_ALL_NETNS) == 0;
+	r->all_netns = tt_device_command(r->dev, TCPTRACE_CMD_ALL_NETNS) == 0;
 	if (!r->all_netns && errno != EPERM) {
 		report_device_error(TCPTRACE_CMD_ALL_NETNS);
 		return TT_RECORD_FAILED;
@@ -597,7 +584,7 @@ static int finish_capture(struct recorder *r)
 		report_device_error(NULL);
 		return TT_RECORD_FAILED;
 	}
-	if (r->all_netns && command(fd, TCPTRACE_CMD_ALL_NETNS) < 0) {
+	if (r->all_netns && tt_device_command(fd, TCPTRACE_CMD_ALL_NETNS) < 0) {
 		report_device_error(TCPTRACE_CMD_ALL_NETNS);
 		close(fd);
 		return TT_RECORD_FAILED;
