@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tcptrace: /dev/tcptrace, the text interface.
+ * tcptrace: the file operations of /dev/tcptrace.
  *
  * Each open file is a reader in one of two modes:
  *
@@ -24,7 +24,6 @@
 #include <linux/capability.h>
 #include <linux/ctype.h>
 #include <linux/fs.h>
-#include <linux/ktime.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -56,175 +55,12 @@ struct tcptrace_reader {
 	bool header_sent;	/* follow: the header line went out */
 	bool overrun;		/* follow: -EPIPE owed to the next read */
 	u64 seq;		/* follow: the next done history to return */
-	struct tcptrace_hist hist;
+	struct tcptrace_history history;
 	char line[TCPTRACE_LINE_MAX];
 };
 
-static const char * const tcptrace_state_names[] = TCPTRACE_STATE_NAMES;
-static const char * const tcptrace_end_names[] = TCPTRACE_END_NAMES;
-
-static const char *tcptrace_state_name(unsigned int state)
-{
-	if (state >= ARRAY_SIZE(tcptrace_state_names))
-		state = 0;
-	return tcptrace_state_names[state];
-}
-
-static const char *tcptrace_end_name(unsigned int end)
-{
-	if (end >= ARRAY_SIZE(tcptrace_end_names))
-		end = 0;
-	return tcptrace_end_names[end];
-}
-
-/* scnprintf() appending at @len, which never passes @size. */
-static __printf(4, 5) size_t tcptrace_append(char *buf, size_t size, size_t len,
-					     const char *fmt, ...)
-{
-	va_list args;
-
-	va_start(args, fmt);
-	len += vscnprintf(buf + len, size - len, fmt, args);
-	va_end(args);
-	return len;
-}
-
-static size_t tcptrace_format_addr(char *buf, size_t size, size_t len, u8 family,
-				   const union tcptrace_addr *addr, __be16 port)
-{
-	if (family == AF_INET6)
-		return tcptrace_append(buf, size, len, " [%pI6c]:%u", &addr->v6, ntohs(port));
-	return tcptrace_append(buf, size, len, " %pI4:%u", &addr->v4, ntohs(port));
-}
-
-/* comm is the task's to choose: escape what would split the field. */
-static size_t tcptrace_format_comm(char *buf, size_t size, size_t len,
-				   const char *comm)
-{
-	len = tcptrace_append(buf, size, len, " comm=");
-	for (; *comm; comm++) {
-		unsigned char c = *comm;
-
-		/* Most names are plain: no vscnprintf() per character. */
-		if (c > ' ' && c < 0x7f && c != '\\' && len + 1 < size) {
-			buf[len++] = c;
-			buf[len] = '\0';
-		} else {
-			len = tcptrace_append(buf, size, len, "\\x%02x", c);
-		}
-	}
-	return len;
-}
-
-static size_t tcptrace_format_path(char *buf, size_t size, size_t len,
-				   const struct tcptrace_hist *h)
-{
-	unsigned int i, prev = h->steps[0].oldstate;
-
-	len = tcptrace_append(buf, size, len, " path=%s", tcptrace_state_name(prev));
-	for (i = 0; i < h->nsteps; i++) {
-		const struct tcptrace_step *step = &h->steps[i];
-
-		if (step->flags & TCPTRACE_STEPF_SEEDED)
-			continue;
-		if (step->oldstate != prev)
-			len = tcptrace_append(buf, size, len, "/%s",
-					      tcptrace_state_name(step->oldstate));
-		len = tcptrace_append(buf, size, len, ">%s@%llu%s%s%s%s",
-				      tcptrace_state_name(step->newstate),
-				      h->ts[i] - h->ts[0],
-				      step->flags & TCPTRACE_STEPF_SOFTIRQ ? "s" : "",
-				      step->flags & TCPTRACE_STEPF_UNEXPECTED ? "x" : "",
-				      step->flags & TCPTRACE_STEPF_DERIVED ? "d" : "",
-				      step->flags & TCPTRACE_STEPF_TIMEWAIT ? "w" : "");
-		prev = step->newstate;
-	}
-	return len;
-}
-
-/* The kernel's name for the reason, or its number where it has none. */
-static size_t tcptrace_format_rst_reason(char *buf, size_t size, size_t len,
-					 unsigned int reason)
-{
-	const char *name = tcptrace_rst_reason_name(reason);
-
-	if (name)
-		return tcptrace_append(buf, size, len, " rst_reason=%s", name);
-	return tcptrace_append(buf, size, len, " rst_reason=%u", reason);
-}
-
-/* One record line, newline included; its length. */
-static size_t tcptrace_format_hist(char *buf, size_t size,
-				   const struct tcptrace_hist *h, bool done)
-{
-	size_t len;
-
-	len = tcptrace_append(buf, size, 0, "%s %llu %s",
-			      done ? TCPTRACE_KIND_DONE : TCPTRACE_KIND_LIVE,
-			      h->cookie, h->family == AF_INET6 ? "ipv6" : "ipv4");
-	len = tcptrace_format_addr(buf, size, len, h->family, &h->saddr, h->sport);
-	len = tcptrace_format_addr(buf, size, len, h->family, &h->daddr, h->dport);
-	if (done)
-		len = tcptrace_append(buf, size, len, " seq=%llu", h->seq);
-	len = tcptrace_append(buf, size, len, " t0=%llu netns=%u uid=%u",
-			      h->ts[0], h->netns, h->uid);
-	if (h->flags & TCPTRACE_HISTF_OWNER) {
-		len = tcptrace_append(buf, size, len, " pid=%u tgid=%u", h->pid, h->tgid);
-		len = tcptrace_format_comm(buf, size, len, h->comm);
-	}
-	if (done)
-		len = tcptrace_append(buf, size, len,
-				      " end=%s bytes_acked=%llu bytes_received=%llu retrans=%u srtt_us=%u",
-				      tcptrace_end_name(h->end), h->bytes_acked,
-				      h->bytes_received, h->retrans, h->srtt_us);
-	if (h->syn_retrans)
-		len = tcptrace_append(buf, size, len, " syn_retrans=%u", h->syn_retrans);
-	if (h->rst_reason)
-		len = tcptrace_format_rst_reason(buf, size, len, h->rst_reason - 1);
-	if (done && (h->flags & TCPTRACE_HISTF_TIMEWAIT))
-		len = tcptrace_append(buf, size, len, " timewait=%s",
-				      h->flags & TCPTRACE_HISTF_TW_EXPIRED ? "expired" : "killed");
-	if (h->flags & TCPTRACE_HISTF_SEEDED)
-		len = tcptrace_append(buf, size, len, " seen_at_load=1");
-	if (h->unexpected)
-		len = tcptrace_append(buf, size, len, " unexpected=%u", h->unexpected);
-	if (h->dropped)
-		len = tcptrace_append(buf, size, len, " dropped=%u", h->dropped);
-	len = tcptrace_format_path(buf, size, len, h);
-	return tcptrace_append(buf, size, len, "\n");
-}
-
-static size_t tcptrace_format_header(char *buf, size_t size)
-{
-	struct tcptrace_stats s;
-	const u64 *c = s.count;
-	size_t len;
-
-	tcptrace_hist_stats(&s);
-	len = tcptrace_append(buf, size, 0, "%s format=%d now=%llu",
-			      TCPTRACE_HEADER_TAG, TCPTRACE_FORMAT_VERSION, ktime_get_ns());
-	len = tcptrace_append(buf, size, len, " live=%llu live_max=%llu done=%llu ring_size=%llu",
-			      s.live, s.live_max, s.done, s.ring_size);
-	len = tcptrace_append(buf, size, len, " events=%llu created=%llu completed=%llu",
-			      c[TCPTRACE_CNT_EVENTS], c[TCPTRACE_CNT_CREATED],
-			      c[TCPTRACE_CNT_COMPLETED]);
-	len = tcptrace_append(buf, size, len, " drop_table_full=%llu drop_steps_full=%llu",
-			      c[TCPTRACE_CNT_DROP_TABLE_FULL], c[TCPTRACE_CNT_DROP_STEPS_FULL]);
-	len = tcptrace_append(buf, size, len, " ring_overwritten=%llu unexpected=%llu",
-			      s.ring_overwritten, c[TCPTRACE_CNT_UNEXPECTED]);
-	len = tcptrace_append(buf, size, len, " syncookies=%llu kprobe_missed=%llu",
-			      c[TCPTRACE_CNT_SYNCOOKIES], s.kprobe_missed);
-	len = tcptrace_append(buf, size, len, " filtered=%llu filter_ports=%llu filter_netns=%llu",
-			      c[TCPTRACE_CNT_FILTERED], s.filter_ports, s.filter_netns);
-	len = tcptrace_append(buf, size, len, " evicted=%llu", c[TCPTRACE_CNT_EVICTED]);
-	len = tcptrace_append(buf, size, len, " mem_bytes=%llu timewait=%d halfopen=%d",
-			      s.mem_bytes, s.timewait, s.halfopen);
-	return tcptrace_append(buf, size, len, " kretprobes=%u rst_reasons=%d\n",
-			       s.kretprobes, s.rst_reasons);
-}
-
 static bool tcptrace_visible(const struct tcptrace_reader *r,
-			     const struct tcptrace_hist *h)
+			     const struct tcptrace_history *h)
 {
 	return r->all_netns || h->net_cookie == r->net_cookie;
 }
@@ -244,21 +80,21 @@ static size_t tcptrace_format_snapshot(struct tcptrace_reader *r, char *buf,
 	used = tcptrace_format_header(r->line, sizeof(r->line));
 	memcpy(buf, r->line, min(used, size));
 
-	end = tcptrace_hist_done_end();
-	while ((ret = tcptrace_hist_copy_done(&seq, end, &r->hist))) {
+	end = tcptrace_ring_head();
+	while ((ret = tcptrace_ring_copy(&seq, end, &r->history))) {
 		/* -EPIPE: overwritten while we read; the gap shows in seq=. */
-		if (ret < 0 || !tcptrace_visible(r, &r->hist))
+		if (ret < 0 || !tcptrace_visible(r, &r->history))
 			continue;
-		len = tcptrace_format_hist(r->line, sizeof(r->line), &r->hist, true);
+		len = tcptrace_format_history(r->line, sizeof(r->line), &r->history, true);
 		if (used + len > size)
 			return size;
 		memcpy(buf + used, r->line, len);
 		used += len;
 	}
-	while (tcptrace_hist_copy_live(&bucket, &index, &r->hist)) {
-		if (!tcptrace_visible(r, &r->hist))
+	while (tcptrace_table_copy(&bucket, &index, &r->history)) {
+		if (!tcptrace_visible(r, &r->history))
 			continue;
-		len = tcptrace_format_hist(r->line, sizeof(r->line), &r->hist, false);
+		len = tcptrace_format_history(r->line, sizeof(r->line), &r->history, false);
 		if (used + len > size)
 			return size;
 		memcpy(buf + used, r->line, len);
@@ -278,7 +114,7 @@ static int tcptrace_snapshot_take(struct tcptrace_reader *r)
 	size_t size, len, most;
 	char *buf;
 
-	tcptrace_hist_stats(&s);
+	tcptrace_stats(&s);
 	most = (s.live_max + s.ring_size + 1) * TCPTRACE_LINE_MAX;
 	size = min((s.live + s.done + 1) * TCPTRACE_AVG_LINE, most);
 	for (;;) {
@@ -306,9 +142,9 @@ static bool tcptrace_follow_skip(struct tcptrace_reader *r)
 	int ret;
 
 	if (r->all_netns)
-		return tcptrace_hist_done_end() > r->seq;
-	while ((ret = tcptrace_hist_copy_done(&r->seq, U64_MAX, &r->hist)) > 0) {
-		if (tcptrace_visible(r, &r->hist)) {
+		return tcptrace_ring_head() > r->seq;
+	while ((ret = tcptrace_ring_copy(&r->seq, U64_MAX, &r->history)) > 0) {
+		if (tcptrace_visible(r, &r->history)) {
 			r->seq--;	/* for read() to return */
 			return true;
 		}
@@ -320,8 +156,8 @@ static bool tcptrace_follow_skip(struct tcptrace_reader *r)
 
 static bool tcptrace_follow_ready(struct tcptrace_reader *r)
 {
-	return tcptrace_hist_done_end() > r->seq ||
-	       tcptrace_hist_done_start() > r->seq;
+	return tcptrace_ring_head() > r->seq ||
+	       tcptrace_ring_tail() > r->seq;
 }
 
 static ssize_t tcptrace_follow_read(struct file *file, struct tcptrace_reader *r,
@@ -345,7 +181,7 @@ static ssize_t tcptrace_follow_read(struct file *file, struct tcptrace_reader *r
 	}
 
 	for (;;) {
-		ret = tcptrace_hist_copy_done(&r->seq, U64_MAX, &r->hist);
+		ret = tcptrace_ring_copy(&r->seq, U64_MAX, &r->history);
 		if (ret < 0) {
 			if (!copied)
 				return -EPIPE;
@@ -363,9 +199,9 @@ static ssize_t tcptrace_follow_read(struct file *file, struct tcptrace_reader *r
 				return ret;
 			continue;
 		}
-		if (!tcptrace_visible(r, &r->hist))
+		if (!tcptrace_visible(r, &r->history))
 			continue;
-		len = tcptrace_format_hist(r->line, sizeof(r->line), &r->hist, true);
+		len = tcptrace_format_history(r->line, sizeof(r->line), &r->history, true);
 		/* Whole records only; give this one back for the next read. */
 		if (len > count - copied || copy_to_user(ubuf + copied, r->line, len)) {
 			r->seq--;
@@ -417,11 +253,11 @@ static __poll_t tcptrace_dev_poll(struct file *file, poll_table *wait)
 		ready = tcptrace_follow_skip(r);
 		mutex_unlock(&r->lock);
 	} else {
-		ready = tcptrace_hist_done_end() > r->seq;
+		ready = tcptrace_ring_head() > r->seq;
 	}
 	if (!r->header_sent || ready)
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (r->overrun || tcptrace_hist_done_start() > r->seq)
+	if (r->overrun || tcptrace_ring_tail() > r->seq)
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLERR | EPOLLPRI;
 	return mask;
 }
@@ -452,11 +288,11 @@ static loff_t tcptrace_dev_llseek(struct file *file, loff_t offset, int whence)
 	}
 	switch (whence) {
 	case SEEK_SET:
-		r->seq = tcptrace_hist_done_start();
+		r->seq = tcptrace_ring_tail();
 		r->overrun = false;
 		break;
 	case SEEK_END:
-		r->seq = tcptrace_hist_done_end();
+		r->seq = tcptrace_ring_head();
 		r->overrun = false;
 		break;
 	default:
@@ -506,7 +342,7 @@ static int tcptrace_command_ports(char *list)
 	int err;
 
 	if (!*list) {
-		tcptrace_hist_filter_ports(NULL);
+		tcptrace_filter_ports(NULL);
 		return 0;
 	}
 	ports = bitmap_zalloc(1 << 16, GFP_KERNEL);
@@ -514,7 +350,7 @@ static int tcptrace_command_ports(char *list)
 		return -ENOMEM;
 	err = tcptrace_parse_ports(list, ports);
 	if (!err)
-		tcptrace_hist_filter_ports(ports);
+		tcptrace_filter_ports(ports);
 	bitmap_free(ports);
 	return err;
 }
@@ -528,7 +364,7 @@ static int tcptrace_reader_command(struct file *file, struct tcptrace_reader *r,
 	if (!strcmp(cmd, TCPTRACE_CMD_CLEAR)) {
 		if (!tcptrace_may_admin(file, r))
 			return -EPERM;
-		tcptrace_hist_clear();
+		tcptrace_ring_clear();
 		return 0;
 	}
 	if (str_has_prefix(cmd, TCPTRACE_CMD_PORTS)) {
@@ -542,12 +378,12 @@ static int tcptrace_reader_command(struct file *file, struct tcptrace_reader *r,
 		value = cmd + strlen(TCPTRACE_CMD_NETNS);
 		if (!tcptrace_decimal(value) || kstrtou32(value, 10, &netns))
 			return -EINVAL;
-		tcptrace_hist_filter_netns(netns);
+		tcptrace_filter_netns(netns);
 		return 0;
 	}
 	if (!strcmp(cmd, TCPTRACE_CMD_FOLLOW)) {
 		if (!r->follow)
-			r->seq = tcptrace_hist_done_start();
+			r->seq = tcptrace_ring_tail();
 		WRITE_ONCE(r->follow, true);
 		return 0;
 	}

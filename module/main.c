@@ -5,7 +5,7 @@
  * The module attaches a probe to three tracepoints: sock:inet_sock_set_state
  * for every state change, tcp:tcp_send_reset and tcp:tcp_receive_reset for
  * how a connection was reset. Kprobes add what they do not report
- * (derive.c), and sockets older than the module are seeded (seed.c).
+ * (kprobes.c), and sockets older than the module are seeded (seed.c).
  */
 
 #include <linux/errno.h>
@@ -56,7 +56,7 @@ MODULE_PARM_DESC(ring_size, "done histories the ring keeps (1-4194304, default 8
 
 /*
  * The tracepoint alone misses TIME_WAIT and the half-open phase; kprobes
- * on the stack's functions follow them (derive.c). Off, the module uses
+ * on the stack's functions follow them (kprobes.c). Off, the module uses
  * stable interfaces only.
  */
 static bool kprobes = true;
@@ -68,7 +68,7 @@ static void tcptrace_probe_set_state(void *data, const struct sock *sk,
 {
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return;
-	tcptrace_hist_record(sk, oldstate, newstate);
+	tcptrace_state_changed(sk, oldstate, newstate);
 }
 
 /*
@@ -78,12 +78,12 @@ static void tcptrace_probe_set_state(void *data, const struct sock *sk,
 static void tcptrace_probe_send_reset(void *data, TCPTRACE_SEND_RESET_PROTO)
 {
 	if (sk)
-		tcptrace_hist_reset_sent(sk, TCPTRACE_SEND_RESET_REASON);
+		tcptrace_reset_sent(sk, TCPTRACE_SEND_RESET_REASON);
 }
 
 static void tcptrace_probe_receive_reset(void *data, struct sock *sk)
 {
-	tcptrace_hist_mark(sk, TCPTRACE_HISTF_RST_RECEIVED);
+	tcptrace_reset_received(sk);
 }
 
 /*
@@ -164,16 +164,24 @@ static int __init tcptrace_init(void)
 	if (err)
 		return err;
 
-	err = tcptrace_hist_init(max_live, ring_size, evict);
+	err = tcptrace_stats_init();
 	if (err)
 		goto err_compat_exit;
 
+	err = tcptrace_table_init(max_live, evict);
+	if (err)
+		goto err_stats_exit;
+
+	err = tcptrace_ring_init(ring_size);
+	if (err)
+		goto err_table_exit;
+
 	err = tcptrace_attach();
 	if (err)
-		goto err_hist_exit;
+		goto err_ring_exit;
 
 	if (kprobes)
-		tcptrace_derive_init();
+		tcptrace_kprobes_init();
 
 	/* After the probes: a socket is either seeded or seen by its events. */
 	tcptrace_seed();
@@ -181,17 +189,21 @@ static int __init tcptrace_init(void)
 	/* Last: once the device exists, readers may come. */
 	err = tcptrace_dev_init();
 	if (err)
-		goto err_derive_exit;
+		goto err_kprobes_exit;
 
 	pr_info("tracing TCP state changes: max_live=%u ring_size=%u timewait=%d halfopen=%d\n",
-		max_live, ring_size, tcptrace_derive_timewait(), tcptrace_derive_halfopen());
+		max_live, ring_size, tcptrace_kprobes_timewait(), tcptrace_kprobes_halfopen());
 	return 0;
 
-err_derive_exit:
-	tcptrace_derive_exit();
+err_kprobes_exit:
+	tcptrace_kprobes_exit();
 	tcptrace_detach(ARRAY_SIZE(tcptrace_tps));
-err_hist_exit:
-	tcptrace_hist_exit();
+err_ring_exit:
+	tcptrace_ring_exit();
+err_table_exit:
+	tcptrace_table_exit();
+err_stats_exit:
+	tcptrace_stats_exit();
 err_compat_exit:
 	tcptrace_compat_exit();
 	return err;
@@ -200,9 +212,11 @@ err_compat_exit:
 static void __exit tcptrace_exit(void)
 {
 	tcptrace_dev_exit();
-	tcptrace_derive_exit();
+	tcptrace_kprobes_exit();
 	tcptrace_detach(ARRAY_SIZE(tcptrace_tps));
-	tcptrace_hist_exit();
+	tcptrace_ring_exit();
+	tcptrace_table_exit();
+	tcptrace_stats_exit();
 	tcptrace_compat_exit();
 }
 

@@ -27,7 +27,7 @@
 
 /*
  * The table's bound applies here too: a socket it has no room for is
- * counted in drop_table_full, as any other (tcptrace_hist_seed()).
+ * counted in drop_table_full, as any other (tcptrace_history_seed()).
  */
 static void tcptrace_seed_sock(const struct sock *sk)
 {
@@ -39,8 +39,8 @@ static void tcptrace_seed_sock(const struct sock *sk)
 	 * Only the kprobes see timewait and request sockets end: without
 	 * them, such a history would stay live after its socket is gone.
 	 */
-	if ((state == TCP_TIME_WAIT && !tcptrace_derive_timewait()) ||
-	    (state == TCP_NEW_SYN_RECV && !tcptrace_derive_halfopen()))
+	if ((state == TCP_TIME_WAIT && !tcptrace_kprobes_timewait()) ||
+	    (state == TCP_NEW_SYN_RECV && !tcptrace_kprobes_halfopen()))
 		return;
 
 	/* Buckets hold timewait and request sockets too, each with its own fields. */
@@ -51,7 +51,7 @@ static void tcptrace_seed_sock(const struct sock *sk)
 		sport = inet_sk(sk)->inet_sport;
 		uid = from_kuid_munged(&init_user_ns, sk->sk_uid);
 	}
-	tcptrace_hist_seed(sk, state, sport, uid);
+	tcptrace_history_seed(sk, state, sport, uid);
 }
 
 static void tcptrace_seed_table(struct inet_hashinfo *hinfo)

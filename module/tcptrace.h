@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * tcptrace: per-socket TCP state histories, shared by the module's files.
+ *
+ * Events come in through main.c (the tracepoints), kprobes.c and seed.c;
+ * history.c, request.c and timewait.c make them histories, by the rules
+ * of states.c; filter.c, table.c and ring.c hold them; dev.c and format.c
+ * give them to readers; stats.c counts; compat.c adapts to older kernels.
+ * Documentation/design.rst has the picture.
  */
 #ifndef _TCPTRACE_H
 #define _TCPTRACE_H
 
 #include <linux/in6.h>
 #include <linux/list.h>
+#include <linux/percpu.h>
 #include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/tcptrace.h>
@@ -51,7 +59,7 @@ union tcptrace_addr {
  * buckets under @key; done ones are copied into the ring, where @node and
  * @key mean nothing.
  */
-struct tcptrace_hist {
+struct tcptrace_history {
 	struct hlist_node node;
 	/*
 	 * The socket, then the timewait socket that takes over from it: a
@@ -93,7 +101,7 @@ struct tcptrace_hist {
 };
 
 /*
- * The counters bumped on the hot path, kept per CPU (hist.c) and summed
+ * The counters bumped on the hot path, kept per CPU (stats.c) and summed
  * for the header line; Documentation/tcptrace.rst says what each counts.
  */
 enum tcptrace_counter {
@@ -127,46 +135,119 @@ struct tcptrace_stats {
 	u64 mem_bytes;
 };
 
-/* hist.c */
-int tcptrace_hist_init(unsigned int max_live, unsigned int ring_size, bool evict);
-void tcptrace_hist_exit(void);
-void tcptrace_hist_record(const struct sock *sk, int oldstate, int newstate);
-void tcptrace_hist_mark(const void *key, u8 flag);
-void tcptrace_hist_reset_sent(const void *key, int reason);
-void tcptrace_hist_timewait_begin(const void *sk, const void *tw);
-void tcptrace_hist_timewait_substate(const void *tw, int substate);
-void tcptrace_hist_timewait_expired(const void *tw);
-void tcptrace_hist_timewait_end(const void *tw);
-struct request_sock;
-void tcptrace_hist_request_begin(struct request_sock *req,
-				 const struct sock *listener);
-void tcptrace_hist_request_join(const void *req, const void *child);
-void tcptrace_hist_request_end(const struct request_sock *req);
-void tcptrace_hist_accepted(const void *child);
-void tcptrace_hist_seed(const struct sock *sk, int state, __be16 sport, u32 uid);
-u64 tcptrace_hist_done_start(void);
-void tcptrace_hist_stats(struct tcptrace_stats *stats);
-int tcptrace_hist_copy_done(u64 *seq, u64 end, struct tcptrace_hist *out);
-u64 tcptrace_hist_done_end(void);
-bool tcptrace_hist_copy_live(unsigned int *bucket, unsigned int *index,
-			     struct tcptrace_hist *out);
-void tcptrace_hist_clear(void);
-void tcptrace_hist_filter_ports(const unsigned long *ports);
-void tcptrace_hist_filter_netns(u32 netns);
+/*
+ * Words used throughout: a history is *live* while its socket (or the
+ * timewait socket after it) is in the table; it *completes* when it moves
+ * to the ring of *done* histories (the header's completed= counts that);
+ * its *end* is the reason it completed (enum tcptrace_end, end=).
+ */
 
-/* Woken, from irq_work, when a history is done. */
+/* A bucket of the live table: the histories whose key hashes here. */
+struct tcptrace_bucket {
+	raw_spinlock_t lock;		/* protects head and the histories on it */
+	struct hlist_head head;
+};
+
+/* The counters, per CPU so that no two CPUs bump the same line (stats.c). */
+struct tcptrace_counters {
+	u64 count[TCPTRACE_NR_COUNTERS];
+};
+
+extern struct tcptrace_counters __percpu *tcptrace_counters;
+
+static inline void tcptrace_count(enum tcptrace_counter c)
+{
+	this_cpu_inc(tcptrace_counters->count[c]);
+}
+
+/* stats.c: the counters, and everything the header line shows */
+int tcptrace_stats_init(void);
+void tcptrace_stats_exit(void);
+void tcptrace_stats(struct tcptrace_stats *stats);
+
+/* filter.c: which sockets get a history */
+bool tcptrace_filter_wanted(u32 netns, __be16 sport, __be16 dport);
+void tcptrace_filter_ports(const unsigned long *ports);
+void tcptrace_filter_netns(u32 netns);
+void tcptrace_filter_stats(struct tcptrace_stats *stats);
+
+/* ring.c: the done histories */
+int tcptrace_ring_init(unsigned int size);
+void tcptrace_ring_exit(void);
+void tcptrace_ring_push(const struct tcptrace_history *h);
+int tcptrace_ring_copy(u64 *seq, u64 end, struct tcptrace_history *out);
+u64 tcptrace_ring_tail(void);
+u64 tcptrace_ring_head(void);
+void tcptrace_ring_clear(void);
+void tcptrace_ring_stats(struct tcptrace_stats *stats);
+
+/* Woken, from irq_work, when a history completes. */
 extern struct wait_queue_head tcptrace_done_wait;
 
-/* derive.c */
-void tcptrace_derive_init(void);
-void tcptrace_derive_exit(void);
-bool tcptrace_derive_timewait(void);
-bool tcptrace_derive_halfopen(void);
-unsigned long tcptrace_derive_missed(void);
-unsigned int tcptrace_derive_kretprobes(void);
+/* table.c: the live histories */
+int tcptrace_table_init(unsigned int max_live, bool evict);
+void tcptrace_table_exit(void);
+struct tcptrace_bucket *tcptrace_bucket_of(const void *key);
+struct tcptrace_history *tcptrace_bucket_find(struct tcptrace_bucket *b,
+					      const void *key);
+void tcptrace_bucket_add(struct tcptrace_bucket *b, struct tcptrace_history *h);
+void tcptrace_bucket_del(struct tcptrace_bucket *b, struct tcptrace_history *h);
+struct tcptrace_history *tcptrace_slot_for(struct tcptrace_bucket *held, u32 netns,
+					   __be16 sport, __be16 dport);
+void tcptrace_slot_put(struct tcptrace_history *h);
+struct tcptrace_history *tcptrace_table_unlink(const void *key);
+void tcptrace_table_rekey(struct tcptrace_history *h, const void *key);
+bool tcptrace_cut_short(struct tcptrace_history *h, u8 end);
+void tcptrace_complete(struct tcptrace_history *h);
+bool tcptrace_table_copy(unsigned int *bucket, unsigned int *index,
+			 struct tcptrace_history *out);
+void tcptrace_table_stats(struct tcptrace_stats *stats);
+
+/* states.c: the state machine as the module knows it */
+u8 tcptrace_state(int state);
+bool tcptrace_transition_expected(const struct tcptrace_history *h,
+				  int oldstate, int newstate);
+int tcptrace_last_state(const struct tcptrace_history *h);
+u8 tcptrace_end_reason(const struct tcptrace_history *h, int oldstate, int err);
+
+/* history.c: a history from the tracepoints' events */
+void tcptrace_history_start(struct tcptrace_history *h, const struct sock *sk);
+u64 tcptrace_cookie(const struct sock *sk);
+void tcptrace_set_owner(struct tcptrace_history *h);
+void tcptrace_add_step(struct tcptrace_history *h, int oldstate, int newstate,
+		       u64 now, u8 flags);
+void tcptrace_state_changed(const struct sock *sk, int oldstate, int newstate);
+void tcptrace_reset_sent(const void *key, int reason);
+void tcptrace_reset_received(const void *key);
+void tcptrace_history_seed(const struct sock *sk, int state, __be16 sport, u32 uid);
+
+/* request.c: the server side before its child socket (kprobes) */
+struct request_sock;
+void tcptrace_request_born(struct request_sock *req, const struct sock *listener);
+void tcptrace_request_cloned(const void *req, const void *child);
+void tcptrace_request_freed(const struct request_sock *req);
+void tcptrace_child_accepted(const void *child);
+
+/* timewait.c: the timewait socket after the full one (kprobes) */
+void tcptrace_timewait_handover(const void *sk, const void *tw);
+void tcptrace_timewait_rearmed(const void *tw, int substate);
+void tcptrace_timewait_expired(const void *tw);
+void tcptrace_timewait_freed(const void *tw);
+
+/* kprobes.c: the probes that feed request.c and timewait.c */
+void tcptrace_kprobes_init(void);
+void tcptrace_kprobes_exit(void);
+bool tcptrace_kprobes_timewait(void);
+bool tcptrace_kprobes_halfopen(void);
+void tcptrace_kprobes_stats(struct tcptrace_stats *stats);
 
 /* seed.c */
 void tcptrace_seed(void);
+
+/* format.c: the text records */
+size_t tcptrace_format_history(char *buf, size_t size,
+			       const struct tcptrace_history *h, bool done);
+size_t tcptrace_format_header(char *buf, size_t size);
 
 /* dev.c */
 int tcptrace_dev_init(void);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tcptrace: the phases the tracepoint does not see, from kprobes.
+ * tcptrace: the kprobes, for the phases the tracepoint does not see.
+ *
+ * They only report what they see: timewait.c and request.c make it part
+ * of the histories.
  *
  * TIME_WAIT. An active closer's socket reports CLOSE when the stack hands
  * the connection over to a timewait socket, which lives on without any
@@ -65,7 +68,7 @@ static void *tcptrace_arg(struct pt_regs *regs, unsigned int n)
 
 static int tcptrace_kp_hashdance(struct kprobe *kp, struct pt_regs *regs)
 {
-	tcptrace_hist_timewait_begin(tcptrace_arg(regs, 1), tcptrace_arg(regs, 0));
+	tcptrace_timewait_handover(tcptrace_arg(regs, 1), tcptrace_arg(regs, 0));
 	return 0;
 }
 
@@ -73,7 +76,7 @@ static int tcptrace_kp_schedule(struct kprobe *kp, struct pt_regs *regs)
 {
 	const struct inet_timewait_sock *tw = tcptrace_arg(regs, 0);
 
-	tcptrace_hist_timewait_substate(tw, READ_ONCE(tw->tw_substate));
+	tcptrace_timewait_rearmed(tw, READ_ONCE(tw->tw_substate));
 	return 0;
 }
 
@@ -81,14 +84,14 @@ static int tcptrace_kp_tw_timer(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct timer_list *timer = tcptrace_arg(regs, 0);
 
-	tcptrace_hist_timewait_expired(container_of(timer, struct inet_timewait_sock,
-						    tw_timer));
+	tcptrace_timewait_expired(container_of(timer, struct inet_timewait_sock,
+					       tw_timer));
 	return 0;
 }
 
 static int tcptrace_kp_tw_destructor(struct kprobe *kp, struct pt_regs *regs)
 {
-	tcptrace_hist_timewait_end(tcptrace_arg(regs, 0));
+	tcptrace_timewait_freed(tcptrace_arg(regs, 0));
 	return 0;
 }
 
@@ -99,7 +102,7 @@ static int tcptrace_kp_conn_request(struct kprobe *kp, struct pt_regs *regs)
 
 	/* DCCP makes its requests through this hook too. */
 	if (listener->sk_protocol == IPPROTO_TCP)
-		tcptrace_hist_request_begin(tcptrace_arg(regs, 2), listener);
+		tcptrace_request_born(tcptrace_arg(regs, 2), listener);
 	return 0;
 }
 
@@ -109,7 +112,7 @@ static int tcptrace_kp_csk_clone(struct kprobe *kp, struct pt_regs *regs)
 
 	/* DCCP's children, and MPTCP's sockets, are cloned through it too. */
 	if (child->sk_protocol == IPPROTO_TCP)
-		tcptrace_hist_request_join(tcptrace_arg(regs, 1), child);
+		tcptrace_request_cloned(tcptrace_arg(regs, 1), child);
 	return 0;
 }
 
@@ -118,13 +121,13 @@ static int tcptrace_kp_sock_graft(struct kprobe *kp, struct pt_regs *regs)
 	const struct sock *child = tcptrace_arg(regs, 0);
 
 	if (child->sk_protocol == IPPROTO_TCP)
-		tcptrace_hist_accepted(child);
+		tcptrace_child_accepted(child);
 	return 0;
 }
 
 static int tcptrace_kp_reqsk_destructor(struct kprobe *kp, struct pt_regs *regs)
 {
-	tcptrace_hist_request_end(tcptrace_arg(regs, 0));
+	tcptrace_request_freed(tcptrace_arg(regs, 0));
 	return 0;
 }
 
@@ -141,7 +144,7 @@ static int tcptrace_krp_reqsk_alloc(struct kretprobe_instance *ri, struct pt_reg
 	const struct sock *listener = *(void **)ri->data;
 
 	if (req && listener->sk_protocol == IPPROTO_TCP)
-		tcptrace_hist_request_begin(req, listener);
+		tcptrace_request_born(req, listener);
 	return 0;
 }
 
@@ -150,7 +153,7 @@ static int tcptrace_krp_clone(struct kretprobe_instance *ri, struct pt_regs *reg
 	void *child = (void *)regs_return_value(regs);
 
 	if (child)
-		tcptrace_hist_request_join(*(void **)ri->data, child);
+		tcptrace_request_cloned(*(void **)ri->data, child);
 	return 0;
 }
 
@@ -159,7 +162,7 @@ static int tcptrace_krp_accept(struct kretprobe_instance *ri, struct pt_regs *re
 	void *child = (void *)regs_return_value(regs);
 
 	if (child)
-		tcptrace_hist_accepted(child);
+		tcptrace_child_accepted(child);
 	return 0;
 }
 
@@ -218,45 +221,41 @@ static struct tcptrace_probe_set tcptrace_sets[] = {
 	  ARRAY_SIZE(tcptrace_halfopen_kretprobes) },
 };
 
-bool tcptrace_derive_timewait(void)
+bool tcptrace_kprobes_timewait(void)
 {
 	return tcptrace_sets[0].on;
 }
 
-bool tcptrace_derive_halfopen(void)
+bool tcptrace_kprobes_halfopen(void)
 {
 	return tcptrace_sets[1].on || tcptrace_sets[2].on;
 }
 
-/* How many kretprobes are attached: 0 unless the LSM hooks are missing. */
-unsigned int tcptrace_derive_kretprobes(void)
+/*
+ * What the header shows of the probes: whether each phase is followed,
+ * how many kretprobes are attached (0 unless the LSM hooks are missing),
+ * and the hits the probes could not handle (a kretprobe out of instances,
+ * say).
+ */
+void tcptrace_kprobes_stats(struct tcptrace_stats *stats)
 {
-	unsigned int i, j, n = 0;
-
-	for (i = 0; i < ARRAY_SIZE(tcptrace_sets); i++)
-		for (j = 0; tcptrace_sets[i].on && j < tcptrace_sets[i].nr; j++)
-			n += !!tcptrace_sets[i].probes[j].ret;
-	return n;
-}
-
-/* Hits the probes could not handle: a kretprobe out of instances, say. */
-unsigned long tcptrace_derive_missed(void)
-{
-	unsigned long missed = 0;
 	unsigned int i, j;
 
+	stats->timewait = tcptrace_kprobes_timewait();
+	stats->halfopen = tcptrace_kprobes_halfopen();
 	for (i = 0; i < ARRAY_SIZE(tcptrace_sets); i++) {
 		if (!tcptrace_sets[i].on)
 			continue;
 		for (j = 0; j < tcptrace_sets[i].nr; j++) {
 			const struct tcptrace_probe *p = &tcptrace_sets[i].probes[j];
 
-			missed += READ_ONCE(p->krp.kp.nmissed);
-			if (p->ret)
-				missed += READ_ONCE(p->krp.nmissed);
+			stats->kprobe_missed += READ_ONCE(p->krp.kp.nmissed);
+			if (p->ret) {
+				stats->kretprobes++;
+				stats->kprobe_missed += READ_ONCE(p->krp.nmissed);
+			}
 		}
 	}
-	return missed;
 }
 
 static void tcptrace_probe_unregister(struct tcptrace_probe *p)
@@ -313,7 +312,7 @@ static int tcptrace_set_register(struct tcptrace_probe_set *set, bool warn)
 }
 
 /* A probe that cannot be placed degrades the module; it never fails it. */
-void tcptrace_derive_init(void)
+void tcptrace_kprobes_init(void)
 {
 	tcptrace_set_register(&tcptrace_sets[0], true);
 	if (!tcptrace_set_register(&tcptrace_sets[1], false))
@@ -323,7 +322,7 @@ void tcptrace_derive_init(void)
 }
 
 /* Returns once no handler runs any more. */
-void tcptrace_derive_exit(void)
+void tcptrace_kprobes_exit(void)
 {
 	unsigned int i, j;
 
