@@ -17,7 +17,10 @@
  *   resumes at the oldest history held.
  *
  * A reader sees the histories of its own network namespace, or all of them
- * after "all-netns" if it may. The format is in Documentation/tcptrace.rst.
+ * after "all-netns" if it may. It reads text, or after "binary=N" the same
+ * records as fixed-size structs: then every read returns whole records
+ * (the header alone first), in either mode. The formats are in
+ * Documentation/tcptrace.rst.
  */
 
 #include <linux/bitmap.h>
@@ -47,17 +50,43 @@
 
 struct tcptrace_reader {
 	struct mutex lock;	/* protects everything below */
-	char *snap;		/* snapshot: its text, once taken */
+	char *snap;		/* snapshot: its records, once taken */
 	size_t snap_len;
 	u64 net_cookie;		/* the opener's network namespace; its inode may be reused */
 	bool all_netns;
 	bool follow;
-	bool header_sent;	/* follow: the header line went out */
+	bool binary;		/* binary records instead of text */
+	bool started;		/* read or sought: the format is set */
+	bool header_sent;	/* follow: the header went out */
 	bool overrun;		/* follow: -EPIPE owed to the next read */
 	u64 seq;		/* follow: the next done history to return */
 	struct tcptrace_history history;
-	char line[TCPTRACE_LINE_MAX];
+	union {				/* one record, text or binary */
+		char line[TCPTRACE_LINE_MAX];
+		struct tcptrace_binary_header bin_header;
+		struct tcptrace_binary_record bin_record;
+	};
 };
+
+/* The header, in the reader's format, into r->line; its length. */
+static size_t tcptrace_reader_header(struct tcptrace_reader *r)
+{
+	if (r->binary) {
+		tcptrace_format_binary_header(&r->bin_header);
+		return sizeof(struct tcptrace_binary_header);
+	}
+	return tcptrace_format_header(r->line, sizeof(r->line));
+}
+
+/* The history in r->history, in the reader's format, into r->line; its length. */
+static size_t tcptrace_reader_record(struct tcptrace_reader *r, bool done)
+{
+	if (r->binary) {
+		tcptrace_format_binary_record(&r->bin_record, &r->history, done);
+		return sizeof(struct tcptrace_binary_record);
+	}
+	return tcptrace_format_history(r->line, sizeof(r->line), &r->history, done);
+}
 
 static bool tcptrace_visible(const struct tcptrace_reader *r,
 			     const struct tcptrace_history *h)
@@ -77,7 +106,7 @@ static size_t tcptrace_format_snapshot(struct tcptrace_reader *r, char *buf,
 	u64 seq = 0, end;
 	int ret;
 
-	used = tcptrace_format_header(r->line, sizeof(r->line));
+	used = tcptrace_reader_header(r);
 	memcpy(buf, r->line, min(used, size));
 
 	end = tcptrace_ring_head();
@@ -85,7 +114,7 @@ static size_t tcptrace_format_snapshot(struct tcptrace_reader *r, char *buf,
 		/* -EPIPE: overwritten while we read; the gap shows in seq=. */
 		if (ret < 0 || !tcptrace_visible(r, &r->history))
 			continue;
-		len = tcptrace_format_history(r->line, sizeof(r->line), &r->history, true);
+		len = tcptrace_reader_record(r, true);
 		if (used + len > size)
 			return size;
 		memcpy(buf + used, r->line, len);
@@ -94,7 +123,7 @@ static size_t tcptrace_format_snapshot(struct tcptrace_reader *r, char *buf,
 	while (tcptrace_table_copy(&bucket, &index, &r->history)) {
 		if (!tcptrace_visible(r, &r->history))
 			continue;
-		len = tcptrace_format_history(r->line, sizeof(r->line), &r->history, false);
+		len = tcptrace_reader_record(r, false);
 		if (used + len > size)
 			return size;
 		memcpy(buf + used, r->line, len);
@@ -106,17 +135,23 @@ static size_t tcptrace_format_snapshot(struct tcptrace_reader *r, char *buf,
 /*
  * Take the snapshot. Sized from the counters first; if histories came in
  * meanwhile and it does not fit, again twice as large. No line is longer
- * than TCPTRACE_LINE_MAX, so a buffer that size per history always fits.
+ * than TCPTRACE_LINE_MAX, so a buffer that size per history always fits;
+ * a binary record has one size.
  */
 static int tcptrace_snapshot_take(struct tcptrace_reader *r)
 {
+	size_t guess = TCPTRACE_AVG_LINE, most_each = TCPTRACE_LINE_MAX;
 	struct tcptrace_stats s;
 	size_t size, len, most;
 	char *buf;
 
+	if (r->binary) {
+		guess = sizeof(struct tcptrace_binary_record);
+		most_each = guess;
+	}
 	tcptrace_stats(&s);
-	most = (s.live_max + s.ring_size + 1) * TCPTRACE_LINE_MAX;
-	size = min((s.live + s.done + 1) * TCPTRACE_AVG_LINE, most);
+	most = (s.live_max + s.ring_size + 1) * most_each;
+	size = min((s.live + s.done + 1) * guess, most);
 	for (;;) {
 		buf = kvmalloc(size, GFP_KERNEL_ACCOUNT);
 		if (!buf)
@@ -167,7 +202,7 @@ static ssize_t tcptrace_follow_read(struct file *file, struct tcptrace_reader *r
 	int ret;
 
 	if (!r->header_sent) {
-		len = tcptrace_format_header(r->line, sizeof(r->line));
+		len = tcptrace_reader_header(r);
 		if (len > count)
 			return -EINVAL;
 		if (copy_to_user(ubuf, r->line, len))
@@ -201,7 +236,7 @@ static ssize_t tcptrace_follow_read(struct file *file, struct tcptrace_reader *r
 		}
 		if (!tcptrace_visible(r, &r->history))
 			continue;
-		len = tcptrace_format_history(r->line, sizeof(r->line), &r->history, true);
+		len = tcptrace_reader_record(r, true);
 		/* Whole records only; give this one back for the next read. */
 		if (len > count - copied || copy_to_user(ubuf + copied, r->line, len)) {
 			r->seq--;
@@ -214,6 +249,37 @@ static ssize_t tcptrace_follow_read(struct file *file, struct tcptrace_reader *r
 	return copied;
 }
 
+/*
+ * How much of a binary snapshot a read of @count bytes at @pos returns:
+ * the header alone first, then as many whole records as fit; -EINVAL when
+ * not even the next one does.
+ */
+static ssize_t tcptrace_binary_span(const struct tcptrace_reader *r, loff_t pos,
+				    size_t count)
+{
+	const size_t hdr = sizeof(struct tcptrace_binary_header);
+	const size_t rec = sizeof(struct tcptrace_binary_record);
+	size_t left;
+
+	if (pos >= r->snap_len)
+		return 0;
+	if (!pos)
+		return count < hdr ? -EINVAL : hdr;
+	left = r->snap_len - pos;
+	if (count < rec)
+		return -EINVAL;
+	return min(count / rec * rec, left);
+}
+
+/* A binary snapshot's positions are record boundaries, so no record is torn. */
+static bool tcptrace_binary_boundary(const struct tcptrace_reader *r, loff_t pos)
+{
+	const size_t hdr = sizeof(struct tcptrace_binary_header);
+
+	return !pos || (pos >= hdr && pos <= r->snap_len &&
+			!((pos - hdr) % sizeof(struct tcptrace_binary_record)));
+}
+
 static ssize_t tcptrace_dev_read(struct file *file, char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
@@ -222,11 +288,17 @@ static ssize_t tcptrace_dev_read(struct file *file, char __user *ubuf,
 
 	if (mutex_lock_interruptible(&r->lock))
 		return -ERESTARTSYS;
+	r->started = true;
 	if (r->follow)
 		ret = tcptrace_follow_read(file, r, ubuf, count);
 	else if (!r->snap)
 		ret = tcptrace_snapshot_take(r);
-	if (!r->follow && !ret)
+	if (!r->follow && !ret && r->binary) {
+		ret = tcptrace_binary_span(r, *ppos, count);
+		if (ret > 0)
+			count = ret;
+	}
+	if (!r->follow && ret >= 0)
 		ret = simple_read_from_buffer(ubuf, count, ppos, r->snap, r->snap_len);
 	mutex_unlock(&r->lock);
 	return ret;
@@ -262,9 +334,34 @@ static __poll_t tcptrace_dev_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
+/* As fixed_size_llseek(), to record boundaries only. */
+static loff_t tcptrace_binary_llseek(struct file *file, struct tcptrace_reader *r,
+				     loff_t offset, int whence)
+{
+	loff_t pos;
+
+	switch (whence) {
+	case SEEK_SET:
+		pos = offset;
+		break;
+	case SEEK_CUR:
+		pos = file->f_pos + offset;
+		break;
+	case SEEK_END:
+		pos = r->snap_len + offset;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!tcptrace_binary_boundary(r, pos))
+		return -EINVAL;
+	return vfs_setpos(file, pos, r->snap_len);
+}
+
 /*
- * A snapshot seeks like a file of its size. Following, SEEK_SET 0 goes to
- * the oldest history held and SEEK_END 0 past the newest.
+ * A snapshot seeks like a file of its size, a binary one to record
+ * boundaries only. Following, SEEK_SET 0 goes to the oldest history held
+ * and SEEK_END 0 past the newest.
  */
 static loff_t tcptrace_dev_llseek(struct file *file, loff_t offset, int whence)
 {
@@ -274,10 +371,13 @@ static loff_t tcptrace_dev_llseek(struct file *file, loff_t offset, int whence)
 	/* A follower blocked in read() holds the lock: wait as it does. */
 	if (mutex_lock_interruptible(&r->lock))
 		return -ERESTARTSYS;
+	r->started = true;
 	if (!r->follow) {
 		if (!r->snap)
 			ret = tcptrace_snapshot_take(r);
-		if (!ret)
+		if (!ret && r->binary)
+			ret = tcptrace_binary_llseek(file, r, offset, whence);
+		else if (!ret)
 			ret = fixed_size_llseek(file, offset, whence, r->snap_len);
 		mutex_unlock(&r->lock);
 		return ret;
@@ -355,6 +455,25 @@ static int tcptrace_command_ports(char *list)
 	return err;
 }
 
+/*
+ * "binary=N": layout version N or later, which this module writes if it
+ * knows N. Only before the first read or seek: a reader never gets a
+ * stream in two formats.
+ */
+static int tcptrace_command_binary(struct tcptrace_reader *r, const char *value)
+{
+	u32 version;
+
+	if (!tcptrace_decimal(value) || kstrtou32(value, 10, &version) || !version)
+		return -EINVAL;
+	if (version > TCPTRACE_BINARY_VERSION)
+		return -EPROTONOSUPPORT;
+	if (r->started)
+		return -EBUSY;
+	r->binary = true;
+	return 0;
+}
+
 static int tcptrace_reader_command(struct file *file, struct tcptrace_reader *r,
 				   char *cmd)
 {
@@ -387,6 +506,8 @@ static int tcptrace_reader_command(struct file *file, struct tcptrace_reader *r,
 		WRITE_ONCE(r->follow, true);
 		return 0;
 	}
+	if (str_has_prefix(cmd, TCPTRACE_CMD_BINARY))
+		return tcptrace_command_binary(r, cmd + strlen(TCPTRACE_CMD_BINARY));
 	if (!strcmp(cmd, TCPTRACE_CMD_ALL_NETNS)) {
 		/* Only the initial namespace's administrator sees the others. */
 		if (!tcptrace_may_admin(file, r))

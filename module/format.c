@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tcptrace: the text records of /dev/tcptrace.
+ * tcptrace: the records of /dev/tcptrace, in text and in binary.
  *
- * One line per history and a header line of counters, as
+ * Text: one line per history and a header line of counters, as
  * Documentation/tcptrace.rst specifies them: fixed fields first, optional
  * ones after, the path last. No line is longer than TCPTRACE_LINE_MAX.
+ * Binary: the same fields in the fixed-size structs of the UAPI header.
  * The callers (dev.c) format copies, never a history in the table.
  */
 
@@ -175,4 +176,117 @@ size_t tcptrace_format_header(char *buf, size_t size)
 			      s.mem_bytes, s.timewait, s.halfopen);
 	return tcptrace_append(buf, size, len, " kretprobes=%u rst_reasons=%d\n",
 			       s.kretprobes, s.rst_reasons);
+}
+
+/* The binary step flags are the module's own: copied as they are. */
+static_assert(TCPTRACE_STEPF_SOFTIRQ == TCPTRACE_BINARY_STEP_SOFTIRQ);
+static_assert(TCPTRACE_STEPF_UNEXPECTED == TCPTRACE_BINARY_STEP_UNEXPECTED);
+static_assert(TCPTRACE_STEPF_DERIVED == TCPTRACE_BINARY_STEP_DERIVED);
+static_assert(TCPTRACE_STEPF_TIMEWAIT == TCPTRACE_BINARY_STEP_TIMEWAIT);
+static_assert(TCPTRACE_STEPF_SEEDED == TCPTRACE_BINARY_STEP_SEEDED);
+#define TCPTRACE_BINARY_STEP_ALL	0x1f
+
+/* No hole the compiler could fill with kernel memory: every byte is a field. */
+static_assert(sizeof(struct tcptrace_binary_header) == 176);
+static_assert(sizeof(struct tcptrace_binary_record) == 280);
+
+/* The header line, as the first binary record of a stream. */
+void tcptrace_format_binary_header(struct tcptrace_binary_header *bh)
+{
+	struct tcptrace_stats s;
+	const u64 *c = s.count;
+
+	tcptrace_stats(&s);
+	memset(bh, 0, sizeof(*bh));
+	bh->magic = TCPTRACE_BINARY_MAGIC;
+	bh->version = TCPTRACE_BINARY_VERSION;
+	bh->header_size = sizeof(*bh);
+	bh->record_size = sizeof(struct tcptrace_binary_record);
+	bh->format = TCPTRACE_FORMAT_VERSION;
+	bh->now = ktime_get_ns();
+	bh->live = s.live;
+	bh->live_max = s.live_max;
+	bh->done = s.done;
+	bh->ring_size = s.ring_size;
+	bh->events = c[TCPTRACE_CNT_EVENTS];
+	bh->created = c[TCPTRACE_CNT_CREATED];
+	bh->completed = c[TCPTRACE_CNT_COMPLETED];
+	bh->drop_table_full = c[TCPTRACE_CNT_DROP_TABLE_FULL];
+	bh->drop_steps_full = c[TCPTRACE_CNT_DROP_STEPS_FULL];
+	bh->ring_overwritten = s.ring_overwritten;
+	bh->unexpected = c[TCPTRACE_CNT_UNEXPECTED];
+	bh->syncookies = c[TCPTRACE_CNT_SYNCOOKIES];
+	bh->kprobe_missed = s.kprobe_missed;
+	bh->filtered = c[TCPTRACE_CNT_FILTERED];
+	bh->filter_ports = s.filter_ports;
+	bh->filter_netns = s.filter_netns;
+	bh->evicted = c[TCPTRACE_CNT_EVICTED];
+	bh->mem_bytes = s.mem_bytes;
+	bh->kretprobes = s.kretprobes;
+	bh->timewait = s.timewait;
+	bh->halfopen = s.halfopen;
+	bh->rst_reasons = s.rst_reasons;
+}
+
+/* One history as a binary record: the fields of its text record. */
+void tcptrace_format_binary_record(struct tcptrace_binary_record *rec,
+				   const struct tcptrace_history *h, bool done)
+{
+	unsigned int i;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = done ? TCPTRACE_BINARY_DONE : TCPTRACE_BINARY_LIVE;
+	rec->family = h->family == AF_INET6 ? 6 : 4;
+	rec->cookie = h->cookie;
+	rec->t0 = h->ts[0];
+	if (h->family == AF_INET6) {
+		memcpy(rec->saddr, &h->saddr.v6, sizeof(h->saddr.v6));
+		memcpy(rec->daddr, &h->daddr.v6, sizeof(h->daddr.v6));
+	} else {
+		memcpy(rec->saddr, &h->saddr.v4, sizeof(h->saddr.v4));
+		memcpy(rec->daddr, &h->daddr.v4, sizeof(h->daddr.v4));
+	}
+	rec->sport = h->sport;
+	rec->dport = h->dport;
+	rec->netns = h->netns;
+	rec->uid = h->uid;
+	if (h->flags & TCPTRACE_HISTF_OWNER) {
+		rec->flags |= TCPTRACE_BINARY_OWNER;
+		rec->pid = h->pid;
+		rec->tgid = h->tgid;
+		strscpy(rec->comm, h->comm, sizeof(rec->comm));
+	}
+	if (done) {
+		rec->seq = h->seq;
+		rec->end = h->end;
+		rec->bytes_acked = h->bytes_acked;
+		rec->bytes_received = h->bytes_received;
+		rec->retrans = h->retrans;
+		rec->srtt_us = h->srtt_us;
+		if (h->flags & TCPTRACE_HISTF_TIMEWAIT)
+			rec->flags |= TCPTRACE_BINARY_TIMEWAIT |
+				      (h->flags & TCPTRACE_HISTF_TW_EXPIRED ?
+				       TCPTRACE_BINARY_TW_EXPIRED : 0);
+	}
+	rec->syn_retrans = h->syn_retrans;
+	if (h->rst_reason) {
+		const char *name = tcptrace_rst_reason_name(h->rst_reason - 1);
+
+		if (name)
+			strscpy(rec->rst_reason, name, sizeof(rec->rst_reason));
+		else
+			snprintf(rec->rst_reason, sizeof(rec->rst_reason), "%u",
+				 h->rst_reason - 1);
+	}
+	if (h->flags & TCPTRACE_HISTF_SEEDED)
+		rec->flags |= TCPTRACE_BINARY_SEEN_AT_LOAD;
+	rec->unexpected = h->unexpected;
+	rec->dropped = h->dropped;
+	rec->nsteps = h->nsteps;
+	for (i = 0; i < h->nsteps; i++) {
+		rec->steps[i].oldstate = h->steps[i].oldstate;
+		rec->steps[i].newstate = h->steps[i].newstate;
+		rec->steps[i].flags = h->steps[i].flags & TCPTRACE_BINARY_STEP_ALL;
+		rec->step_ns[i] = h->ts[i] - h->ts[0];
+	}
 }

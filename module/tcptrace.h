@@ -244,10 +244,13 @@ void tcptrace_kprobes_stats(struct tcptrace_stats *stats);
 /* seed.c */
 void tcptrace_seed(void);
 
-/* format.c: the text records */
+/* format.c: the records, in text and in binary */
 size_t tcptrace_format_history(char *buf, size_t size,
 			       const struct tcptrace_history *h, bool done);
 size_t tcptrace_format_header(char *buf, size_t size);
+void tcptrace_format_binary_header(struct tcptrace_binary_header *bh);
+void tcptrace_format_binary_record(struct tcptrace_binary_record *rec,
+				   const struct tcptrace_history *h, bool done);
 
 /* dev.c */
 int tcptrace_dev_init(void);

@@ -166,7 +166,7 @@ done
 # tcptrace_test), after the scripts; each loads the module as it needs.
 # Not tcptrace_failnth: it makes the kernel log allocation failures, so
 # scripts/check --debug runs it in a VM of its own.
-c_progs=(tcptrace_fuzz tcptrace_readers)
+c_progs=(tcptrace_fuzz tcptrace_readers tcptrace_binary)
 
 echo "TAP version 13"
 echo "1..$((2 + ${#scripts[@]} + ${#c_progs[@]}))"
