@@ -209,48 +209,48 @@ static unsigned int log2_floor(uint64_t value)
 	return 63 - (unsigned int)__builtin_clzll(value);
 }
 
-unsigned int tt_hist_bucket(uint64_t value)
+unsigned int tt_histogram_bucket(uint64_t value)
 {
 	unsigned int e, shift;
 
-	if (value < 2 * TT_HIST_SUB)
+	if (value < 2 * TT_HISTOGRAM_SUB)
 		return (unsigned int)value;
-	/* TT_HIST_SUB buckets in [2^e, 2^(e+1)): the top SUB_BITS + 1 bits. */
+	/* TT_HISTOGRAM_SUB buckets in [2^e, 2^(e+1)): the top SUB_BITS + 1 bits. */
 	e = log2_floor(value);
-	shift = e - TT_HIST_SUB_BITS;
-	return 2 * TT_HIST_SUB + (e - TT_HIST_SUB_BITS - 1) * TT_HIST_SUB +
-	       (unsigned int)(value >> shift) - TT_HIST_SUB;
+	shift = e - TT_HISTOGRAM_SUB_BITS;
+	return 2 * TT_HISTOGRAM_SUB + (e - TT_HISTOGRAM_SUB_BITS - 1) * TT_HISTOGRAM_SUB +
+	       (unsigned int)(value >> shift) - TT_HISTOGRAM_SUB;
 }
 
 /* How far bucket @k's values are shifted: log2 of its width. */
 static unsigned int bucket_shift(unsigned int k)
 {
-	return k < 2 * TT_HIST_SUB ? 0 : (k - 2 * TT_HIST_SUB) / TT_HIST_SUB + 1;
+	return k < 2 * TT_HISTOGRAM_SUB ? 0 : (k - 2 * TT_HISTOGRAM_SUB) / TT_HISTOGRAM_SUB + 1;
 }
 
-uint64_t tt_hist_bucket_low(unsigned int k)
+uint64_t tt_histogram_bucket_low(unsigned int k)
 {
-	if (k < 2 * TT_HIST_SUB)
+	if (k < 2 * TT_HISTOGRAM_SUB)
 		return k;
-	return (uint64_t)(TT_HIST_SUB + (k - 2 * TT_HIST_SUB) % TT_HIST_SUB) <<
+	return (uint64_t)(TT_HISTOGRAM_SUB + (k - 2 * TT_HISTOGRAM_SUB) % TT_HISTOGRAM_SUB) <<
 	       bucket_shift(k);
 }
 
-uint64_t tt_hist_bucket_last(unsigned int k)
+uint64_t tt_histogram_bucket_last(unsigned int k)
 {
 	/* The last bucket ends at UINT64_MAX exactly: no overflow. */
-	return tt_hist_bucket_low(k) + (((uint64_t)1 << bucket_shift(k)) - 1);
+	return tt_histogram_bucket_low(k) + (((uint64_t)1 << bucket_shift(k)) - 1);
 }
 
-void tt_hist_add(struct tt_hist *h, uint64_t value)
+void tt_histogram_add(struct tt_histogram *h, uint64_t value)
 {
 	h->count++;
 	if (value > h->max)
 		h->max = value;
-	h->buckets[tt_hist_bucket(value)]++;
+	h->buckets[tt_histogram_bucket(value)]++;
 }
 
-uint64_t tt_hist_percentile(const struct tt_hist *h, unsigned int pct)
+uint64_t tt_histogram_percentile(const struct tt_histogram *h, unsigned int pct)
 {
 	uint64_t rank, seen = 0, last;
 	unsigned int k;
@@ -261,7 +261,7 @@ uint64_t tt_hist_percentile(const struct tt_hist *h, unsigned int pct)
 	rank = h->count / 100 * pct + (h->count % 100 * pct + 99) / 100;
 	if (rank == 0)
 		rank = 1;
-	for (k = 0; k < TT_HIST_BUCKETS - 1; k++) {
+	for (k = 0; k < TT_HISTOGRAM_BUCKETS - 1; k++) {
 		seen += h->buckets[k];
 		if (seen >= rank)
 			break;
@@ -269,38 +269,39 @@ uint64_t tt_hist_percentile(const struct tt_hist *h, unsigned int pct)
 	/*
 	 * The rank-th value is in bucket k, at most its last value and at
 	 * most the maximum: never below the true value, and above it by less
-	 * than the bucket's width, which is at most 1/TT_HIST_SUB of it.
+	 * than the bucket's width, which is at most 1/TT_HISTOGRAM_SUB of it.
 	 */
-	last = tt_hist_bucket_last(k);
+	last = tt_histogram_bucket_last(k);
 	return last < h->max ? last : h->max;
 }
 
-unsigned int tt_hist_octave(uint64_t value)
+unsigned int tt_histogram_octave(uint64_t value)
 {
 	return value ? log2_floor(value) + 1 : 0;
 }
 
-uint64_t tt_hist_octave_low(unsigned int o)
+uint64_t tt_histogram_octave_low(unsigned int o)
 {
 	return o ? (uint64_t)1 << (o - 1) : 0;
 }
 
-uint64_t tt_hist_octave_high(unsigned int o)
+uint64_t tt_histogram_octave_high(unsigned int o)
 {
 	if (o >= 64)
 		return UINT64_MAX;
 	return (uint64_t)1 << o;
 }
 
-uint64_t tt_hist_octave_count(const struct tt_hist *h, unsigned int o)
+uint64_t tt_histogram_octave_count(const struct tt_histogram *h, unsigned int o)
 {
 	unsigned int first, last, k;
 	uint64_t sum = 0;
 
-	if (o >= TT_HIST_OCTAVES)
+	if (o >= TT_HISTOGRAM_OCTAVES)
 		return 0;
-	first = tt_hist_bucket(tt_hist_octave_low(o));
-	last = o >= 64 ? TT_HIST_BUCKETS - 1 : tt_hist_bucket(tt_hist_octave_high(o) - 1);
+	first = tt_histogram_bucket(tt_histogram_octave_low(o));
+	last = o >= 64 ? TT_HISTOGRAM_BUCKETS - 1 :
+			 tt_histogram_bucket(tt_histogram_octave_high(o) - 1);
 	for (k = first; k <= last; k++)
 		sum += h->buckets[k];
 	return sum;

@@ -112,9 +112,9 @@ void tt_rst_reasons_sort(const struct tt_rst_reasons *c, bool by_count,
  * of any input can give percentiles that are close to the true ones.
  *
  * The buckets are log-linear (as in HdrHistogram): the values below
- * 2 * TT_HIST_SUB have a bucket each, and every octave [2^e, 2^(e+1))
- * above is cut into TT_HIST_SUB buckets of equal width 2^e / TT_HIST_SUB.
- * A bucket is thus never wider than 1/TT_HIST_SUB of the values in it:
+ * 2 * TT_HISTOGRAM_SUB have a bucket each, and every octave [2^e, 2^(e+1))
+ * above is cut into TT_HISTOGRAM_SUB buckets of equal width 2^e / TT_HISTOGRAM_SUB.
+ * A bucket is thus never wider than 1/TT_HISTOGRAM_SUB of the values in it:
  * with 128 sub-buckets, 1/128 (0.78%).
  *
  * A percentile is the nearest-rank one, read as the largest value of the
@@ -124,49 +124,50 @@ void tt_rst_reasons_sort(const struct tt_rst_reasons *c, bool by_count,
  * 256ns. tests/test_model.c checks this on several distributions.
  *
  * 7424 buckets, 58 KiB a histogram. The summary's listings add them up by
- * octave (tt_hist_octave_*) to stay short.
+ * octave (tt_histogram_octave_*) to stay short.
  */
-#define TT_HIST_SUB_BITS	7
-#define TT_HIST_SUB		(1u << TT_HIST_SUB_BITS)	/* 128 */
-/* The exact ones, then an octave of TT_HIST_SUB for e = SUB_BITS + 1 to 63. */
-#define TT_HIST_BUCKETS		(2 * TT_HIST_SUB + (63 - TT_HIST_SUB_BITS) * TT_HIST_SUB)
+#define TT_HISTOGRAM_SUB_BITS	7
+#define TT_HISTOGRAM_SUB		(1u << TT_HISTOGRAM_SUB_BITS)	/* 128 */
+/* The exact ones, then an octave of TT_HISTOGRAM_SUB for e = SUB_BITS + 1 to 63. */
+#define TT_HISTOGRAM_BUCKETS		(2 * TT_HISTOGRAM_SUB + \
+				 (63 - TT_HISTOGRAM_SUB_BITS) * TT_HISTOGRAM_SUB)
 
-struct tt_hist {
+struct tt_histogram {
 	uint64_t count;
 	uint64_t max;
-	uint64_t buckets[TT_HIST_BUCKETS];
+	uint64_t buckets[TT_HISTOGRAM_BUCKETS];
 };
 
-void tt_hist_add(struct tt_hist *h, uint64_t value);
+void tt_histogram_add(struct tt_histogram *h, uint64_t value);
 
 /* The bucket of @value. */
-unsigned int tt_hist_bucket(uint64_t value);
+unsigned int tt_histogram_bucket(uint64_t value);
 
 /* Lowest and highest value of bucket @k. */
-uint64_t tt_hist_bucket_low(unsigned int k);
-uint64_t tt_hist_bucket_last(unsigned int k);
+uint64_t tt_histogram_bucket_low(unsigned int k);
+uint64_t tt_histogram_bucket_last(unsigned int k);
 
 /*
  * Percentile @pct (0 to 100), nearest rank, as above; 0 for an empty
  * histogram.
  */
-uint64_t tt_hist_percentile(const struct tt_hist *h, unsigned int pct);
+uint64_t tt_histogram_percentile(const struct tt_histogram *h, unsigned int pct);
 
 /*
  * The coarse view, for listings: octave 0 holds 0, octave o (1 to 64)
  * holds [2^(o-1), 2^o). Each is a whole number of buckets.
  */
-#define TT_HIST_OCTAVES	65
+#define TT_HISTOGRAM_OCTAVES	65
 
 /* The octave of @value. */
-unsigned int tt_hist_octave(uint64_t value);
+unsigned int tt_histogram_octave(uint64_t value);
 
 /* Lowest value of octave @o, and the bound above its values (saturated). */
-uint64_t tt_hist_octave_low(unsigned int o);
-uint64_t tt_hist_octave_high(unsigned int o);
+uint64_t tt_histogram_octave_low(unsigned int o);
+uint64_t tt_histogram_octave_high(unsigned int o);
 
 /* How many values of @h are in octave @o. */
-uint64_t tt_hist_octave_count(const struct tt_hist *h, unsigned int o);
+uint64_t tt_histogram_octave_count(const struct tt_histogram *h, unsigned int o);
 
 /* ---- addresses and pairing ------------------------------------------ */
 

@@ -56,8 +56,8 @@ struct summary_view {
 	uint16_t slots[SHAPE_SLOTS];		/* 1 + index in shapes[], 0 free */
 	uint64_t other_shapes;
 
-	struct tt_hist states[TCPTRACE_NR_STATES];
-	struct tt_hist handshake_client, handshake_server;
+	struct tt_histogram states[TCPTRACE_NR_STATES];
+	struct tt_histogram handshake_client, handshake_server;
 	uint64_t timewait_expired, timewait_killed;
 
 	uint64_t halfopen_failed, halfopen_pending;
@@ -133,9 +133,9 @@ static void count_times(struct summary_view *s, const struct tt_record *r)
 
 	for (i = 0; i < n; i++)
 		if (spans[i].state < TCPTRACE_NR_STATES)
-			tt_hist_add(&s->states[spans[i].state], spans[i].duration);
+			tt_histogram_add(&s->states[spans[i].state], spans[i].duration);
 	if (tt_record_handshake(r, &handshake))
-		tt_hist_add(tt_record_role(r) == TT_ROLE_CLIENT ?
+		tt_histogram_add(tt_record_role(r) == TT_ROLE_CLIENT ?
 			    &s->handshake_client : &s->handshake_server, handshake);
 	if (r->has & TT_HAS_TIMEWAIT) {
 		if (r->timewait == TT_TIMEWAIT_KILLED)
@@ -337,7 +337,7 @@ static void print_shapes(struct summary_view *s)
 
 /* "  SYN_SENT   12   65.536us   131.072us ...": count, p50, p90, p99, max. */
 static void print_stats_row(struct tt_view *v, const char *name,
-			    const struct tt_hist *h)
+			    const struct tt_histogram *h)
 {
 	static const unsigned int pcts[] = { 50, 90, 99 };
 	char value[TT_DURATION_MAX];
@@ -349,7 +349,7 @@ static void print_stats_row(struct tt_view *v, const char *name,
 		return;
 	}
 	for (i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++) {
-		tt_format_duration(tt_hist_percentile(h, pcts[i]), value);
+		tt_format_duration(tt_histogram_percentile(h, pcts[i]), value);
 		fprintf(v->out, " %12s", value);
 	}
 	tt_format_duration(h->max, value);
@@ -390,15 +390,15 @@ static void print_times(struct summary_view *s)
  * used to the last: the fine buckets are too many to list.
  */
 static void print_histogram(struct tt_view *v, const char *name,
-			    const struct tt_hist *h)
+			    const struct tt_histogram *h)
 {
-	unsigned int first = TT_HIST_OCTAVES, last = 0, o;
-	uint64_t counts[TT_HIST_OCTAVES], most = 0;
+	unsigned int first = TT_HISTOGRAM_OCTAVES, last = 0, o;
+	uint64_t counts[TT_HISTOGRAM_OCTAVES], most = 0;
 
 	if (!h->count)
 		return;
-	for (o = 0; o < TT_HIST_OCTAVES; o++) {
-		counts[o] = tt_hist_octave_count(h, o);
+	for (o = 0; o < TT_HISTOGRAM_OCTAVES; o++) {
+		counts[o] = tt_histogram_octave_count(h, o);
 		if (!counts[o])
 			continue;
 		first = o < first ? o : first;
@@ -410,8 +410,8 @@ static void print_histogram(struct tt_view *v, const char *name,
 		char low[TT_DURATION_MAX], high[TT_DURATION_MAX], range[64];
 		unsigned int bar = (unsigned int)((counts[o] * BAR_WIDTH + most - 1) / most);
 
-		tt_format_duration(tt_hist_octave_low(o), low);
-		tt_format_duration(tt_hist_octave_high(o), high);
+		tt_format_duration(tt_histogram_octave_low(o), low);
+		tt_format_duration(tt_histogram_octave_high(o), high);
 		snprintf(range, sizeof(range), "[%s, %s)", low, high);
 		fprintf(v->out, "  %-26s %10" PRIu64 " |%-*.*s|\n", range, counts[o],
 			BAR_WIDTH, bar,
@@ -529,7 +529,7 @@ static void print_text(struct summary_view *s)
 
 /* ---- JSON ----------------------------------------------------------- */
 
-static void json_hist(FILE *out, const struct tt_hist *h)
+static void json_hist(FILE *out, const struct tt_histogram *h)
 {
 	const char *sep = "";
 	unsigned int o;
@@ -538,18 +538,18 @@ static void json_hist(FILE *out, const struct tt_hist *h)
 	if (h->count)
 		fprintf(out, ",\"p50_ns\":%" PRIu64 ",\"p90_ns\":%" PRIu64
 			",\"p99_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64,
-			tt_hist_percentile(h, 50), tt_hist_percentile(h, 90),
-			tt_hist_percentile(h, 99), h->max);
+			tt_histogram_percentile(h, 50), tt_histogram_percentile(h, 90),
+			tt_histogram_percentile(h, 99), h->max);
 	/* By octave, the used ones: the fine buckets are many and mostly empty. */
 	fputs(",\"buckets\":[", out);
-	for (o = 0; o < TT_HIST_OCTAVES; o++) {
-		uint64_t count = tt_hist_octave_count(h, o);
+	for (o = 0; o < TT_HISTOGRAM_OCTAVES; o++) {
+		uint64_t count = tt_histogram_octave_count(h, o);
 
 		if (!count)
 			continue;
 		fprintf(out, "%s{\"low_ns\":%" PRIu64 ",\"high_ns\":%" PRIu64
-			",\"count\":%" PRIu64 "}", sep, tt_hist_octave_low(o),
-			tt_hist_octave_high(o), count);
+			",\"count\":%" PRIu64 "}", sep, tt_histogram_octave_low(o),
+			tt_histogram_octave_high(o), count);
 		sep = ",";
 	}
 	fputs("]}", out);

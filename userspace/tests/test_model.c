@@ -204,7 +204,7 @@ static void test_anomalies(struct test *t)
 
 static void test_histogram(struct test *t)
 {
-	struct tt_hist *h = calloc(1, sizeof(*h));
+	struct tt_histogram *h = calloc(1, sizeof(*h));
 	unsigned int k;
 
 	if (!h) {
@@ -212,69 +212,69 @@ static void test_histogram(struct test *t)
 		return;
 	}
 	/* Exact below 256, then 128 buckets an octave. */
-	CHECK_U64(t, tt_hist_bucket(0), 0);
-	CHECK_U64(t, tt_hist_bucket(255), 255);
-	CHECK_U64(t, tt_hist_bucket(256), 256);
-	CHECK_U64(t, tt_hist_bucket(257), 256);	/* [256, 258) */
-	CHECK_U64(t, tt_hist_bucket(511), 383);
-	CHECK_U64(t, tt_hist_bucket(512), 384);	/* [512, 516) */
-	CHECK_U64(t, tt_hist_bucket(UINT64_MAX), TT_HIST_BUCKETS - 1);
-	CHECK_U64(t, tt_hist_bucket_low(256), 256);
-	CHECK_U64(t, tt_hist_bucket_last(256), 257);
-	CHECK_U64(t, tt_hist_bucket_low(384), 512);
-	CHECK_U64(t, tt_hist_bucket_last(384), 515);
-	CHECK_U64(t, tt_hist_bucket_last(TT_HIST_BUCKETS - 1), UINT64_MAX);
+	CHECK_U64(t, tt_histogram_bucket(0), 0);
+	CHECK_U64(t, tt_histogram_bucket(255), 255);
+	CHECK_U64(t, tt_histogram_bucket(256), 256);
+	CHECK_U64(t, tt_histogram_bucket(257), 256);	/* [256, 258) */
+	CHECK_U64(t, tt_histogram_bucket(511), 383);
+	CHECK_U64(t, tt_histogram_bucket(512), 384);	/* [512, 516) */
+	CHECK_U64(t, tt_histogram_bucket(UINT64_MAX), TT_HISTOGRAM_BUCKETS - 1);
+	CHECK_U64(t, tt_histogram_bucket_low(256), 256);
+	CHECK_U64(t, tt_histogram_bucket_last(256), 257);
+	CHECK_U64(t, tt_histogram_bucket_low(384), 512);
+	CHECK_U64(t, tt_histogram_bucket_last(384), 515);
+	CHECK_U64(t, tt_histogram_bucket_last(TT_HISTOGRAM_BUCKETS - 1), UINT64_MAX);
 	/* The buckets tile 0 to UINT64_MAX, none wider than 1/128 of its low. */
-	for (k = 0; k + 1 < TT_HIST_BUCKETS; k++) {
-		uint64_t low = tt_hist_bucket_low(k), last = tt_hist_bucket_last(k);
+	for (k = 0; k + 1 < TT_HISTOGRAM_BUCKETS; k++) {
+		uint64_t low = tt_histogram_bucket_low(k), last = tt_histogram_bucket_last(k);
 
-		CHECK_U64(t, tt_hist_bucket_low(k + 1), last + 1);
-		CHECK_U64(t, tt_hist_bucket(low), k);
-		CHECK_U64(t, tt_hist_bucket(last), k);
+		CHECK_U64(t, tt_histogram_bucket_low(k + 1), last + 1);
+		CHECK_U64(t, tt_histogram_bucket(low), k);
+		CHECK_U64(t, tt_histogram_bucket(last), k);
 		if (low >= 256)
 			CHECK(t, (last - low + 1) * 128 <= low);
 	}
 
 	/* The octaves of the listings, made of whole buckets. */
-	CHECK_U64(t, tt_hist_octave(0), 0);
-	CHECK_U64(t, tt_hist_octave(1), 1);
-	CHECK_U64(t, tt_hist_octave(3), 2);
-	CHECK_U64(t, tt_hist_octave(100), 7);	/* [64, 128) */
-	CHECK_U64(t, tt_hist_octave(UINT64_MAX), 64);
-	CHECK_U64(t, tt_hist_octave_low(0), 0);
-	CHECK_U64(t, tt_hist_octave_high(0), 1);
-	CHECK_U64(t, tt_hist_octave_low(7), 64);
-	CHECK_U64(t, tt_hist_octave_high(7), 128);
-	CHECK_U64(t, tt_hist_octave_high(64), UINT64_MAX);
+	CHECK_U64(t, tt_histogram_octave(0), 0);
+	CHECK_U64(t, tt_histogram_octave(1), 1);
+	CHECK_U64(t, tt_histogram_octave(3), 2);
+	CHECK_U64(t, tt_histogram_octave(100), 7);	/* [64, 128) */
+	CHECK_U64(t, tt_histogram_octave(UINT64_MAX), 64);
+	CHECK_U64(t, tt_histogram_octave_low(0), 0);
+	CHECK_U64(t, tt_histogram_octave_high(0), 1);
+	CHECK_U64(t, tt_histogram_octave_low(7), 64);
+	CHECK_U64(t, tt_histogram_octave_high(7), 128);
+	CHECK_U64(t, tt_histogram_octave_high(64), UINT64_MAX);
 
-	CHECK_U64(t, tt_hist_percentile(h, 50), 0);
-	tt_hist_add(h, 100);
-	tt_hist_add(h, 100);
-	tt_hist_add(h, 1500);
-	tt_hist_add(h, UINT64_MAX);
+	CHECK_U64(t, tt_histogram_percentile(h, 50), 0);
+	tt_histogram_add(h, 100);
+	tt_histogram_add(h, 100);
+	tt_histogram_add(h, 1500);
+	tt_histogram_add(h, UINT64_MAX);
 	CHECK_U64(t, h->count, 4);
 	CHECK_U64(t, h->max, UINT64_MAX);
-	CHECK_U64(t, tt_hist_octave_count(h, 7), 2);
-	CHECK_U64(t, tt_hist_octave_count(h, 11), 1);	/* [1024, 2048) */
-	CHECK_U64(t, tt_hist_octave_count(h, 64), 1);
-	CHECK_U64(t, tt_hist_octave_count(h, 8), 0);
+	CHECK_U64(t, tt_histogram_octave_count(h, 7), 2);
+	CHECK_U64(t, tt_histogram_octave_count(h, 11), 1);	/* [1024, 2048) */
+	CHECK_U64(t, tt_histogram_octave_count(h, 64), 1);
+	CHECK_U64(t, tt_histogram_octave_count(h, 8), 0);
 	/* Exact below 256. */
-	CHECK_U64(t, tt_hist_percentile(h, 50), 100);
-	CHECK_U64(t, tt_hist_percentile(h, 0), 100);
+	CHECK_U64(t, tt_histogram_percentile(h, 50), 100);
+	CHECK_U64(t, tt_histogram_percentile(h, 0), 100);
 	/* The 3rd of 4 is in [1496, 1504): its last value. */
-	CHECK_U64(t, tt_hist_percentile(h, 75), 1503);
-	CHECK_U64(t, tt_hist_percentile(h, 99), UINT64_MAX);
+	CHECK_U64(t, tt_histogram_percentile(h, 75), 1503);
+	CHECK_U64(t, tt_histogram_percentile(h, 99), UINT64_MAX);
 
 	/* The maximum, when it is below the bucket's last value. */
 	memset(h, 0, sizeof(*h));
-	tt_hist_add(h, 1000);
-	tt_hist_add(h, 60000000000);
-	CHECK_U64(t, tt_hist_percentile(h, 99), 60000000000);
-	CHECK_U64(t, tt_hist_percentile(h, 50), 1003);	/* [1000, 1004) */
+	tt_histogram_add(h, 1000);
+	tt_histogram_add(h, 60000000000);
+	CHECK_U64(t, tt_histogram_percentile(h, 99), 60000000000);
+	CHECK_U64(t, tt_histogram_percentile(h, 50), 1003);	/* [1000, 1004) */
 
 	memset(h, 0, sizeof(*h));
-	tt_hist_add(h, 0);
-	CHECK_U64(t, tt_hist_percentile(h, 99), 0);
+	tt_histogram_add(h, 0);
+	CHECK_U64(t, tt_histogram_percentile(h, 99), 0);
 	free(h);
 }
 
@@ -362,7 +362,7 @@ static int compare_u64(const void *pa, const void *pb)
 #define NR_SAMPLES	20000
 
 /*
- * The percentiles the summary reports (the same tt_hist code) against the
+ * The percentiles the summary reports (the same tt_histogram code) against the
  * exact nearest-rank ones of the sorted samples: within 1%, as the man
  * page says, and more precisely within the bound model.h states: never
  * below, and above by less than 1/128.
@@ -371,7 +371,7 @@ static void test_percentile_error(struct test *t)
 {
 	static const unsigned int pcts[] = { 50, 90, 99 };
 	uint64_t *samples = malloc(NR_SAMPLES * sizeof(*samples));
-	struct tt_hist *h = malloc(sizeof(*h));
+	struct tt_histogram *h = malloc(sizeof(*h));
 	uint64_t state = 17;
 	unsigned int d;
 	size_t i, j;
@@ -384,7 +384,7 @@ static void test_percentile_error(struct test *t)
 		memset(h, 0, sizeof(*h));
 		for (i = 0; i < NR_SAMPLES; i++) {
 			samples[i] = sample(d, &state);
-			tt_hist_add(h, samples[i]);
+			tt_histogram_add(h, samples[i]);
 		}
 		qsort(samples, NR_SAMPLES, sizeof(*samples), compare_u64);
 		CHECK_U64(t, h->max, samples[NR_SAMPLES - 1]);
@@ -392,7 +392,7 @@ static void test_percentile_error(struct test *t)
 			/* Nearest rank: the ceil(n * p / 100)-th smallest. */
 			size_t rank = (NR_SAMPLES * pcts[j] + 99) / 100;
 			uint64_t want = samples[rank - 1];
-			uint64_t got = tt_hist_percentile(h, pcts[j]);
+			uint64_t got = tt_histogram_percentile(h, pcts[j]);
 			uint64_t diff = got > want ? got - want : want - got;
 
 			/* In integers: the samples are below 2^37. */
