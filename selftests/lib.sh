@@ -6,6 +6,10 @@
 # the device's header line and the kernel log. Like the tests, it needs
 # bash and sets no shell options of its own.
 
+# Its directory: the tests source it by its full path.
+lib_dir=${BASH_SOURCE[0]%/*}
+[ "$lib_dir" = "${BASH_SOURCE[0]}" ] && lib_dir=.
+
 readonly ksft_pass=0 ksft_fail=1 ksft_skip=4
 readonly MOD=tcptrace
 readonly DEV=/dev/tcptrace
@@ -90,8 +94,9 @@ kmsg_records() {
 kmsg_seq() { kmsg_records | tail -n 1 | cut -f 1; }
 kmsg_since() { kmsg_records | awk -F '\t' -v s="$1" '$1 > s { print $2 }'; }
 
-# What makes run_vm.sh fail a test: the kernel complained.
-readonly KERNEL_COMPLAINT='Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|sleeping function called from invalid context|kmemleak|general protection fault|INFO: trying to register non-static key'
+# What makes a test fail: the kernel complained (KERNEL_COMPLAINT).
+# shellcheck source=kernel_complaint.sh
+. "$lib_dir/kernel_complaint.sh"
 
 # kernel_quiet SEQ: no complaint in the kernel log since SEQ (kmsg_seq).
 kernel_quiet() {

@@ -43,7 +43,9 @@ here=$(cd -- "$(dirname -- "$0")" && pwd)
 readonly here
 readonly ksft_skip=4
 readonly COLLECTION=tcptrace
-readonly PATTERN='Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|sleeping function called from invalid context|kmemleak|general protection fault|INFO: trying to register non-static key'
+# What fails a test whatever its own verdict: KERNEL_COMPLAINT.
+# shellcheck source=kernel_complaint.sh
+. "$here/kernel_complaint.sh"
 
 timeout_s=45
 if [ -r "$here/settings" ]; then
@@ -109,7 +111,7 @@ run_one() {
 	echo "# $name: ${SECONDS}s"
 	module_release || held=1
 	bad=$(kmsg_records | awk -F '\t' -v s="${seq:--1}" '$1 > s { print $2 }' |
-	      grep -E "$PATTERN")
+	      grep -E "$KERNEL_COMPLAINT")
 	if [ -n "$held" ]; then
 		echo "not ok $test_num $hdr # left tcptrace loaded and in use"
 		nfail=$((nfail + 1))
