@@ -796,8 +796,8 @@ if [ -d "$SYSMOD" ]; then
 	busywait 5000 is_unloaded || skip_all "$MOD did not go away"
 fi
 
-echo "TAP version 13"
-echo "1..15"
+ktap_header
+ktap_plan 15
 kmsg_start=$(kmsg_seq)
 kprobes_count
 kprobes_base=$nkprobes
@@ -844,7 +844,7 @@ SECONDS=0
 for ((cycle = 0; cycle < CYCLES && !wedged; cycle++)); do
 	run_cycle "$cycle"
 done
-[ "$wedged" = 0 ] || { echo "Bail out! a module system call did not return"; exit $ksft_fail; }
+[ "$wedged" = 0 ] || ktap_bail "a module system call did not return"
 diag "$CYCLES cycles in ${SECONDS}s; $raced unloads raced the readers, $race_tries tries in all"
 diag "ms spent: $(for k in "${!spent[@]}"; do printf '%s %s, ' "$k" "${spent[$k]}"; done)"
 
