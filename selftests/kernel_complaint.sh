@@ -7,7 +7,7 @@
 # it was logged under:
 #
 #   lib.sh's kernel_quiet        the shell tests' own check
-#   run_vm.sh                    each test program it runs
+#   run_tests.sh                 each test program it runs
 #   scripts/vm-run               the whole command it runs in a VM
 #   tcptrace_helpers.h           the C tests' kmsg_complaint(), which adds
 #                                the module's own lines ("tcptrace")

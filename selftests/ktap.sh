@@ -2,7 +2,7 @@
 # shellcheck shell=bash disable=SC2034 # the variables are for the callers
 #
 # ktap.sh: the KTAP lines of every tcptrace runner, sourced, not run: the
-# shell tests (through lib.sh), run_vm.sh, and scripts/check,
+# shell tests (through lib.sh), run_tests.sh, and scripts/check,
 # check-in-tree, check-setup and install-check. test_num, nfail and nskip
 # count the result lines printed so far; the exit statuses are
 # kselftest's.

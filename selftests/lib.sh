@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash disable=SC2034 # the variables are for the tests
 #
-# lib.sh: helpers shared by the tcptrace shell tests and run_vm.sh,
-# sourced, not run (run_vm.sh runs tcptrace_*.sh only). KTAP output
+# lib.sh: helpers shared by the tcptrace shell tests and run_tests.sh,
+# sourced, not run (run_tests.sh runs tcptrace_*.sh only). KTAP output
 # (ktap.sh), polling, the module, the device's header line and the kernel
 # log (kernel_complaint.sh). Like the tests, it needs bash and sets no
 # shell options of its own.

@@ -25,7 +25,7 @@
 #
 # With kmemleak (/sys/kernel/debug/kmemleak), a scan after the cycles must
 # report nothing allocated by the module. The kernel log must show no
-# complaint (run_vm.sh checks that too).
+# complaint (run_tests.sh checks that too).
 #
 # Under QEMU's software emulation (TCG) the churn pauses for the load and
 # unload system calls themselves. Attaching and detaching rewrites kernel

@@ -1,16 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run_vm.sh: run every tcptrace selftest on the running kernel, print KTAP
-# in the form of kselftest's runner, and exit non-zero if any failed. It is
-# what `make check` runs inside a VM for each kernel of the matrix:
+# run_tests.sh: run every tcptrace selftest on the running kernel, print KTAP
+# in the form of kselftest's runner, and exit non-zero if any failed: what
+# `make -C selftests run_tests` runs, hence its name. It boots nothing
+# (scripts/vm-run does); `make check` runs it inside a VM for each kernel
+# of the matrix:
 #
 #   make -C selftests        # on the host: tcptrace_test does not depend
 #                            # on the kernel version
 #   scripts/vm-run KVER -- env TCPTRACE_KO=build/KVER/module/tcptrace.ko \
-#       TCPTRACE_READER=userspace/tcptrace selftests/run_vm.sh
+#       TCPTRACE_READER=userspace/tcptrace selftests/run_tests.sh
 #
-# and what `make -C selftests run_tests` runs. Needs root.
+# Needs root.
 #
 # Environment:
 #   TCPTRACE_KO      the module built for the running kernel (required for
