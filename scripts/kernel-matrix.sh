@@ -3,7 +3,7 @@
 #
 # kernel-matrix.sh: the kernels the project builds for and boots, and the
 # module built for each: the matrix of scripts/check (and install-check),
-# the kernel of scripts/demo and scripts/bench, a kernel image for
+# the kernel of scripts/demo and scripts/bench-overhead, a kernel image for
 # scripts/vm-run. Sourced, not run, from the top of the work tree. (The
 # selftests' own library is selftests/lib.sh.)
 
