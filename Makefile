@@ -10,7 +10,8 @@
 #   make lint            checkpatch --strict, sparse, W=1, reader warnings
 #   make demo            a VM that loads the module and shows real histories
 #   make bench           its cost under connection churn, next to BPF tools
-#                        (BENCH_ARGS=--quick: a short check; see
+#                        (scripts/bench-overhead, bench-overhead/;
+#                        BENCH_ARGS=--quick: a short check; see
 #                        Documentation/benchmark.rst)
 #   make install         the module, the reader and its man page (below)
 #   make dkms-install    the module through dkms; make deb: Debian packages
@@ -53,7 +54,7 @@ demo:
 
 bench:
 	@scripts/setup --check bench || scripts/setup bench
-	scripts/bench $(BENCH_ARGS)
+	scripts/bench-overhead $(BENCH_ARGS)
 
 lint: module
 	$(KSRC)/scripts/checkpatch.pl --strict --no-tree --terse --show-types \

@@ -1,59 +1,25 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash disable=SC2034 # the variables are for the tests
 #
-# lib.sh: helpers shared by the tcptrace shell tests, sourced, not run
-# (run_vm.sh runs tcptrace_*.sh only). KTAP output, polling, the module,
-# the device's header line and the kernel log. Like the tests, it needs
-# bash and sets no shell options of its own.
+# lib.sh: helpers shared by the tcptrace shell tests and run_tests.sh,
+# sourced, not run (run_tests.sh runs tcptrace_*.sh only). KTAP output
+# (ktap.sh), polling, the module, the device's header line and the kernel
+# log (kernel_complaint.sh). Like the tests, it needs bash and sets no
+# shell options of its own.
 
-readonly ksft_pass=0 ksft_fail=1 ksft_skip=4
+# Its directory: the tests source it by its full path.
+lib_dir=${BASH_SOURCE[0]%/*}
+[ "$lib_dir" = "${BASH_SOURCE[0]}" ] && lib_dir=.
+
+# KTAP: ksft_*, run_test, result, skip_all, ktap_finish...
+# shellcheck source=ktap.sh
+. "$lib_dir/ktap.sh"
+
 readonly MOD=tcptrace
 readonly DEV=/dev/tcptrace
 readonly SYSMOD=/sys/module/$MOD
 
-test_num=0
-nfail=0
-nskip=0
-
 diag() { printf '# %s\n' "$*" >&2; }
-
-skip_all() {
-	echo "TAP version 13"
-	echo "1..0 # SKIP $*"
-	exit $ksft_skip
-}
-
-# run_test NAME FUNCTION [ARGS...]: one KTAP result line.
-run_test() {
-	local name=$1 rc
-	shift
-	test_num=$((test_num + 1))
-	"$@"
-	rc=$?
-	case $rc in
-	"$ksft_pass") echo "ok $test_num $name" ;;
-	"$ksft_skip") echo "ok $test_num $name # SKIP"; nskip=$((nskip + 1)) ;;
-	*) echo "not ok $test_num $name"; nfail=$((nfail + 1)) ;;
-	esac
-}
-
-# result STATUS NAME: the KTAP line of a check that already ran.
-result() {
-	test_num=$((test_num + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $test_num $2"
-	else
-		echo "not ok $test_num $2"
-		nfail=$((nfail + 1))
-	fi
-}
-
-# The totals line and the exit status of a KTAP test program.
-ktap_finish() {
-	echo "# Totals: pass:$((test_num - nfail - nskip)) fail:$nfail xfail:0 xpass:0 skip:$nskip error:0"
-	[ "$nfail" = 0 ] || exit $ksft_fail
-	exit $ksft_pass
-}
 
 # nap SECONDS: sleep without a process (each one costs a good part of a
 # second in an emulated guest): a read that times out on a pipe nobody
@@ -90,8 +56,9 @@ kmsg_records() {
 kmsg_seq() { kmsg_records | tail -n 1 | cut -f 1; }
 kmsg_since() { kmsg_records | awk -F '\t' -v s="$1" '$1 > s { print $2 }'; }
 
-# What makes run_vm.sh fail a test: the kernel complained.
-readonly KERNEL_COMPLAINT='Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|sleeping function called from invalid context|kmemleak|general protection fault|INFO: trying to register non-static key'
+# What makes a test fail: the kernel complained (KERNEL_COMPLAINT).
+# shellcheck source=kernel_complaint.sh
+. "$lib_dir/kernel_complaint.sh"
 
 # kernel_quiet SEQ: no complaint in the kernel log since SEQ (kmsg_seq).
 kernel_quiet() {

@@ -317,8 +317,8 @@ if [ -d "$SYSMOD" ]; then
 	busywait 5000 test ! -e "$SYSMOD" || skip_all "$MOD did not go away"
 fi
 
-echo "TAP version 13"
-echo "1..$TESTS"
+ktap_header
+ktap_plan "$TESTS"
 run_test "insmod kprobes=0: the tracepoint alone, as the script" test_load
 run_test "bpftrace runs tcptrace.bt: the header line, then the tracepoint-only comment" test_start
 run_test "loopback traffic, IPv4 and IPv6: four ways to close" test_traffic

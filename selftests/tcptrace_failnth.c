@@ -28,7 +28,7 @@
  * scripts/check --debug (Documentation/kernel-ci.rst); skips elsewhere.
  * The allocator reports some of the failures it was made to return with a
  * stack dump ("vmalloc error: ..."), so that kernel runs it under
- * scripts/vm-run --expect-alloc-failures, not through run_vm.sh.
+ * scripts/vm-run --expect-alloc-failures, not through run_tests.sh.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -76,19 +76,18 @@ add "reuseport_addr_any.sh" "./reuseport_addr_any.sh" \
 	"$C -D 8888: 3 $CLIENT end=passive_close" \
 	"$C: all CLOSE>LISTEN>CLOSE|$SERVER|$CLIENT"
 
-echo "TAP version 13"
-echo "1..$((2 * ${#names[@]}))"
+ktap_header
+ktap_plan "$((2 * ${#names[@]}))"
 
 # skip_each REASON: every test skips.
 skip_each() {
 	local name
 	for name in "${names[@]}"; do
 		for what in "exit status" histories; do
-			test_num=$((test_num + 1))
-			echo "ok $test_num $name: $what # SKIP $1"
+			ktap_skip "$name: $what" "$1"
 		done
 	done
-	echo "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:$test_num error:0"
+	ktap_totals
 	exit "$ksft_skip"
 }
 
@@ -125,15 +124,13 @@ for i in "${!names[@]}"; do
 
 	if [ "$name" = "tcp_inq -6" ] && [ ! -e /proc/net/if_inet6 ]; then
 		for what in "exit status" histories; do
-			test_num=$((test_num + 1)) nskip=$((nskip + 1))
-			echo "ok $test_num $name: $what # SKIP no IPv6"
+			ktap_skip "$name: $what" "no IPv6"
 		done
 		continue
 	fi
 	if [ ! -x "$KSFT/${cmd[0]#./}" ]; then
 		for what in "exit status" histories; do
-			test_num=$((test_num + 1)) nfail=$((nfail + 1))
-			echo "not ok $test_num $name: $what # $KSFT/${cmd[0]#./} not built"
+			ktap_fail "$name: $what" "$KSFT/${cmd[0]#./} not built"
 		done
 		continue
 	fi

@@ -326,8 +326,8 @@ if [ -d "$SYSMOD" ]; then
 	busywait 5000 is_unloaded || skip_all "$MOD did not go away"
 fi
 
-echo "TAP version 13"
-echo "1..$TESTS"
+ktap_header
+ktap_plan "$TESTS"
 run_test "insmod loads the module" test_load
 run_test "$DEV is a character device, mode 0600" test_device_node
 run_test "cat $DEV ends" test_cat_terminates

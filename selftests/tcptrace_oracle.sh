@@ -48,11 +48,6 @@ KO=${TCPTRACE_KO:-}
 TMP=
 bt_pid=
 
-bail() {
-	echo "Bail out! $*"
-	exit $ksft_fail
-}
-
 cleanup() {
 	if [ -n "$bt_pid" ]; then
 		kill -INT "$bt_pid" 2>/dev/null
@@ -113,9 +108,9 @@ if [ ! -e /sys/kernel/tracing/events ] && [ ! -e /sys/kernel/debug/tracing/event
 		skip_all "no tracefs for bpftrace"
 fi
 
-echo "TAP version 13"
-echo "1..4"
-insmod "$KO" kprobes="$KPROBES" ring_size="$RING" max_live="$RING" || bail "insmod $KO failed"
+ktap_header
+ktap_plan 4
+insmod "$KO" kprobes="$KPROBES" ring_size="$RING" max_live="$RING" || ktap_bail "insmod $KO failed"
 diag "kprobes=$KPROBES ring_size=$RING, $CONNS connections, seed $SEED"
 
 # Room for a burst of events: 16 MiB per CPU.
@@ -125,16 +120,16 @@ bt_pid=$!
 while ! bt_has '^oracle: tracing$'; do
 	if ! kill -0 "$bt_pid" 2>/dev/null || [ "$SECONDS" -ge "$START_TIMEOUT" ]; then
 		sed 's/^/#   /' "$TMP/bt.out" "$TMP/bt.err"
-		bail "bpftrace did not start within ${START_TIMEOUT}s"
+		ktap_bail "bpftrace did not start within ${START_TIMEOUT}s"
 	fi
 	sleep 1
 done
-canary 60 || bail "bpftrace does not see the canary connect"
+canary 60 || ktap_bail "bpftrace does not see the canary connect"
 diag "bpftrace started in ${SECONDS}s"
 
 # From now= on, both sides see the same events.
-echo clear > "$DEV" || bail "clear failed"
-snapshot "$TMP/snap0" && read_header "$TMP/snap0" || bail "reading $DEV failed"
+echo clear > "$DEV" || ktap_bail "clear failed"
+snapshot "$TMP/snap0" && read_header "$TMP/snap0" || ktap_bail "reading $DEV failed"
 events0=${H[events]}
 since=${H[now]}
 missed0=$(bt_missed)
@@ -161,9 +156,9 @@ for ((i = 0; i < 120; i++)); do
 done
 diag "${SECONDS}s: $live histories of the workload still live"
 # bpftrace has printed everything before a last canary, which both see.
-canary 30 || bail "bpftrace does not see the last canary"
+canary 30 || ktap_bail "bpftrace does not see the last canary"
 diag "${SECONDS}s: bpftrace saw the last canary"
-snapshot "$TMP/snap" && read_header "$TMP/snap" || bail "reading $DEV failed"
+snapshot "$TMP/snap" && read_header "$TMP/snap" || ktap_bail "reading $DEV failed"
 events=$((H[events] - events0))
 sleep 2
 missed=$(( $(bt_missed) - missed0 ))

@@ -27,7 +27,6 @@ cleanup()
 }
 trap cleanup EXIT
 
-echo "TAP version 13"
 if [ -z "${TCPTRACE_KO:-}" ] || [ ! -x "${TCPTRACE_READER:-}" ] || ! command -v python3 > /dev/null; then
 	skip_all "needs TCPTRACE_KO, TCPTRACE_READER and python3"
 fi
@@ -45,7 +44,8 @@ for lib in "$(dirname "$READER")/tcptrace_lib.sh" \
 done
 [ -n "$LIB" ] || skip_all "no tcptrace_lib.sh beside the reader $READER"
 export TCPTRACE_KO
-echo "1..14"
+ktap_header
+ktap_plan 14
 
 record() { "$READER" record "$@"; }
 

@@ -304,15 +304,14 @@ if [ -d "$SYSMOD" ]; then
 	busywait 5000 is_unloaded || skip_all "$MOD did not go away"
 fi
 
-echo "TAP version 13"
-echo "1..9"
+ktap_header
+ktap_plan 9
 kmsg_start=$(kmsg_seq)
 # A listener from before the load: a history seeded at load.
 perl -MIO::Socket::INET -e 'IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1") or die; sleep 600' &
 pids+=($!)
 if ! insmod "$KO" || ! busywait 5000 has_dev; then
-	echo "Bail out! insmod $KO failed"
-	exit $ksft_fail
+	ktap_bail "insmod $KO failed"
 fi
 read_header "$DEV" && done_before=${H[done]}
 

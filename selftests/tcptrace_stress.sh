@@ -25,7 +25,7 @@
 #
 # With kmemleak (/sys/kernel/debug/kmemleak), a scan after the cycles must
 # report nothing allocated by the module. The kernel log must show no
-# complaint (run_vm.sh checks that too).
+# complaint (run_tests.sh checks that too).
 #
 # Under QEMU's software emulation (TCG) the churn pauses for the load and
 # unload system calls themselves. Attaching and detaching rewrites kernel
@@ -76,7 +76,7 @@
 #    ring_overwritten == completed - done (nothing cleared).
 #
 # Environment: TCPTRACE_KO (required), TCPTRACE_STRESS_CYCLES (default 50).
-# Needs root, perl (with syscall.ph, as Debian's perl has) and unshare(1).
+# Needs root, tcptrace_stress_helper (built with the tests) and unshare(1).
 # Unloads the module if it is loaded, and leaves it unloaded.
 
 set -u
@@ -88,6 +88,7 @@ readonly here
 
 readonly CYCLES=${TCPTRACE_STRESS_CYCLES:-50}
 readonly WORKLOAD=$here/tcptrace_workload
+readonly HELPER=$here/tcptrace_stress_helper
 readonly READERS=3
 # The overload's ports: below the ephemeral range, used by nothing else.
 readonly PORT=24000 CONNS=400
@@ -123,193 +124,22 @@ cleanup() {
 	[ -n "$TMP" ] && rm -rf -- "$TMP"
 }
 
-# ---- helpers in perl ------------------------------------------------------------
+# ---- the helpers -----------------------------------------------------------------
 
-# modctl: loads and unloads the module by its system calls, on request,
-# one line each way, so that 50 cycles do not pay for 150 processes:
-#   load PATH [PARAMS...]  -> ok | err ERRNO
-#   unload                 -> ok | err ERRNO   (delete_module(O_NONBLOCK))
-#   unload_retry SECONDS   -> ok TRIES | err ERRNO TRIES: retry while busy
-write_modctl() {
-	cat > "$TMP/modctl.pl" <<'EOF'
-use strict; use warnings; use Errno; use Fcntl; use Time::HiRes qw(time sleep);
-require "syscall.ph";
-$| = 1;
-# syscall() wants strings it could write to.
-my $name = "tcptrace";
-sub err { my $e = $! + 0; my ($name) = grep { $!{$_} } sort keys %!; "err " . ($name // $e) }
-while (my $cmd = <STDIN>) {
-	chomp $cmd;
-	my ($op, @args) = split / /, $cmd;
-	if ($op eq "load") {
-		my $path = shift @args;
-		open(my $f, "<", $path) or do { print err(), "\n"; next };
-		my $params = join(" ", @args);
-		print syscall(&SYS_finit_module, fileno($f), $params, 0) == 0 ? "ok\n" : err() . "\n";
-		close $f;
-	} elsif ($op eq "unload") {
-		print syscall(&SYS_delete_module, $name, O_NONBLOCK) == 0 ? "ok\n" : err() . "\n";
-	} elsif ($op eq "unload_retry") {
-		my ($end, $tries, $r) = (time + $args[0], 0, "");
-		while (1) {
-			$tries++;
-			if (syscall(&SYS_delete_module, $name, O_NONBLOCK) == 0) { $r = "ok $tries"; last }
-			if (!$!{EWOULDBLOCK} || time > $end) { $r = err() . " $tries"; last }
-			sleep 0.002;
-		}
-		print "$r\n";
-	} else {
-		print "err usage\n";
-	}
-}
-EOF
-}
-
-# The reader: until SIGTERM, opens the device, reads a snapshot or follows
-# (in turn), checks what it read, closes it. SIGUSR1 pauses it with the
-# device closed, SIGUSR2 resumes it. Its status file says "run|paused
-# OPS": OPS counts the operations that read something. Problems go to
-# stderr as "FAIL ..."; the exit status is 1 if there was any.
-write_reader() {
-	cat > "$TMP/reader.pl" <<'EOF'
-use strict; use warnings; use Errno; use Fcntl qw(:DEFAULT SEEK_SET);
-my ($dev, $status, $seed) = @ARGV;
-srand($seed);
-my ($pause, $stop, $ops, $fails, $absent) = (0, 0, 0, 0, 0);
-$SIG{USR1} = sub { $pause = 1 };
-$SIG{USR2} = sub { $pause = 0 };
-$SIG{TERM} = sub { $stop = 1 };
-sub fail { $fails++; print STDERR "FAIL reader $seed: @_\n" if $fails <= 5 }
-sub status {
-	open(my $s, ">", "$status.tmp") or die; print $s "$_[0] $ops $absent\n"; close $s;
-	rename "$status.tmp", $status;
-}
-sub nap { select(undef, undef, undef, $_[0]) }
-# Open, or note that the device is absent: not there, or going away.
-sub dev_open {
-	my $fh;
-	return $fh if sysopen($fh, $dev, $_[0]);
-	if ($!{ENOENT} || $!{ENODEV}) { $absent++; return undef }
-	fail("open: $!");
-	return undef;
-}
-sub cmd { my ($fh, $c) = @_; syswrite($fh, "$c\n") == length($c) + 1 or fail("write $c: $!") }
-sub slurp {
-	my ($fh) = @_; my ($text, $n) = ("", 0);
-	while (($n = sysread($fh, $text, 65536, length $text))) {}
-	defined $n or fail("snapshot read: $!");
-	return $text;
-}
-sub snapshot {
-	my $fh = dev_open(O_RDWR) or return;
-	cmd($fh, "all-netns") if rand() < 0.5;
-	my $text = slurp($fh);
-	my @lines = split /\n/, $text, -1;
-	pop @lines eq "" or fail("snapshot does not end with a newline");
-	$lines[0] =~ /^# tcptrace format=\d+ .* ring_size=(\d+) / or fail("no header: $lines[0]");
-	my ($ring, $done, $last) = ($1 // 0, 0, -1);
-	for (@lines[1 .. $#lines]) {
-		next if /^#/;
-		if (/^done \d+ ipv[46] .* seq=(\d+) /) {
-			$done++;
-			$1 > $last or fail("done seq $1 after $last");
-			$last = $1;
-		} elsif (!/^live \d+ ipv[46] /) {
-			fail("not a record: $_");
-		}
-	}
-	$done <= $ring or fail("$done done records in a ring of $ring");
-	# Seeking back reads the very same snapshot.
-	sysseek($fh, 0, SEEK_SET) or fail("lseek: $!");
-	slurp($fh) eq $text or fail("the snapshot changed after lseek(0)");
-	close $fh;
-	$ops++;
-}
-sub follow {
-	my $fh = dev_open(O_RDWR | O_NONBLOCK) or return;
-	cmd($fh, "all-netns");
-	cmd($fh, "follow");
-	my ($buf, $n, $last, $epipe, $reads) = ("", 0, -1, 0, 0);
-	$n = sysread($fh, $buf, 65536);
-	if (!defined $n || $buf !~ /^# tcptrace format=\d+ [^\n]*\n\z/) {
-		fail("follow: the first read is not one header line: " . ($n // $!));
-		close $fh;
-		return;
-	}
-	while ($reads++ < 50) {
-		$n = sysread($fh, $buf, 65536);
-		if (!defined $n) {
-			last if $!{EAGAIN};
-			if ($!{EPIPE}) { $epipe = 1; next }
-			fail("follow read: $!");
-			last;
-		}
-		$n or fail("follow read returned 0");
-		substr($buf, -1) eq "\n" or fail("follow: a torn record");
-		for (split /\n/, $buf) {
-			/^done \d+ ipv[46] .* seq=(\d+) / or do { fail("follow: $_"); next };
-			if ($last >= 0) {
-				$epipe ? ($1 > $last + 1 or fail("seq $1 after $last and EPIPE"))
-				       : ($1 == $last + 1 or fail("seq $1 after $last, no EPIPE"));
-			}
-			($last, $epipe) = ($1, 0);
-		}
-	}
-	close $fh;
-	$ops++;
-}
-status("run");
-my $turn = 0;
-until ($stop) {
-	if ($pause) {
-		status("paused");
-		nap(0.02) while $pause && !$stop;
-		status("run");
-		next;
-	}
-	$turn++ % 2 ? follow() : snapshot();
-	status("run");
-	nap(rand(0.05));
-}
-status("stopped");
-exit($fails ? 1 : 0);
-EOF
-}
-
-# The overload's follower: follows every namespace's done histories into
-# its output, with a line "#EPIPE" where the ring overran it, until
-# SIGTERM finds nothing more to read, or at once on SIGUSR1 (what it read
-# is written out either way). Its status file says "ready" once it has
-# the header.
-write_follower() {
-	cat > "$TMP/follower.pl" <<'EOF'
-use strict; use warnings; use Errno; use Fcntl;
-my ($dev, $out, $status) = @ARGV;
-my ($stop, $quit) = (0, 0);
-$SIG{TERM} = sub { $stop = 1 };
-$SIG{USR1} = sub { $quit = 1 };
-sysopen(my $fh, $dev, O_RDWR | O_NONBLOCK) or die "open $dev: $!\n";
-for my $c ("all-netns", "follow") { syswrite($fh, "$c\n") or die "$c: $!\n" }
-open(my $o, ">", $out) or die "$out: $!\n";
-my $ready = 0;
-my $rin = ""; vec($rin, fileno($fh), 1) = 1;
-until ($quit) {
-	my $n = sysread($fh, my $buf, 1 << 20);
-	if (defined $n) {
-		print $o $buf;
-		if (!$ready++) { open(my $s, ">", $status) or die; print $s "ready\n"; close $s }
-	} elsif ($!{EPIPE}) {
-		print $o "#EPIPE\n";
-	} elsif ($!{EAGAIN}) {
-		last if $stop;
-		select(my $r = $rin, undef, undef, 0.2);
-	} elsif (!$!{EINTR}) {
-		die "read: $!\n";
-	}
-}
-close $o or die;
-EOF
-}
+# tcptrace_stress_helper (its source says exactly what each does):
+#   modctl    loads and unloads the module by its system calls, one request
+#             and one reply a line ("load PATH PARAMS...", "unload",
+#             "unload_retry SECONDS"; "ok", "err ERRNO"), so that 50 cycles
+#             do not pay for 150 processes;
+#   reader    until SIGTERM, opens the device, reads a snapshot or follows
+#             (in turn), checks what it read and closes it; SIGUSR1 pauses
+#             it with the device closed, SIGUSR2 resumes it; its status
+#             file says "run|paused OPS ABSENT", its problems go to stderr
+#             as "FAIL ...", and make its exit status 1;
+#   follower  the overload's: follows every namespace's done histories
+#             into a file, with a line "#EPIPE" where the ring overran it,
+#             until SIGTERM finds nothing more to read, or at once on
+#             SIGUSR1; its status file says "ready" once it has the header.
 
 # modctl COMMAND: its reply in $reply. A system call that does not return
 # wedges the test: the kernel stacks of modctl and the readers say where.
@@ -593,7 +423,7 @@ overload() {
 	fi
 
 	rm -f "$TMP/follower.status"
-	perl "$TMP/follower.pl" "$DEV" "$out.follow" "$TMP/follower.status" &
+	"$HELPER" follower "$DEV" "$out.follow" "$TMP/follower.status" &
 	follower_pid=$!
 	busywait 30000 test -e "$TMP/follower.status" || { diag "the follower did not start"; return 1; }
 	# With the ring of 8: stopped, so that the ring overruns it.
@@ -783,7 +613,7 @@ overload() {
 [ -n "$KO" ] || skip_all "set TCPTRACE_KO to the module built for $(uname -r)"
 KO=$(realpath -e -- "$KO" 2>/dev/null) || skip_all "no module at TCPTRACE_KO=$TCPTRACE_KO"
 [ -x "$WORKLOAD" ] || skip_all "$WORKLOAD is not built (make -C $here)"
-perl -e 'require "syscall.ph"' 2>/dev/null || skip_all "no perl with syscall.ph"
+[ -x "$HELPER" ] || skip_all "$HELPER is not built (make -C $here)"
 command -v unshare > /dev/null || skip_all "no unshare(1)"
 TMP=$(mktemp -d -t tcptrace_stress.XXXXXX) || exit $ksft_fail
 trap cleanup EXIT
@@ -796,16 +626,13 @@ if [ -d "$SYSMOD" ]; then
 	busywait 5000 is_unloaded || skip_all "$MOD did not go away"
 fi
 
-echo "TAP version 13"
-echo "1..15"
+ktap_header
+ktap_plan 15
 kmsg_start=$(kmsg_seq)
 kprobes_count
 kprobes_base=$nkprobes
 [ -w "$KMEMLEAK" ] && echo clear > "$KMEMLEAK"
-write_modctl
-write_reader
-write_follower
-coproc MODCTL { exec perl "$TMP/modctl.pl"; }
+coproc MODCTL { exec "$HELPER" modctl; }
 
 # Churn until told to stop: connections of every kind, each run in a new
 # namespace that goes away with its timewait sockets. A process group of
@@ -836,7 +663,7 @@ churn_group() { kill -0 -- "-$churn_pid" 2>/dev/null; }
 busywait 10000 churn_group || diag "the churn has no process group"
 
 for ((n = 0; n < READERS; n++)); do
-	perl "$TMP/reader.pl" "$DEV" "$TMP/reader$n.status" "$n" 2> "$TMP/reader$n.err" &
+	"$HELPER" reader "$DEV" "$TMP/reader$n.status" "$n" 2> "$TMP/reader$n.err" &
 	reader_pids+=($!)
 done
 
@@ -844,7 +671,7 @@ SECONDS=0
 for ((cycle = 0; cycle < CYCLES && !wedged; cycle++)); do
 	run_cycle "$cycle"
 done
-[ "$wedged" = 0 ] || { echo "Bail out! a module system call did not return"; exit $ksft_fail; }
+[ "$wedged" = 0 ] || ktap_bail "a module system call did not return"
 diag "$CYCLES cycles in ${SECONDS}s; $raced unloads raced the readers, $race_tries tries in all"
 diag "ms spent: $(for k in "${!spent[@]}"; do printf '%s %s, ' "$k" "${spent[$k]}"; done)"
 

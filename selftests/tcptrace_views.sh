@@ -15,23 +15,15 @@
 
 set -u
 
+here=$(cd -- "$(dirname -- "$0")" && pwd)
+readonly here
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
 readonly NS=tcptrace-views-$$
 readonly PORT=7300
 TMP=$(mktemp -d)
 readonly TMP
-ntest=0
-failed=0
-
-ok()
-{
-	ntest=$((ntest + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $ntest $2"
-	else
-		echo "not ok $ntest $2"
-		failed=1
-	fi
-}
 
 cleanup()
 {
@@ -41,20 +33,19 @@ cleanup()
 }
 trap cleanup EXIT
 
-echo "TAP version 13"
 if [ -z "${TCPTRACE_KO:-}" ] || [ ! -x "${TCPTRACE_READER:-}" ] || ! command -v python3 >/dev/null; then
-	echo "1..0 # SKIP needs TCPTRACE_KO, TCPTRACE_READER and python3"
-	exit 4
+	skip_all "needs TCPTRACE_KO, TCPTRACE_READER and python3"
 fi
 READER=$(realpath "$TCPTRACE_READER")
-echo "1..11"
+ktap_header
+ktap_plan 11
 
 in_ns() { ip netns exec "$NS" "$@"; }
 
 # In a namespace of its own, so that the reader sees these sockets only:
 # a connection closed by the client, a refused connect, an abort.
 rmmod tcptrace 2>/dev/null
-insmod "$TCPTRACE_KO" || { echo "Bail out! insmod $TCPTRACE_KO failed"; exit 1; }
+insmod "$TCPTRACE_KO" || ktap_bail "insmod $TCPTRACE_KO failed"
 ip netns add "$NS" && in_ns ip link set lo up
 in_ns python3 - "$PORT" <<'EOF'
 import socket, struct, sys, time
@@ -76,7 +67,7 @@ records=$(grep -cvE '^#' "$TMP/capture")
 
 # 1. The table: one row per record.
 in_ns "$READER" -n -H > "$TMP/table"
-ok $(( $? != 0 || $(wc -l < "$TMP/table") != records )) "table: one row per record ($records)"
+result $(( $? != 0 || $(wc -l < "$TMP/table") != records )) "table: one row per record ($records)"
 
 # 2. JSON: every line an object of schema 1, with the same ids as the device.
 in_ns "$READER" -j > "$TMP/json"
@@ -87,7 +78,7 @@ ids = sorted(int(l.split()[1]) for l in open(sys.argv[2]) if not l.startswith("#
 assert all(o["schema"] == 1 for o in objs)
 assert sorted(o["id"] for o in objs) == ids, (sorted(o["id"] for o in objs), ids)
 EOF
-ok $? "json: one object per record, same ids as the device"
+result $? "json: one object per record, same ids as the device"
 
 # 3. The summary counts the end reasons the device gave.
 in_ns "$READER" --summary -j > "$TMP/summary"
@@ -98,29 +89,29 @@ want = collections.Counter(w[4:] for l in open(sys.argv[2]) for w in l.split() i
 assert ends == dict(want), (ends, want)
 assert want["refused"] == 1 and want["aborted"] == 1, want
 EOF
-ok $? "summary: end reasons counted as the device says"
+result $? "summary: end reasons counted as the device says"
 
 # 4. The timeline shows the client's states with durations.
 in_ns "$READER" --timeline -n > "$TMP/timeline"
-ok $(( $? != 0 )) "timeline: runs"
+result $(( $? != 0 )) "timeline: runs"
 grep -q "ESTABLISHED" "$TMP/timeline" && grep -qE "for [0-9.]+(ns|us|ms|s)" "$TMP/timeline"
-ok $? "timeline: states with how long they lasted"
+result $? "timeline: states with how long they lasted"
 
 # 5. The ladder pairs the client with its server on the same 4-tuple.
 in_ns "$READER" --ladder -n > "$TMP/ladder"
 grep -qE "^127\.0\.0\.1:[0-9]+ > 127\.0\.0\.1:$PORT " "$TMP/ladder" &&
 	grep -q -- "--- SYN ---" "$TMP/ladder"
-ok $? "ladder: client and server of a connection paired"
+result $? "ladder: client and server of a connection paired"
 
 # 6. The graph is DOT with the client's active close in it.
 in_ns "$READER" --graph > "$TMP/graph"
 head -n 1 "$TMP/graph" | grep -q '^digraph' &&
 	grep -q '"ESTABLISHED" -> "FIN_WAIT1"' "$TMP/graph"
-ok $? "graph: a DOT graph with ESTABLISHED -> FIN_WAIT1"
+result $? "graph: a DOT graph with ESTABLISHED -> FIN_WAIT1"
 
 # 7. A filter keeps the refused connect only.
 n=$(in_ns "$READER" -n -H -D $((PORT + 1)) | wc -l)
-ok $(( n != 1 )) "filter: -D $((PORT + 1)) selects the refused connect"
+result $(( n != 1 )) "filter: -D $((PORT + 1)) selects the refused connect"
 
 # 8. Metrics of the live device: valid for Prometheus's own checker, and
 # counting the end reasons the device gave.
@@ -129,14 +120,13 @@ if [ -x "${TCPTRACE_PROMTOOL:-}" ]; then
 		"$TCPTRACE_PROMTOOL" check metrics < "$TMP/metrics" > "$TMP/promtool" 2>&1
 	rc=$?
 	[ "$rc" -eq 0 ] || sed 's/^/#   /' "$TMP/promtool"
-	ok "$rc" "metrics: the live device's pass promtool check metrics"
+	result "$rc" "metrics: the live device's pass promtool check metrics"
 	grep -qx 'tcptrace_histories_total{family="ipv4",end="refused"} 1' "$TMP/metrics" &&
 		grep -qx 'tcptrace_histories_total{family="ipv4",end="aborted"} 1' "$TMP/metrics"
-	ok $? "metrics: the refused connect and the abort counted"
+	result $? "metrics: the refused connect and the abort counted"
 else
 	for what in "pass promtool check metrics" "count the end reasons"; do
-		ntest=$((ntest + 1))
-		echo "ok $ntest metrics: $what # SKIP no promtool (TCPTRACE_PROMTOOL)"
+		ktap_skip "metrics: $what" "no promtool (TCPTRACE_PROMTOOL)"
 	done
 fi
 
@@ -172,6 +162,6 @@ if [ "$found" -ne 0 ] || [ "$rc" -ne 0 ]; then
 	echo "# follow: found=$found exit=$rc; its output and errors:"
 	sed 's/^/#   /' "$TMP/follow" "$TMP/follow.err"
 fi
-ok $(( found != 0 || rc != 0 )) "follow: a new history streams in; SIGTERM exits 0"
+result $(( found != 0 || rc != 0 )) "follow: a new history streams in; SIGTERM exits 0"
 
-[ "$failed" -eq 0 ]
+ktap_finish

@@ -58,11 +58,10 @@ if [ -d /sys/module/tcptrace ]; then
 	rmmod tcptrace 2>/dev/null || skip_all "tcptrace is loaded and in use"
 fi
 
-echo "TAP version 13"
-echo "1..5"
+ktap_header
+ktap_plan 5
 if ! insmod "$KO" ring_size="$RING" max_live="$RING"; then
-	echo "Bail out! insmod $KO failed"
-	exit $ksft_fail
+	ktap_bail "insmod $KO failed"
 fi
 diag "ring_size=$RING max_live=$RING, $CONNS connections, seed $SEED"
 

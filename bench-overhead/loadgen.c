@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * loadgen: TCP connection churn over loopback for scripts/bench.
+ * loadgen: TCP connection churn over loopback for scripts/bench-overhead.
  *
  * TCP_CRR style, as netperf names it: each client thread connects, sends a
  * small request, reads a small response and closes, again and again, while
@@ -45,7 +45,7 @@
  * The idle connections need a file descriptor per end: loadgen raises its
  * RLIMIT_NOFILE itself (run it as root), and connects to 4 addresses times
  * 8 ports so that ephemeral ports do not run short; ip_local_port_range
- * should be wide (scripts/bench sets 1024 65535).
+ * should be wide (scripts/bench-overhead sets 1024 65535).
  */
 
 #define _GNU_SOURCE

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gen-capture: write a synthetic capture of N histories, in format 2, for
- * the benchmark ("make bench"): the header, then N done records of the
- * shapes a busy host shows (client and server of loopback connections,
- * refused connects, SYN cookies, failed handshakes, resets), in the order
- * they would complete, with all the fields of format 2.
+ * the views' benchmark ("make bench-views"): the header, then N done
+ * records of the shapes a busy host shows (client and server of loopback
+ * connections, refused connects, SYN cookies, failed handshakes, resets),
+ * in the order they would complete, with all the fields of format 2.
  *
  * Usage: gen-capture N > capture.txt. The output depends on N alone.
  */

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Summarize scripts/bench's results.csv: tables, targets, chart data.
+"""Summarize scripts/bench-overhead's results.csv: tables, targets, chart data.
 
-Usage: bench/summarize.py RESULTS_CSV OUTDIR
+Usage: bench-overhead/summarize.py RESULTS_CSV OUTDIR
 
 Prints the tables and the targets (reported, never asserted) and writes
 them to OUTDIR/summary.txt, with OUTDIR/churn.dat and OUTDIR/idle.dat for
-bench/overhead.gp. Documentation/benchmark.rst says how to read them.
+bench-overhead/overhead.gp. Documentation/benchmark.rst says how to read them.
 
 Every comparison is paired: an arm's measurement against arm 1's (no
 tracer) in the same round, and the median over rounds is reported.
@@ -17,7 +17,8 @@ import statistics
 import sys
 from collections import defaultdict
 
-STEPS_PER_CONN = 10     # TCP state changes per churned connection (bench/loadgen.c)
+# TCP state changes per churned connection (bench-overhead/loadgen.c)
+STEPS_PER_CONN = 10
 NAMES = {
     1: "no tracer",
     2: "empty probe",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * follow: a minimal follow-mode reader of /dev/tcptrace for scripts/bench.
+ * follow: a minimal follow-mode reader of /dev/tcptrace for
+ * scripts/bench-overhead.
  *
  *   follow            write "follow", read done histories as they come and
  *                     throw them away; on SIGINT or SIGTERM, read what is

@@ -1,7 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
-# Shared by scripts/check, scripts/demo and scripts/bench: the kernel
-# matrix and the per-kernel module build. Source it from the top of the
-# work tree.
+# shellcheck shell=bash
+#
+# kernel-matrix.sh: the kernels the project builds for and boots, and the
+# module built for each: the matrix of scripts/check (and install-check),
+# the kernel of scripts/demo and scripts/bench-overhead, a kernel image for
+# scripts/vm-run. Sourced, not run, from the top of the work tree. (The
+# selftests' own library is selftests/lib.sh.)
 
 # Where scripts/kernels keeps the chroots that build for the kernels
 # bookworm cannot build for, and those kernels.

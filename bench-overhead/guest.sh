@@ -1,18 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench/guest.sh: the guest side of scripts/bench. Runs as root inside the
-# VM, from the top of the work tree: churns TCP connections with
-# bench/loadgen under each tracer ("arm") in turn and prints one CSV line
-# per measurement on stdout, each starting "BENCH,"; "PROFILE " lines are
-# perf's report; progress goes to stderr as "# bench" lines.
+# bench-overhead/guest.sh: the guest side of scripts/bench-overhead. Runs
+# as root inside the VM, from the top of the work tree: churns TCP
+# connections with bench-overhead/loadgen under each tracer ("arm") in
+# turn and prints one CSV line per measurement on stdout, each starting
+# "BENCH,"; "PROFILE " lines are perf's report; progress goes to stderr as
+# "# bench" lines.
 #
-# Arms: 1 no tracer; 2 empty probe on the tracepoint (bench/empty_probe);
-# 3 tcptrace, nobody reading; 4 tcptrace and a follow reader draining it
-# (bench/follow); 5 bpftrace running scripts/tcptrace.bt, the same
-# histories kept in BPF maps; 6 libbpf-tools' tcpstates; 7 bcc's
-# tcpstates-bpfcc; 8 tcptrace kprobes=0 (the tracepoint alone: with arm 3,
-# what the kprobes cost).
+# Arms: 1 no tracer; 2 empty probe on the tracepoint
+# (bench-overhead/empty_probe); 3 tcptrace, nobody reading; 4 tcptrace and
+# a follow reader draining it (bench-overhead/follow); 5 bpftrace running
+# scripts/tcptrace.bt, the same histories kept in BPF maps; 6
+# libbpf-tools' tcpstates; 7 bcc's tcpstates-bpfcc; 8 tcptrace kprobes=0
+# (the tracepoint alone: with arm 3, what the kprobes cost).
 #
 # Phases, in order:
 #   memory  tcptrace loaded with its defaults, no churn: with the arms'
@@ -29,7 +30,7 @@
 #           connections (it never closes them), then BENCH_REPS rounds of
 #           the arms of BENCH_IDLE_ARMS
 #
-# Environment (scripts/bench sets it): BENCH_BIN (loadgen and follow),
+# Environment (scripts/bench-overhead sets it): BENCH_BIN (loadgen and follow),
 # BENCH_KO, BENCH_EMPTY_KO, BENCH_REPS, BENCH_SECS (seconds per churn),
 # BENCH_ARMS, BENCH_BLOCK_ARMS, BENCH_IDLE, BENCH_IDLE_ARMS,
 # BENCH_PROFILE_ARMS, BENCH_MAX_LIVE (tcptrace's max_live in every arm:

@@ -2,10 +2,10 @@
 /*
  * empty_probe: the cheapest probe there can be on sock:inet_sock_set_state.
  *
- * A benchmark baseline for scripts/bench, never installed: what any module
- * pays just to be called from the tracepoint, before it does any work. It
- * attaches the way tcptrace does (the tracepoint is not exported, so it is
- * found by name) and its probe returns at once.
+ * A benchmark baseline for scripts/bench-overhead, never installed: what
+ * any module pays just to be called from the tracepoint, before it does
+ * any work. It attaches the way tcptrace does (the tracepoint is not
+ * exported, so it is found by name) and its probe returns at once.
  */
 
 #include <linux/errno.h>

@@ -1,16 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run_vm.sh: run every tcptrace selftest on the running kernel, print KTAP
-# in the form of kselftest's runner, and exit non-zero if any failed. It is
-# what `make check` runs inside a VM for each kernel of the matrix:
+# run_tests.sh: run every tcptrace selftest on the running kernel, print KTAP
+# in the form of kselftest's runner, and exit non-zero if any failed: what
+# `make -C selftests run_tests` runs, hence its name. It boots nothing
+# (scripts/vm-run does); `make check` runs it inside a VM for each kernel
+# of the matrix:
 #
 #   make -C selftests        # on the host: tcptrace_test does not depend
 #                            # on the kernel version
 #   scripts/vm-run KVER -- env TCPTRACE_KO=build/KVER/module/tcptrace.ko \
-#       TCPTRACE_READER=userspace/tcptrace selftests/run_vm.sh
+#       TCPTRACE_READER=userspace/tcptrace selftests/run_tests.sh
 #
-# and what `make -C selftests run_tests` runs. Needs root.
+# Needs root.
 #
 # Environment:
 #   TCPTRACE_KO      the module built for the running kernel (required for
@@ -41,9 +43,11 @@ set -u
 
 here=$(cd -- "$(dirname -- "$0")" && pwd)
 readonly here
-readonly ksft_skip=4
+# The tests' own library: KTAP (ktap.sh), the kernel log (kmsg_records),
+# and what fails a test whatever its own verdict (KERNEL_COMPLAINT).
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 readonly COLLECTION=tcptrace
-readonly PATTERN='Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|sleeping function called from invalid context|kmemleak|general protection fault|INFO: trying to register non-static key'
 
 timeout_s=45
 if [ -r "$here/settings" ]; then
@@ -55,9 +59,8 @@ timeout_s=$((timeout_s * ${TCPTRACE_TIMEOUT_SCALE:-1}))
 # The tests run from their own directory: make the paths absolute.
 if [ -n "${TCPTRACE_KO:-}" ]; then
 	if ! TCPTRACE_KO=$(realpath -e -- "$TCPTRACE_KO" 2>/dev/null); then
-		echo "TAP version 13"
-		echo "Bail out! no module at TCPTRACE_KO=${TCPTRACE_KO}"
-		exit 1
+		ktap_header
+		ktap_bail "no module at TCPTRACE_KO=${TCPTRACE_KO}"
 	fi
 fi
 if [ -z "${TCPTRACE_READER:-}" ] && [ -x "$here/../userspace/tcptrace" ]; then
@@ -68,27 +71,17 @@ fi
 [ -n "${TCPTRACE_PROMTOOL:-}" ] && TCPTRACE_PROMTOOL=$(realpath -- "$TCPTRACE_PROMTOOL")
 export TCPTRACE_KO TCPTRACE_READER TCPTRACE_KSFT TCPTRACE_PROMTOOL
 
-kmsg_records() {
-	dd if=/dev/kmsg iflag=nonblock bs=16k status=none 2>/dev/null |
-		awk '!/^ / { hdr = $0; sub(/;.*/, "", hdr); split(hdr, f, ",")
-			     print f[2] "\t" substr($0, length(hdr) + 2) }'
-}
-
-test_num=0
-nfail=0
-nskip=0
-
 # Unload the module a test program left loaded, so that the next one
 # starts clean; 1 if it stays in use (a process of the test still holds
 # the device). A module loaded before we started is left alone.
 preloaded=0
-[ -d /sys/module/tcptrace ] && preloaded=1
+[ -d "$SYSMOD" ] && preloaded=1
 module_release() {
 	local i
 
 	[ "$preloaded" = 1 ] && return 0
 	for ((i = 0; i < 10; i++)); do
-		[ -d /sys/module/tcptrace ] || return 0
+		[ -d "$SYSMOD" ] || return 0
 		rmmod tcptrace 2>/dev/null && return 0
 		sleep 1
 	done
@@ -99,36 +92,27 @@ module_release() {
 run_one() {
 	local name=$1 hdr seq rc bad held=
 	shift
-	test_num=$((test_num + 1))
 	hdr="selftests: $COLLECTION: $name"
 	echo "# $hdr"
-	seq=$(kmsg_records | tail -n 1 | cut -f 1)
+	seq=$(kmsg_seq)
 	SECONDS=0
 	(cd "$here" && timeout --kill-after=10 "$timeout_s" "$@" 2>&1) | sed -u 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	echo "# $name: ${SECONDS}s"
 	module_release || held=1
-	bad=$(kmsg_records | awk -F '\t' -v s="${seq:--1}" '$1 > s { print $2 }' |
-	      grep -E "$PATTERN")
+	bad=$(kmsg_since "${seq:--1}" | grep -E "$KERNEL_COMPLAINT")
 	if [ -n "$held" ]; then
-		echo "not ok $test_num $hdr # left tcptrace loaded and in use"
-		nfail=$((nfail + 1))
+		ktap_fail "$hdr" "left tcptrace loaded and in use"
 	elif [ -n "$bad" ]; then
 		printf '# kernel log during %s (test exit status %s):\n' "$name" "$rc"
 		printf '%s\n' "$bad" | sed 's/^/#   /'
-		echo "not ok $test_num $hdr # kernel warning$([ "$rc" = 124 ] && echo ", TIMEOUT $timeout_s seconds")"
-		nfail=$((nfail + 1))
-	elif [ "$rc" = 0 ]; then
-		echo "ok $test_num $hdr"
-	elif [ "$rc" = "$ksft_skip" ]; then
-		echo "ok $test_num $hdr # SKIP"
-		nskip=$((nskip + 1))
+		ktap_fail "$hdr" "kernel warning$([ "$rc" = 124 ] && echo ", TIMEOUT $timeout_s seconds")"
 	elif [ "$rc" = 124 ]; then
-		echo "not ok $test_num $hdr # TIMEOUT $timeout_s seconds"
-		nfail=$((nfail + 1))
+		ktap_fail "$hdr" "TIMEOUT $timeout_s seconds"
+	elif [ "$rc" = 0 ] || [ "$rc" = "$ksft_skip" ]; then
+		ktap_exit_status "$rc" "$hdr"
 	else
-		echo "not ok $test_num $hdr # exit=$rc"
-		nfail=$((nfail + 1))
+		ktap_fail "$hdr" "exit=$rc"
 	fi
 }
 
@@ -168,8 +152,8 @@ done
 # scripts/check --debug runs it in a VM of its own.
 c_progs=(tcptrace_fuzz tcptrace_readers tcptrace_binary)
 
-echo "TAP version 13"
-echo "1..$((2 + ${#scripts[@]} + ${#c_progs[@]}))"
+ktap_header
+ktap_plan $((2 + ${#scripts[@]} + ${#c_progs[@]}))
 if [ "$(id -u)" != 0 ]; then
 	echo "# not root: the tests will skip"
 fi
@@ -183,10 +167,8 @@ for params in kprobes=0 kprobes=1; do
 		export -f run_c_test
 		run_one "tcptrace_test $params" bash -c "run_c_test $params"
 	else
-		test_num=$((test_num + 1))
 		echo "# tcptrace_test is not built: make -C $here"
-		echo "not ok $test_num selftests: $COLLECTION: tcptrace_test $params # not built"
-		nfail=$((nfail + 1))
+		ktap_fail "selftests: $COLLECTION: tcptrace_test $params" "not built"
 	fi
 done
 for f in "${scripts[@]}"; do
@@ -196,10 +178,8 @@ for f in "${c_progs[@]}"; do
 	if [ -x "$here/$f" ]; then
 		run_one "$f" "./$f"
 	else
-		test_num=$((test_num + 1))
-		echo "not ok $test_num selftests: $COLLECTION: $f # not built"
-		nfail=$((nfail + 1))
+		ktap_fail "selftests: $COLLECTION: $f" "not built"
 	fi
 done
-echo "# Totals: pass:$((test_num - nfail - nskip)) fail:$nfail skip:$nskip"
+ktap_totals
 [ "$nfail" = 0 ]

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-# bench/overhead.gp: scripts/bench's chart, from bench/summarize.py's data.
-#   gnuplot -e "dir='build/bench'" bench/overhead.gp   writes dir/overhead.png
+# bench-overhead/overhead.gp: scripts/bench-overhead's chart, from
+# bench-overhead/summarize.py's data.
+#   gnuplot -e "dir='build/bench'" bench-overhead/overhead.gp
+# writes dir/overhead.png.
 # Left: each arm's throughput lost against no tracer (median of rounds, with
 # the lowest and highest round). Right: tcptrace's extra cost per TCP state
 # change against the number of idle connections held.

@@ -1,16 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# The throughput benchmark of "make bench": tcptrace through a synthetic
-# capture of N histories (bench/gen-capture), in each view, with the
-# histories per second and the peak RSS of each run (bench/measure).
+# The views' benchmark, "make bench-views": tcptrace through a synthetic
+# capture of N histories (bench-views/gen-capture), in each view, with the
+# histories per second and the peak RSS of each run (bench-views/measure).
 #
 # The streaming views (the table, JSON, the timeline, the summary and the
 # graph) run on N and on N/10 histories: their peak RSS must be the same
 # within RSS_SLACK KiB, or the benchmark fails. --ladder holds what it
 # pairs, so it runs on its limit, 100000 histories, alone.
 #
-# Usage: bench/run.sh [N]   (default 1000000)
+# Usage: bench-views/run.sh [N]   (default 1000000)
 
 set -u
 
@@ -23,14 +23,14 @@ RSS_SLACK=256
 TMP=$(mktemp -d) || exit 1
 trap 'rm -rf "$TMP"' EXIT
 
-bench/gen-capture "$N" > "$TMP/big.txt" || exit 1
-bench/gen-capture "$SMALL" > "$TMP/small.txt" || exit 1
-bench/gen-capture "$LADDER" > "$TMP/ladder.txt" || exit 1
+bench-views/gen-capture "$N" > "$TMP/big.txt" || exit 1
+bench-views/gen-capture "$SMALL" > "$TMP/small.txt" || exit 1
+bench-views/gen-capture "$LADDER" > "$TMP/ladder.txt" || exit 1
 echo "# tcptrace $(./tcptrace -V | sed 's/^tcptrace //'), $N histories, $(($(wc -c < "$TMP/big.txt") / 1048576)) MiB"
 
 failed=0
 
-# rss LINE: the peak RSS in KiB of a line of bench/measure.
+# rss LINE: the peak RSS in KiB of a line of bench-views/measure.
 rss() {
 	printf '%s\n' "$1" | sed 's/.*peak RSS *\([0-9]*\) KiB.*/\1/'
 }
@@ -38,10 +38,10 @@ rss() {
 for view in "table:-n" "json:--json" "summary:--summary" "timeline:-n --timeline" "graph:--graph"; do
 	name=${view%%:*} options=${view#*:}
 	# shellcheck disable=SC2086 # options are words
-	big=$(bench/measure "$name" "$N" ./tcptrace $options -r "$TMP/big.txt") ||
+	big=$(bench-views/measure "$name" "$N" ./tcptrace $options -r "$TMP/big.txt") ||
 		{ echo "$name: tcptrace failed"; failed=1; continue; }
 	# shellcheck disable=SC2086
-	small=$(bench/measure "$name" "$SMALL" ./tcptrace $options -r "$TMP/small.txt") ||
+	small=$(bench-views/measure "$name" "$SMALL" ./tcptrace $options -r "$TMP/small.txt") ||
 		{ echo "$name: tcptrace failed"; failed=1; continue; }
 	echo "$big"
 	if [ "$(rss "$big")" -gt $(($(rss "$small") + RSS_SLACK)) ]; then
@@ -52,5 +52,5 @@ for view in "table:-n" "json:--json" "summary:--summary" "timeline:-n --timeline
 	fi
 done
 
-bench/measure ladder "$LADDER" ./tcptrace -n --ladder -r "$TMP/ladder.txt" || failed=1
+bench-views/measure ladder "$LADDER" ./tcptrace -n --ladder -r "$TMP/ladder.txt" || failed=1
 exit "$failed"
