@@ -146,6 +146,12 @@ bool tt_step_handover_stays(const struct tt_record *r, unsigned int i)
 	       !r->steps[i].unexpected;
 }
 
+bool tt_state_handed_over(const struct tt_record *r, unsigned int n)
+{
+	return (n && n <= r->nr_steps && r->steps[n - 1].timewait) ||
+	       tt_step_handover_stays(r, n);
+}
+
 unsigned int tt_record_spans(const struct tt_record *r,
 			     struct tt_span spans[TCPTRACE_MAX_STEPS + 1])
 {

@@ -77,6 +77,14 @@ bool tt_step_stays(const struct tt_record *r, unsigned int i);
 bool tt_step_handover_stays(const struct tt_record *r, unsigned int i);
 
 /*
+ * Did a timewait socket take over in the state @r is in after its first @n
+ * steps (@n 0: its first state)? The step into it is a hand-over ('w'), or
+ * the step after it is a hand-over that stays in it. The human views mark
+ * such a state, as the table does: "FIN_WAIT2 w".
+ */
+bool tt_state_handed_over(const struct tt_record *r, unsigned int n);
+
+/*
  * A stretch of time in one state whose start and end were both seen: from
  * the step that entered the state (or t0 for the state a seen_at_load
  * history starts in) to the next step into another state. A step that

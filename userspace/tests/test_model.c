@@ -187,6 +187,8 @@ static void test_steps_that_stay(struct test *t)
 		for (i = 0; i <= r.nr_steps; i++) {
 			CHECK_U64(t, tt_step_stays(&r, i), i == 4);
 			CHECK_U64(t, tt_step_handover_stays(&r, i), i == 4);
+			/* FIN_WAIT2, entered by step 3, and step 4 itself. */
+			CHECK_U64(t, tt_state_handed_over(&r, i), i == 4 || i == 5);
 		}
 	}
 	/*
@@ -198,10 +200,13 @@ static void test_steps_that_stay(struct test *t)
 		CHECK(t, !tt_step_handover_stays(&r, 0));
 		CHECK(t, !tt_step_stays(&r, 2));
 		CHECK(t, !tt_step_handover_stays(&r, 2));
+		for (i = 0; i <= r.nr_steps; i++)
+			CHECK_U64(t, tt_state_handed_over(&r, i), i == 3);
 	}
 	/* After a '/', or flagged unexpected: shown as it is. */
 	if (record(t, "done 1 ipv4 1.1.1.1:1 2.2.2.2:2 seq=1 t0=1 path=FIN_WAIT2>FIN_WAIT2@0w>CLOSE@3/FIN_WAIT2>FIN_WAIT2@5w>FIN_WAIT2@6wx", &r)) {
 		CHECK(t, tt_step_handover_stays(&r, 0));
+		CHECK(t, tt_state_handed_over(&r, 0));
 		CHECK(t, !tt_step_stays(&r, 2));
 		CHECK(t, tt_step_stays(&r, 3));
 		CHECK(t, !tt_step_handover_stays(&r, 3));
