@@ -18,9 +18,10 @@
  * An element of a path is a state number, or a state number with
  * ELEM_GAP for the "/STATE" of a step whose old state the kernel reported
  * apart from the previous new state (a transition missed in between).
- * Folding drops an element equal to the one before it, in the socket's
- * path and the expected one alike: FIN_WAIT1>FIN_WAIT1 of close() after
- * shutdown(), FIN_WAIT2>FIN_WAIT2 of the hand-over to a timewait socket.
+ * Folding drops from the socket's path each step that stays in its state
+ * (tt_step_stays(): FIN_WAIT1>FIN_WAIT1 of close() after shutdown(),
+ * FIN_WAIT2>FIN_WAIT2 of the hand-over to a timewait socket), and from the
+ * expected one each element equal to the one before it, which is the same.
  *
  * Memory: each expectation keeps a filter, its counts and the raw lines of
  * its first TT_EXPECT_SHOWN selected sockets, whatever the input's size.
@@ -33,6 +34,7 @@
 
 #include "expect.h"
 #include "filter.h"
+#include "model.h"
 
 /* The most states an expected path may name, and alternatives in PATHS. */
 #define PATH_MAX_ELEMS	32
@@ -263,7 +265,10 @@ static bool parse_path(struct tt_expect *e, const char *alt, struct path *p,
 	}
 }
 
-/* Drop each element equal to the one before it. */
+/*
+ * Drop each element equal to the one before it: an expected path's steps
+ * that stay in their state, as tt_step_stays() tells a socket's.
+ */
 static void fold(uint16_t elems[], unsigned int *len)
 {
 	unsigned int i, kept = 0;
@@ -425,12 +430,12 @@ static unsigned int record_path(const struct tt_record *r, bool exact,
 
 	elems[len++] = r->first_state;
 	for (i = 0; i < r->nr_steps; i++) {
+		if (!exact && tt_step_stays(r, i))
+			continue;
 		if (r->steps[i].gap)
 			elems[len++] = r->steps[i].old_state | ELEM_GAP;
 		elems[len++] = r->steps[i].new_state;
 	}
-	if (!exact)
-		fold(elems, &len);
 	return len;
 }
 

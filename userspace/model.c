@@ -130,6 +130,28 @@ bool tt_record_anomalous(const struct tt_record *r)
 	return tt_record_unexpected(r) || tt_record_gaps(r) || r->dropped;
 }
 
+bool tt_step_stays(const struct tt_record *r, unsigned int i)
+{
+	unsigned int before;
+
+	if (i >= r->nr_steps || r->steps[i].gap)
+		return false;
+	before = i ? r->steps[i - 1].new_state : r->first_state;
+	return r->steps[i].new_state == before;
+}
+
+bool tt_step_handover_stays(const struct tt_record *r, unsigned int i)
+{
+	return tt_step_stays(r, i) && r->steps[i].timewait &&
+	       !r->steps[i].unexpected;
+}
+
+bool tt_state_handed_over(const struct tt_record *r, unsigned int n)
+{
+	return (n && n <= r->nr_steps && r->steps[n - 1].timewait) ||
+	       tt_step_handover_stays(r, n);
+}
+
 unsigned int tt_record_spans(const struct tt_record *r,
 			     struct tt_span spans[TCPTRACE_MAX_STEPS + 1])
 {
@@ -140,8 +162,7 @@ unsigned int tt_record_spans(const struct tt_record *r,
 	for (i = 0; i < r->nr_steps; i++) {
 		const struct tt_step *step = &r->steps[i];
 
-		/* Into the same state: the stretch goes on. */
-		if (!step->gap && step->new_state == state)
+		if (tt_step_stays(r, i))
 			continue;
 		if (known && !step->gap)
 			spans[n++] = (struct tt_span){

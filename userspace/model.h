@@ -59,12 +59,38 @@ unsigned int tt_record_gaps(const struct tt_record *r);
 bool tt_record_anomalous(const struct tt_record *r);
 
 /*
+ * Does step @i of @r stay in the state it was in? Its new state is the
+ * state before it, and no transition was missed in between (no '/'): the
+ * hand-over to a timewait socket in FIN_WAIT2 (FIN_WAIT2>FIN_WAIT2 flagged
+ * 'w'), close() after shutdown() (FIN_WAIT1>FIN_WAIT1). The time in the
+ * state goes on through it (tt_record_spans()), and --expect folds it
+ * away. False past the last step.
+ */
+bool tt_step_stays(const struct tt_record *r, unsigned int i);
+
+/*
+ * Is step @i of @r a hand-over to a timewait socket that stays in its
+ * state (flagged 'w', not unexpected)? The human views show it as the
+ * mark of the hand-over on the state before it, not as that state again.
+ * False past the last step.
+ */
+bool tt_step_handover_stays(const struct tt_record *r, unsigned int i);
+
+/*
+ * Did a timewait socket take over in the state @r is in after its first @n
+ * steps (@n 0: its first state)? The step into it is a hand-over ('w'), or
+ * the step after it is a hand-over that stays in it. The human views mark
+ * such a state, as the table does: "FIN_WAIT2 w".
+ */
+bool tt_state_handed_over(const struct tt_record *r, unsigned int n);
+
+/*
  * A stretch of time in one state whose start and end were both seen: from
  * the step that entered the state (or t0 for the state a seen_at_load
- * history starts in) to the next step into another state. A step into the
- * same state (a timewait hand-over, a second close()) continues the
- * stretch. A stretch ended by a step with '/' is left out: the state was
- * left at some unseen time before it.
+ * history starts in) to the next step into another state. A step that
+ * stays in the state (tt_step_stays()) continues the stretch. A stretch
+ * ended by a step with '/' is left out: the state was left at some unseen
+ * time before it.
  */
 struct tt_span {
 	uint8_t state;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model.h"
 #include "output.h"
 
 /* Service names longer than this are left as numbers. */
@@ -226,9 +227,14 @@ void tt_print_path(FILE *out, const struct tt_style *style,
 	unsigned int i;
 
 	fputs(tt_style_state(style, r->first_state), out);
+	if (tt_state_handed_over(r, 0))
+		fputs(" w", out);
 	for (i = 0; i < r->nr_steps; i++) {
 		const struct tt_step *step = &r->steps[i];
 
+		/* Marked on the state before it. */
+		if (tt_step_handover_stays(r, i))
+			continue;
 		if (step->gap)
 			fprintf(out, " / %s", tt_style_state(style, step->old_state));
 		fputs(" > ", out);
@@ -241,6 +247,8 @@ void tt_print_path(FILE *out, const struct tt_style *style,
 		} else {
 			fputs(tt_style_state(style, step->new_state), out);
 		}
+		if (tt_state_handed_over(r, i + 1))
+			fputs(" w", out);
 	}
 	if (r->dropped)
 		fprintf(out, " (+%" PRIu64 " dropped)", r->dropped);

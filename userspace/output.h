@@ -59,7 +59,9 @@ void tt_format_owner(const struct tt_record *r, char buf[TT_OWNER_MAX]);
 /*
  * "CLOSE > SYN_SENT / ESTABLISHED > FIN_WAIT1! (+2 dropped)": the path
  * without times, " / " before a state whose entry was missed, '!' after
- * one reached by an unexpected step.
+ * one reached by an unexpected step, " w" after one in which a timewait
+ * socket took over (tt_state_handed_over()): "FIN_WAIT1 > FIN_WAIT2 w >
+ * TIME_WAIT", where the record has FIN_WAIT2>FIN_WAIT2 flagged 'w'.
  */
 void tt_print_path(FILE *out, const struct tt_style *style,
 		   const struct tt_record *r);

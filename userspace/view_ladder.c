@@ -218,14 +218,29 @@ static void print_row(struct tt_view *v, const char *time, const char *client,
 	fputc('\n', v->out);
 }
 
-/* "ESTABLISHED", "NEW_SYN_RECV d": the state and its flags. */
-static void format_cell(const struct tt_style *style, const struct tt_step *step,
-			char *buf, size_t size)
+/*
+ * "ESTABLISHED", "NEW_SYN_RECV d": the state step @i of @r enters and its
+ * flags; 'w' also when a timewait socket took over later in that state
+ * (a hand-over that stays in it is no row of its own).
+ */
+static void format_cell(const struct tt_style *style, const struct tt_record *r,
+			unsigned int i, char *buf, size_t size)
 {
+	const struct tt_step *step = &r->steps[i];
+	bool handover = tt_state_handed_over(r, i + 1);
+
 	snprintf(buf, size, "%s%s%s%s%s", tt_style_state(style, step->new_state),
-		 step->derived || step->timewait || step->unexpected ? " " : "",
-		 step->derived ? "d" : "", step->timewait ? "w" : "",
+		 step->derived || handover || step->unexpected ? " " : "",
+		 step->derived ? "d" : "", handover ? "w" : "",
 		 step->unexpected ? "x" : "");
+}
+
+/* The state a side starts in: "FIN_WAIT2 w" if a timewait socket took over in it. */
+static void format_first_cell(const struct tt_style *style, const struct tt_record *r,
+			      char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s", tt_style_state(style, r->first_state),
+		 tt_state_handed_over(r, 0) ? " w" : "");
 }
 
 static const char *cell_color(const struct tt_step *step)
@@ -250,6 +265,9 @@ static void print_step(struct tt_view *v, const struct tt_record *r,
 	char time[TT_DURATION_MAX + 1], duration[TT_DURATION_MAX];
 	char cell[48], arrow[ARROW_WIDTH + 1] = "";
 
+	/* Marked on the state before it. */
+	if (tt_step_handover_stays(r, i))
+		return;
 	if (step->gap) {
 		snprintf(cell, sizeof(cell), "/ %s", tt_style_state(v->style, step->old_state));
 		if (client)
@@ -259,7 +277,7 @@ static void print_step(struct tt_view *v, const struct tt_record *r,
 	}
 	tt_format_duration(step_time(r, i) - base, duration);
 	snprintf(time, sizeof(time), "+%s", duration);
-	format_cell(v->style, step, cell, sizeof(cell));
+	format_cell(v->style, r, i, cell, sizeof(cell));
 	if (segment)
 		format_arrow(segment, client, arrow);
 	if (client)
@@ -322,8 +340,9 @@ static void print_pair_heading(struct tt_view *v, const struct tt_record *c,
 	tt_format_owner(c, left);
 	tt_format_owner(s, right);
 	print_row(v, "", left, NULL, "", right, NULL);
-	print_row(v, "", tt_style_state(v->style, c->first_state), NULL, "",
-		  tt_style_state(v->style, s->first_state), NULL);
+	format_first_cell(v->style, c, left, sizeof(left));
+	format_first_cell(v->style, s, right, sizeof(right));
+	print_row(v, "", left, NULL, "", right, NULL);
 }
 
 static void print_pair(struct tt_view *v, const struct tt_record *c,

@@ -25,9 +25,16 @@ enum {
 	CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING, NEW_SYN_RECV,
 };
 
-/* A shape's key: the first state, then per step ['/' state +] new state. */
+/*
+ * A shape's key: the first state, then per step ['/' state +] new state.
+ * The JSON's is the path as the device writes it, without times and
+ * flags. The text's is the path as the table shows it: a hand-over that
+ * stays in its state is no step of its own, and the state in which a
+ * timewait socket took over has HANDOVER_MARK (tt_state_handed_over()).
+ */
 #define SHAPE_KEY_MAX	(1 + 2 * TCPTRACE_MAX_STEPS)
 #define GAP_MARK	0x80	/* on a '/' state in a key */
+#define HANDOVER_MARK	0x40	/* text only: on a state, " w" after it */
 #define SHAPE_SLOTS	(2 * TT_SUMMARY_SHAPES)	/* hash slots, half full at most */
 
 /* Width of the bars of the histograms. */
@@ -75,16 +82,27 @@ struct summary_view {
 
 /* ---- counting ------------------------------------------------------- */
 
-static size_t shape_key(const struct tt_record *r, uint8_t key[SHAPE_KEY_MAX])
+/* The state @r is in after @n steps, for the key: marked if @text says. */
+static uint8_t key_state(const struct tt_record *r, unsigned int n, bool text)
+{
+	uint8_t state = n ? r->steps[n - 1].new_state : r->first_state;
+
+	return text && tt_state_handed_over(r, n) ? state | HANDOVER_MARK : state;
+}
+
+static size_t shape_key(const struct tt_record *r, bool json,
+			uint8_t key[SHAPE_KEY_MAX])
 {
 	size_t len = 0;
 	unsigned int i;
 
-	key[len++] = r->first_state;
+	key[len++] = key_state(r, 0, !json);
 	for (i = 0; i < r->nr_steps; i++) {
+		if (!json && tt_step_handover_stays(r, i))
+			continue;
 		if (r->steps[i].gap)
 			key[len++] = GAP_MARK | r->steps[i].old_state;
-		key[len++] = r->steps[i].new_state;
+		key[len++] = key_state(r, i + 1, !json);
 	}
 	return len;
 }
@@ -103,7 +121,7 @@ static unsigned int hash_key(const uint8_t *key, size_t len)
 static void count_shape(struct summary_view *s, const struct tt_record *r)
 {
 	uint8_t key[SHAPE_KEY_MAX];
-	size_t len = shape_key(r, key);
+	size_t len = shape_key(r, s->json, key);
 	unsigned int slot = hash_key(key, len);
 	struct shape *shape;
 
@@ -255,7 +273,10 @@ static void sort_shapes(const struct summary_view *s, unsigned int order[])
 	}
 }
 
-/* "CLOSE > SYN_SENT / ESTABLISHED > ..." (text) or "CLOSE>SYN_SENT/..." (JSON). */
+/*
+ * "CLOSE > SYN_SENT / ESTABLISHED > FIN_WAIT2 w > ..." (text) or
+ * "CLOSE>SYN_SENT/ESTABLISHED>FIN_WAIT2>FIN_WAIT2>..." (JSON).
+ */
 static void format_shape(const struct tt_style *style, const struct shape *shape,
 			 bool json, char *buf, size_t size)
 {
@@ -263,12 +284,14 @@ static void format_shape(const struct tt_style *style, const struct shape *shape
 
 	for (i = 0; i < shape->len && len < size; i++) {
 		bool gap = shape->key[i] & GAP_MARK;
-		unsigned int state = shape->key[i] & ~GAP_MARK;
+		bool handover = shape->key[i] & HANDOVER_MARK;
+		unsigned int state = shape->key[i] & ~(GAP_MARK | HANDOVER_MARK);
 		const char *name = json ? tt_state_name(state) : tt_style_state(style, state);
 		const char *sep = i == 0 ? "" : gap ? (json ? "/" : " / ") :
 				  json ? ">" : " > ";
 
-		len += snprintf(buf + len, size - len, "%s%s", sep, name);
+		len += snprintf(buf + len, size - len, "%s%s%s", sep, name,
+				handover ? " w" : "");
 	}
 }
 

@@ -6,6 +6,9 @@
  *
  * After that line, one for each of what the history adds: the kernel's
  * reason for a RST the socket sent, the retransmissions of its handshake.
+ * Notes after a row say how its state was entered, and where a timewait
+ * socket took over: a hand-over that stays in the state is no row of its
+ * own, but a note on the state's, with its time.
  *
  *   4099 done 127.0.0.1:47104 > 127.0.0.1:8080 active_close curl/1234
  *                   CLOSE
@@ -22,6 +25,8 @@
 #define AT_WIDTH	15	/* "+18446744073.71s", indented */
 #define STATE_WIDTH	14	/* "BOUND_INACTIVE" */
 #define FOR_WIDTH	16
+/* Room for "(derived, timewait hand-over at +18446744073.71s, unexpected)". */
+#define NOTES_MAX	80
 
 struct timeline_view {
 	struct tt_view v;
@@ -60,29 +65,6 @@ static void print_title(struct tt_view *v, const struct tt_record *r)
 			r->syn_retrans);
 }
 
-/* Words for a step's flags, "" for none. */
-static void step_notes(const struct tt_step *step, char *buf, size_t size)
-{
-	const char *sep = "(";
-	size_t len = 0;
-
-	buf[0] = '\0';
-	if (step->derived) {
-		len += snprintf(buf + len, size - len, "%sderived", sep);
-		sep = ", ";
-	}
-	if (step->timewait) {
-		len += snprintf(buf + len, size - len, "%stimewait hand-over", sep);
-		sep = ", ";
-	}
-	if (step->unexpected) {
-		len += snprintf(buf + len, size - len, "%sunexpected", sep);
-		sep = ", ";
-	}
-	if (len)
-		snprintf(buf + len, size - len, ")");
-}
-
 /*
  * One row. @at and @lasted may be empty; @notes, coloured with @sgr, go
  * last. No trailing spaces.
@@ -113,6 +95,42 @@ static void format_at(uint64_t ns, char *buf)
 	snprintf(buf, TT_DURATION_MAX + 1, "+%s", duration);
 }
 
+/* Add @text to the notes in @buf: "(derived", then ", unexpected". */
+static void add_note(char buf[NOTES_MAX], const char *text)
+{
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, NOTES_MAX - len, "%s%s", len ? ", " : "(", text);
+}
+
+/* Close the notes: "(derived, unexpected)"; "" stays "". */
+static void end_notes(char buf[NOTES_MAX])
+{
+	size_t len = strlen(buf);
+
+	if (len)
+		snprintf(buf + len, NOTES_MAX - len, ")");
+}
+
+/*
+ * The hand-over to a timewait socket in the state @r is in after @n
+ * steps: "timewait hand-over" when the step into the state was it, "...
+ * at +5.215ms" when it came later, in a step that stays in the state.
+ */
+static void note_handover(const struct tt_record *r, unsigned int n,
+			  char buf[NOTES_MAX])
+{
+	char at[TT_DURATION_MAX + 1], text[TT_DURATION_MAX + 32];
+
+	if (n && r->steps[n - 1].timewait) {
+		add_note(buf, "timewait hand-over");
+	} else if (tt_step_handover_stays(r, n)) {
+		format_at(r->steps[n].t_ns, at);
+		snprintf(text, sizeof(text), "timewait hand-over at %s", at);
+		add_note(buf, text);
+	}
+}
+
 /* "for 1.042ms"; for a live socket's last state, how long so far. */
 static void format_lasted(struct tt_view *v, const struct tt_record *r,
 			  unsigned int next, uint64_t entered, char *buf, size_t size)
@@ -121,6 +139,9 @@ static void format_lasted(struct tt_view *v, const struct tt_record *r,
 	uint64_t until;
 
 	buf[0] = '\0';
+	/* A hand-over that stays in the state does not end it. */
+	while (tt_step_handover_stays(r, next))
+		next++;
 	if (next < r->nr_steps) {
 		if (r->steps[next].gap)
 			return;	/* left at some time we did not see */
@@ -139,28 +160,40 @@ static void format_lasted(struct tt_view *v, const struct tt_record *r,
 static void print_first_state(struct tt_view *v, const struct tt_record *r)
 {
 	const char *state = tt_style_state(v->style, r->first_state);
-	char at[TT_DURATION_MAX + 1], lasted[FOR_WIDTH + 32];
+	char at[TT_DURATION_MAX + 1], lasted[FOR_WIDTH + 32], notes[NOTES_MAX] = "";
 
+	if (r->seen_at_load)
+		add_note(notes, "seen at load");
+	note_handover(r, 0, notes);
+	end_notes(notes);
 	if (!r->seen_at_load) {
-		print_row(v, "", state, "", "", NULL);
+		print_row(v, "", state, "", notes, *notes ? TT_DIM : NULL);
 		return;
 	}
 	format_at(0, at);
 	format_lasted(v, r, 0, 0, lasted, sizeof(lasted));
-	print_row(v, at, state, lasted, "(seen at load)", TT_DIM);
+	print_row(v, at, state, lasted, notes, TT_DIM);
 }
 
 static void print_step(struct tt_view *v, const struct tt_record *r, unsigned int i)
 {
 	const struct tt_step *step = &r->steps[i];
-	char at[TT_DURATION_MAX + 1], lasted[FOR_WIDTH + 32], notes[64];
+	char at[TT_DURATION_MAX + 1], lasted[FOR_WIDTH + 32], notes[NOTES_MAX] = "";
 
+	/* Noted on the state before it. */
+	if (tt_step_handover_stays(r, i))
+		return;
 	if (step->gap)
 		print_row(v, "", tt_style_state(v->style, step->old_state), "",
 			  "(transitions missed)", TT_YELLOW);
 	format_at(step->t_ns, at);
 	format_lasted(v, r, i + 1, step->t_ns, lasted, sizeof(lasted));
-	step_notes(step, notes, sizeof(notes));
+	if (step->derived)
+		add_note(notes, "derived");
+	note_handover(r, i + 1, notes);
+	if (step->unexpected)
+		add_note(notes, "unexpected");
+	end_notes(notes);
 	print_row(v, at, tt_style_state(v->style, step->new_state), lasted, notes,
 		  step->unexpected ? TT_RED : TT_DIM);
 }

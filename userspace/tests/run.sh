@@ -472,6 +472,51 @@ ladder_limit_test() {
 	result "ladder: filters keep it under its limit"
 }
 
+# ---- the hand-over to a timewait socket (handover.txt) --------------------
+
+# The golden files of handover.txt show the human views marking the state a
+# timewait socket took over in ("FIN_WAIT2 w"). Beyond them: the summary's
+# shapes mark it too, while its JSON, the records' JSON and --expect exact
+# keep the step FIN_WAIT2>FIN_WAIT2 as the device wrote it.
+handover_tests() {
+	cd "$DATA" || return
+
+	{
+		echo "lifecycle shapes"
+		# In the order read (each once): 6002, 6001, 6003, 6005, 6004, 6006.
+		printf '  %10s  %s\n' \
+			1 'LISTEN > NEW_SYN_RECV > SYN_RECV > ESTABLISHED > CLOSE_WAIT > LAST_ACK > CLOSE' \
+			1 'CLOSE > SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 w > TIME_WAIT > CLOSE' \
+			1 'CLOSE > SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > FIN_WAIT2 w > CLOSE' \
+			1 'CLOSE > SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > FIN_WAIT2 w > TIME_WAIT > CLOSE' \
+			1 'FIN_WAIT2 w' \
+			1 'CLOSE_WAIT'
+		echo
+	} > "$TMP/want"
+	"$TCPTRACE" -n --summary -r handover.txt > "$TMP/summary" 2>&1 ||
+		detail "exit status $?"
+	sed -n '/^lifecycle shapes$/,/^$/p' "$TMP/summary" | diff -u "$TMP/want" - >> "$DETAILS"
+	result "summary: the shapes mark the hand-over, not a repeated state"
+
+	# 6001 and 6005 differ only in flags: one shape as the device writes it.
+	want='"shapes":[{"path":"CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>FIN_WAIT2>TIME_WAIT>CLOSE","count":2},{"path":"LISTEN>NEW_SYN_RECV>SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE","count":1},{"path":"CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>FIN_WAIT2>FIN_WAIT2>CLOSE","count":1},{"path":"FIN_WAIT2>FIN_WAIT2","count":1},{"path":"CLOSE_WAIT","count":1}]'
+	"$TCPTRACE" --summary --json -r handover.txt | grep -qF "$want" ||
+		detail "not $want in: $("$TCPTRACE" --summary --json -r handover.txt)"
+	result "summary json: the shapes keep the device's path"
+
+	want='"first_state":"FIN_WAIT2","steps":[{"from":"FIN_WAIT2","to":"FIN_WAIT2","t_ns":700000,"softirq":true,"gap":false,"unexpected":false,"derived":false,"timewait":true}]}'
+	"$TCPTRACE" --json --state FIN_WAIT2 -L 46000 -r handover.txt | grep -qF "$want" ||
+		detail "not $want in: $("$TCPTRACE" --json -L 46000 -r handover.txt)"
+	result "json: the hand-over stays a step FIN_WAIT2>FIN_WAIT2, timewait true"
+
+	"$TCPTRACE" -r handover.txt --expect '-L 45000: 1 exact CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>FIN_WAIT2>TIME_WAIT>CLOSE' \
+		--expect '-L 45000: 1 CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE' \
+		> "$TMP/out" 2>&1 || detail "$(cat "$TMP/out")"
+	result "expect: the hand-over folded, or verbatim with exact"
+
+	cd - > /dev/null || return
+}
+
 # ---- captures of many hosts (origin lines, several -r) -------------------
 
 # origin-a.txt (host web1) and origin-b.txt (host web2) have the same
@@ -1392,7 +1437,7 @@ valgrind_tests() {
 		valgrind_run "$TCPTRACE" -r "$capture"
 	done
 	valgrind_run "$TCPTRACE" --stats -r lifecycle.txt
-	for capture in lifecycle.txt malformed.txt reasons.txt; do
+	for capture in lifecycle.txt malformed.txt reasons.txt handover.txt; do
 		printf '%s\n' "$VIEWS" > "$TMP/views"
 		while IFS=: read -r suffix options; do
 			# shellcheck disable=SC2086 # options are words
@@ -1445,6 +1490,7 @@ view_usage_tests
 filter_tests
 reasons_tests
 color_tests
+handover_tests
 services_tests
 ladder_limit_test
 origin_tests

@@ -176,6 +176,43 @@ static void test_spans(struct test *t)
 	}
 }
 
+/* Steps that stay in their state, and the hand-overs among them. */
+static void test_steps_that_stay(struct test *t)
+{
+	struct tt_record r;
+	unsigned int i;
+
+	/* Step 4 is FIN_WAIT2>FIN_WAIT2 flagged 'w'; past the last, false. */
+	if (record(t, CLIENT, &r)) {
+		for (i = 0; i <= r.nr_steps; i++) {
+			CHECK_U64(t, tt_step_stays(&r, i), i == 4);
+			CHECK_U64(t, tt_step_handover_stays(&r, i), i == 4);
+			/* FIN_WAIT2, entered by step 3, and step 4 itself. */
+			CHECK_U64(t, tt_state_handed_over(&r, i), i == 4 || i == 5);
+		}
+	}
+	/*
+	 * close() after shutdown() stays too, but is no hand-over; a hand-over
+	 * into TIME_WAIT changes the state; the first step may stay.
+	 */
+	if (record(t, "done 1 ipv4 1.1.1.1:1 2.2.2.2:2 seq=1 t0=1 path=FIN_WAIT1>FIN_WAIT1@0>FIN_WAIT2@5s>TIME_WAIT@9sw>CLOSE@20d", &r)) {
+		CHECK(t, tt_step_stays(&r, 0));
+		CHECK(t, !tt_step_handover_stays(&r, 0));
+		CHECK(t, !tt_step_stays(&r, 2));
+		CHECK(t, !tt_step_handover_stays(&r, 2));
+		for (i = 0; i <= r.nr_steps; i++)
+			CHECK_U64(t, tt_state_handed_over(&r, i), i == 3);
+	}
+	/* After a '/', or flagged unexpected: shown as it is. */
+	if (record(t, "done 1 ipv4 1.1.1.1:1 2.2.2.2:2 seq=1 t0=1 path=FIN_WAIT2>FIN_WAIT2@0w>CLOSE@3/FIN_WAIT2>FIN_WAIT2@5w>FIN_WAIT2@6wx", &r)) {
+		CHECK(t, tt_step_handover_stays(&r, 0));
+		CHECK(t, tt_state_handed_over(&r, 0));
+		CHECK(t, !tt_step_stays(&r, 2));
+		CHECK(t, tt_step_stays(&r, 3));
+		CHECK(t, !tt_step_handover_stays(&r, 3));
+	}
+}
+
 static void test_anomalies(struct test *t)
 {
 	struct tt_record r;
@@ -887,6 +924,7 @@ static const struct {
 	{ "model: roles", test_roles },
 	{ "model: handshake times", test_handshake },
 	{ "model: time in each state", test_spans },
+	{ "model: steps that stay in their state, hand-overs among them", test_steps_that_stay },
 	{ "model: anomalies", test_anomalies },
 	{ "model: log-linear histograms and their octaves", test_histogram },
 	{ "model: percentiles within 1% on several distributions", test_percentile_error },
