@@ -50,7 +50,7 @@
 # with the ring of 4096 it quits early, leaving the rest unread. A
 # snapshot is taken at the end.
 #
-# What module/hist.c makes exact, for the counters' growth from the header
+# What the module (history.c, table.c) makes exact, for the counters' growth from the header
 # read after the filter was set (the "baseline"; no history was live then,
 # which is checked, so every history started after it is the workload's):
 #
