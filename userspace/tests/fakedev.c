@@ -13,6 +13,9 @@
  *                                  sleeps out its timeout and times out
  *                                  (without one, it just ends)
  *                         !# ...   a comment
+ *                       In a line, @NOW@ is CLOCK_MONOTONIC in nanoseconds
+ *                       when the line is read, as a t0= the module wrote
+ *                       then would be.
  *                       At the end of the script, a snapshot read returns
  *                       0 (end of file); in follow mode the reader waits,
  *                       and the wait is interrupted by a SIGINT, as if the
@@ -36,6 +39,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -154,6 +158,35 @@ static void skip_comments(void)
 		skip_line();
 }
 
+/*
+ * Copy the @len bytes of @line to @out (room for @size), @NOW@ replaced by
+ * the time; its length after, or SIZE_MAX if it does not fit.
+ */
+static size_t expand_line(const char *line, size_t len, char *out, size_t size)
+{
+	static const char token[] = "@NOW@";
+	size_t n = 0, i = 0, t;
+	struct timespec ts;
+	char now[24];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t = (size_t)snprintf(now, sizeof(now), "%llu",
+			     (unsigned long long)ts.tv_sec * 1000000000ULL +
+			     (unsigned long long)ts.tv_nsec);
+	while (i < len) {
+		bool at_token = len - i >= sizeof(token) - 1 &&
+				!memcmp(line + i, token, sizeof(token) - 1);
+		size_t step = at_token ? t : 1;
+
+		if (n + step > size)
+			return SIZE_MAX;
+		memcpy(out + n, at_token ? now : line + i, step);
+		n += step;
+		i += at_token ? sizeof(token) - 1 : 1;
+	}
+	return n;
+}
+
 /* Lines up to the next directive, as many as fit in @count bytes. */
 static ssize_t fake_read(void *buf, size_t count)
 {
@@ -181,11 +214,11 @@ static ssize_t fake_read(void *buf, size_t count)
 		const char *line = dev.script + dev.pos;
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl + 1 - line) : strlen(line);
+		size_t out = expand_line(line, len, (char *)buf + n, count - n);
 
-		if (n + len > count)
+		if (out == SIZE_MAX)
 			break;
-		memcpy((char *)buf + n, line, len);
-		n += len;
+		n += out;
 		dev.pos += len;
 		skip_comments();
 	}
