@@ -2085,12 +2085,4 @@ TEST_F_TIMEOUT(fuzz, random_ops, 300)
 	fuzz_fini(f);
 }
 
-#define main tcptrace_harness_main
-TEST_HARNESS_MAIN
-#undef main
-
-int main(int argc, char **argv)
-{
-	tests_filter();
-	return tcptrace_harness_main(argc, argv);
-}
+#include "tcptrace_main.h"

@@ -2,9 +2,9 @@
 /*
  * tcptrace_helpers.h: what the C test programs share: loading the
  * module, network namespaces, a connection that leaves exactly one
- * history, the path of tcptrace_workload, the kernel log, and
- * TCPTRACE_TESTS. Include kselftest_harness.h and tcptrace_parse.h first;
- * the program defines _GNU_SOURCE.
+ * history, the path of tcptrace_workload and the kernel log. Include
+ * kselftest_harness.h and tcptrace_parse.h first; the program defines
+ * _GNU_SOURCE.
  */
 #ifndef TCPTRACE_HELPERS_H
 #define TCPTRACE_HELPERS_H
@@ -193,50 +193,6 @@ static inline bool kmsg_complaint(int fd, char *out, size_t size)
 	}
 	regfree(&re);
 	return found;
-}
-
-/*
- * TCPTRACE_TESTS=a,b runs only the tests whose "fixture.name" contains
- * one of those strings (the harness of older kernels has no -t), as in
- * tcptrace_test. Call it from main() before the harness's own.
- */
-static inline bool test_wanted(const char *fixture, const char *test)
-{
-	const char *want = getenv("TCPTRACE_TESTS");
-	char name[256], *list, *tok, *save = NULL;
-	bool found = false;
-
-	if (!want || !*want)
-		return true;
-	snprintf(name, sizeof(name), "%s.%s", fixture, test);
-	list = strdup(want);
-	for (tok = strtok_r(list, ",", &save); tok && !found; tok = strtok_r(NULL, ",", &save))
-		found = strstr(name, tok) != NULL;
-	free(list);
-	return found;
-}
-
-static inline void tests_filter(void)
-{
-	struct __fixture_metadata *f;
-
-	for (f = __fixture_list; f; f = f->next) {
-		struct __test_metadata *t, *next, *head = NULL, *tail = NULL;
-
-		for (t = f->tests; t; t = next) {
-			next = t->next;
-			if (!test_wanted(f->name, t->name))
-				continue;
-			t->next = NULL;
-			if (tail)
-				tail->next = t;
-			else
-				head = t;
-			tail = t;
-			head->prev = tail;
-		}
-		f->tests = head;
-	}
 }
 
 #endif /* TCPTRACE_HELPERS_H */

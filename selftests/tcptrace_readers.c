@@ -848,12 +848,4 @@ TEST_F_TIMEOUT(readers, churn, 400)
 	pthread_barrier_destroy(&g.ready);
 }
 
-#define main tcptrace_harness_main
-TEST_HARNESS_MAIN
-#undef main
-
-int main(int argc, char **argv)
-{
-	tests_filter();
-	return tcptrace_harness_main(argc, argv);
-}
+#include "tcptrace_main.h"

@@ -4209,12 +4209,4 @@ TEST_F_TIMEOUT(device, seen_at_load_request, 90)
 	topo_destroy(&t);
 }
 
-#define main tcptrace_harness_main
-TEST_HARNESS_MAIN
-#undef main
-
-int main(int argc, char **argv)
-{
-	tests_filter();
-	return tcptrace_harness_main(argc, argv);
-}
+#include "tcptrace_main.h"
