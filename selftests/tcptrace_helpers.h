@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * tcptrace_helpers.h: what the C test programs share: loading the
- * module, network namespaces, a connection that leaves exactly one
- * history, the path of tcptrace_workload and the kernel log. Include
- * kselftest_harness.h and tcptrace_parse.h first; the program defines
- * _GNU_SOURCE.
+ * module, a connection that leaves exactly one history, the path of
+ * tcptrace_workload and the kernel log (network namespaces are
+ * tcptrace_topology.h's). Include kselftest_harness.h and
+ * tcptrace_parse.h first; the program defines _GNU_SOURCE.
  */
 #ifndef TCPTRACE_HELPERS_H
 #define TCPTRACE_HELPERS_H
@@ -61,34 +61,6 @@ static inline const char *module_ensure(const char *params)
 	if (access(TCPTRACE_DEVICE, F_OK))
 		return TCPTRACE_DEVICE " missing after loading the module";
 	return NULL;
-}
-
-static inline unsigned long long netns_inode(void)
-{
-	struct stat st;
-
-	if (stat("/proc/self/ns/net", &st))
-		return 0;
-	return st.st_ino;
-}
-
-/* A network namespace of our own, its loopback up. 0, or -1 with errno. */
-static inline int netns_new(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd, ret;
-
-	if (unshare(CLONE_NEWNET))
-		return -1;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0)
-		return -1;
-	ret = ioctl(fd, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret)
-		ret = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	close(fd);
-	return ret;
 }
 
 /*

@@ -69,6 +69,7 @@
 #include "kselftest_harness.h"
 #include "tcptrace_parse.h"
 #include "tcptrace_helpers.h"
+#include "tcptrace_topology.h"
 
 #define MODULE_PARAMS	"ring_size=512"
 #define CONNS		400
