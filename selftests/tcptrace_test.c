@@ -219,19 +219,41 @@ struct mode {
 	bool halfopen;
 };
 
-/* A server's child up to SYN_RECV, with or without the half-open phase. */
+/*
+ * A scenario writes the path it expects in the device's own notation
+ * (Documentation/tcptrace.rst, "path"), without the times: each step's
+ * new state (after "/OLD" for a missed transition), then "@" and its
+ * flags d and w, in the device's order, when it has any. Where the
+ * device shows
+ *
+ *   path=CLOSE>SYN_SENT@0>ESTABLISHED@446510>FIN_WAIT1@5186660>
+ *        FIN_WAIT2@13217930s>FIN_WAIT2@13479350sw>TIME_WAIT@58174510sd>
+ *        CLOSE@60058174510sd
+ *
+ * (one line), the scenario writes
+ *
+ *   CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>FIN_WAIT2@w>TIME_WAIT@d>CLOSE@d
+ *
+ * d and w are exact: a step written without them must not have them. The
+ * other flags are not written: x never may be, and s (softirq) is known
+ * for some steps only, which process_steps and softirq_steps name.
+ */
+#define PATH_MAX_TEXT	256
+
+/*
+ * A server's child up to SYN_RECV, with or without the half-open phase:
+ * the request's step comes from a kprobe (d).
+ */
 static const char *child_start(const struct mode *m)
 {
-	return m->halfopen ? "LISTEN>NEW_SYN_RECV>SYN_RECV" : "LISTEN>SYN_RECV";
+	return m->halfopen ? "LISTEN>NEW_SYN_RECV@d>SYN_RECV" : "LISTEN>SYN_RECV";
 }
 
-/* The request's step comes from a kprobe, in the SYN's softirq. */
+/* The request's step comes in the SYN's softirq, the clone's in the ACK's. */
 #define CHILD_SOFTIRQ_STEPS	"LISTEN>NEW_SYN_RECV NEW_SYN_RECV>SYN_RECV LISTEN>SYN_RECV"
 
-static const char *child_derived(const struct mode *m)
-{
-	return m->halfopen ? "LISTEN>NEW_SYN_RECV" : NULL;
-}
+/* The most paths an expectation allows, where the kernel may go either way. */
+#define EXPECT_PATHS	2
 
 struct expect {
 	const char *what;		/* for messages: "client", ... */
@@ -240,29 +262,16 @@ struct expect {
 	char remote[ADDR_MAX];
 	unsigned long long netns;	/* where the socket lives */
 	unsigned long long cookie;	/* SO_COOKIE, 0: do not check */
-	char path[256];			/* its done history, "" for none */
 	/*
-	 * Or this one, where the kernel may take either of two ways; its
-	 * own flagged steps (derived_steps and timewait_steps are the
-	 * first path's).
+	 * The paths its done history may take, in the notation above, ""
+	 * after the last; none: it must leave no done history.
 	 */
-	char alt_path[256];
-	const char *alt_derived_steps;
-	const char *alt_timewait_steps;
+	char paths[EXPECT_PATHS][PATH_MAX_TEXT];
 	/* steps, "OLD>NEW" separated by spaces, that must (not) be softirq */
 	const char *process_steps;
 	const char *softirq_steps;
-	/* exactly the steps flagged 'd', and those flagged 'w' */
-	const char *derived_steps;
-	const char *timewait_steps;
 	const char *timewait;		/* timewait=, NULL for absent */
 	const char *end;		/* end= */
-	/*
-	 * Or, where a path has the same OLD>NEW twice, the flags step by
-	 * step: one character per step, 'd', 'w' or '-' for neither.
-	 */
-	const char *dw;
-	const char *alt_dw;
 	bool owner_optional;		/* else pid=, tgid=, comm= must be ours */
 	bool no_owner;			/* every step ran in softirq: no owner */
 	/*
@@ -311,22 +320,103 @@ static void expect_init(struct expect *e, const char *what, const char *family,
 	e->syn_retrans = -1;
 }
 
+/* The path its done history takes. */
 static void __attribute__((format(printf, 2, 3)))
 expect_path(struct expect *e, const char *fmt, ...)
 {
 	va_list ap;
 
+	memset(e->paths, 0, sizeof(e->paths));
 	va_start(ap, fmt);
-	vsnprintf(e->path, sizeof(e->path), fmt, ap);
+	vsnprintf(e->paths[0], sizeof(e->paths[0]), fmt, ap);
 	va_end(ap);
+}
+
+/* Or this one, where the kernel may take either way. */
+static void __attribute__((format(printf, 2, 3)))
+expect_or_path(struct expect *e, const char *fmt, ...)
+{
+	va_list ap;
+	int i;
+
+	for (i = 1; i < EXPECT_PATHS && e->paths[i][0]; i++)
+		;
+	if (!e->paths[0][0] || i == EXPECT_PATHS) {
+		fprintf(stderr, "# %s: %s(): no first path, or more than EXPECT_PATHS\n",
+			e->what, __func__);
+		abort();
+	}
+	va_start(ap, fmt);
+	vsnprintf(e->paths[i], sizeof(e->paths[i]), fmt, ap);
+	va_end(ap);
+}
+
+/* It leaves no done history. */
+static void expect_no_history(struct expect *e)
+{
+	memset(e->paths, 0, sizeof(e->paths));
+}
+
+/* A path's states alone, as struct rec's states holds them: its flags cut. */
+static char *path_states(char *path)
+{
+	char *in = path, *out = path;
+
+	while (*in) {
+		if (*in == '@')
+			in += strcspn(in, ">/");
+		else
+			*out++ = *in++;
+	}
+	*out = '\0';
+	return path;
+}
+
+/* @r's path in the notation of expectations: no times, flags d and w only. */
+static void rec_path(const struct rec *r, char *out, size_t size)
+{
+	size_t n;
+	int k;
+
+	n = snprintf(out, size, "%s", state_names[r->first]);
+	for (k = 0; k < r->nsteps && n < size; k++) {
+		const struct step *s = &r->steps[k];
+
+		if (s->missed)
+			n += snprintf(out + n, size - n, "/%s", state_names[s->oldstate]);
+		if (n < size)
+			n += snprintf(out + n, size - n, ">%s%s%s%s",
+				      state_names[s->newstate],
+				      s->derived || s->timewait ? "@" : "",
+				      s->derived ? "d" : "", s->timewait ? "w" : "");
+	}
+}
+
+/* The path of @e whose states are @states, or NULL: the one @r must match. */
+static const char *path_with_states(const struct expect *e, const char *states)
+{
+	char buf[PATH_MAX_TEXT];
+	int i;
+
+	for (i = 0; i < EXPECT_PATHS && e->paths[i][0]; i++) {
+		snprintf(buf, sizeof(buf), "%s", e->paths[i]);
+		if (!strcmp(path_states(buf), states))
+			return e->paths[i];
+	}
+	return NULL;
+}
+
+/* One done history expected, or none. */
+static size_t want_done(const struct expect *e)
+{
+	return e->paths[0][0] ? 1 : 0;
 }
 
 static bool rec_is(const struct rec *r, const struct expect *e)
 {
 	return r->netns == e->netns && !strcmp(r->family, e->family) &&
 	       !strcmp(r->local, e->local) && !strcmp(r->remote, e->remote) &&
-	       (!e->match_path || !strcmp(r->states, e->path) ||
-		(e->alt_path[0] && !strcmp(r->states, e->alt_path)));
+	       (!e->match_path || path_with_states(e, r->states));
 }
 
 static size_t count_done(const struct dump *d, const struct expect *e)
@@ -421,7 +511,7 @@ static void check_expect(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, all_netns ? dump_read_all(&d) : dump_read(&d))
 			TH_LOG("%s", d.err);
 		for (i = 0; i < nexp; i++)
-			if (count_done(&d, &exp[i]) < (exp[i].path[0] ? 1U : 0U) ||
+			if (count_done(&d, &exp[i]) < want_done(&exp[i]) ||
 			    count_live(&d, &exp[i]))
 				complete = false;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -435,8 +525,9 @@ static void check_expect(struct __test_metadata *_metadata,
 
 	for (i = 0; i < nexp; i++) {
 		struct expect *e = &exp[i];
-		int want = e->path[0] ? 1 : 0, n = 0;
-		const char *derived, *timewait, *dw;
+		int want = want_done(e), n = 0;
+		char got[TCPTRACE_LINE_MAX];	/* shorter than the line */
+		const char *path;
 		size_t j;
 
 		for (j = 0; j < d.nrecs; j++) {
@@ -452,20 +543,17 @@ static void check_expect(struct __test_metadata *_metadata,
 					       e->what, e->family, e->local, e->remote,
 					       r->line);
 			}
-			derived = e->derived_steps;
-			timewait = e->timewait_steps;
-			dw = e->dw;
-			if (e->alt_path[0] && !strcmp(e->alt_path, r->states)) {
-				derived = e->alt_derived_steps;
-				timewait = e->alt_timewait_steps;
-				dw = e->alt_dw;
-			} else if (strcmp(e->path, r->states)) {
+			/* Its states are one of the paths', its flags d and w that one's. */
+			path = path_with_states(e, r->states);
+			if (!path) {
 				log_dump(_metadata, &d);
-				ASSERT_STREQ(e->path, r->states)
-					TH_LOG("%s %s -> %s: %s%s%s", e->what, e->local,
-					       e->remote, r->line,
-					       e->alt_path[0] ? "; or: " : "", e->alt_path);
+				path = e->paths[0];
 			}
+			rec_path(r, got, sizeof(got));
+			ASSERT_STREQ(path, got)
+				TH_LOG("%s %s -> %s: %s%s%s", e->what, e->local,
+				       e->remote, r->line,
+				       e->paths[1][0] ? "; or: " : "", e->paths[1]);
 			if (e->cookie)
 				ASSERT_EQ(e->cookie, r->id)
 					TH_LOG("%s: id is not the socket cookie: %s",
@@ -532,24 +620,6 @@ static void check_expect(struct __test_metadata *_metadata,
 					ASSERT_TRUE(s->softirq)
 						TH_LOG("%s: step %s>%s runs in softirq: %s",
 						       e->what, o, nw, r->line);
-				if (dw) {
-					ASSERT_EQ(strlen(dw), (size_t)r->nsteps)
-						TH_LOG("%s: dw for another path: %s",
-						       e->what, r->line);
-					ASSERT_EQ(dw[k] == 'd', s->derived)
-						TH_LOG("%s: step %d %s>%s: flag d: %s",
-						       e->what, k + 1, o, nw, r->line);
-					ASSERT_EQ(dw[k] == 'w', s->timewait)
-						TH_LOG("%s: step %d %s>%s: flag w: %s",
-						       e->what, k + 1, o, nw, r->line);
-					continue;
-				}
-				ASSERT_EQ(step_listed(derived, s), s->derived)
-					TH_LOG("%s: step %s>%s: flag d: %s", e->what, o,
-					       nw, r->line);
-				ASSERT_EQ(step_listed(timewait, s), s->timewait)
-					TH_LOG("%s: step %s>%s: flag w: %s", e->what, o,
-					       nw, r->line);
 			}
 		}
 		if (n != want)
@@ -557,7 +627,7 @@ static void check_expect(struct __test_metadata *_metadata,
 		ASSERT_EQ(want, n)
 			TH_LOG("%s %s %s -> %s: %d done histories, expected %d (%s)",
 			       e->what, e->family, e->local, e->remote, n, want,
-			       e->path);
+			       e->paths[0]);
 	}
 	/* Distinct sockets have distinct cookies. */
 	for (i = 0; i < nexp; i++)
@@ -763,13 +833,9 @@ static void expect_graceful(struct expect exp[3], const struct mode *m,
 		 * The netns teardown then kills the timewait socket (d).
 		 */
 		expect_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2"
-			    ">FIN_WAIT2>TIME_WAIT>CLOSE");
-		exp[0].timewait_steps = "FIN_WAIT2>FIN_WAIT2";
-		exp[0].derived_steps = "FIN_WAIT2>TIME_WAIT TIME_WAIT>CLOSE";
-		snprintf(exp[0].alt_path, sizeof(exp[0].alt_path),
-			 "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE");
-		exp[0].alt_timewait_steps = "FIN_WAIT2>TIME_WAIT";
-		exp[0].alt_derived_steps = "TIME_WAIT>CLOSE";
+			    ">FIN_WAIT2@w>TIME_WAIT@d>CLOSE@d");
+		expect_or_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2"
+			       ">TIME_WAIT@w>CLOSE@d");
 		exp[0].timewait = "killed";
 	} else {
 		/* FIN_WAIT2>CLOSE is the hand-over to the timewait socket. */
@@ -780,7 +846,6 @@ static void expect_graceful(struct expect exp[3], const struct mode *m,
 	expect_path(&exp[1], "%s>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSE", child_start(m));
 	exp[1].process_steps = "CLOSE_WAIT>LAST_ACK";
 	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
-	exp[1].derived_steps = child_derived(m);
 	exp[1].end = "passive_close";
 	exp[1].min_bytes = 4;
 
@@ -810,7 +875,6 @@ static void expect_aborted(struct expect exp[3], const struct mode *m,
 	expect_init(&exp[1], "reset child", family, c->laddr, c->caddr, c->acookie);
 	expect_path(&exp[1], "%s>ESTABLISHED>CLOSE", child_start(m));
 	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
-	exp[1].derived_steps = child_derived(m);
 	exp[1].end = "reset_received";
 	exp[1].owner_optional = true;
 	exp[1].min_bytes = 4;
@@ -923,26 +987,16 @@ static void conn_close_server_first(struct __test_metadata *_metadata, struct co
 
 /*
  * The steps an active closer takes into TIME_WAIT, after @before, with
- * or without the kprobes (see expect_graceful()); @dw_before is the d/w
- * flags of @before's steps.
+ * or without the kprobes (see expect_graceful()).
  */
 static void expect_active_close(struct expect *e, const struct mode *m,
-				const char *before, const char *dw_before)
+				const char *before)
 {
-	static char dw[2][TCPTRACE_MAX_STEPS + 8];
-
 	if (!m->timewait) {
 		expect_path(e, "%s>FIN_WAIT1>FIN_WAIT2>CLOSE", before);
-		snprintf(dw[0], sizeof(dw[0]), "%s---", dw_before);
-		e->dw = dw[0];
 	} else {
-		expect_path(e, "%s>FIN_WAIT1>FIN_WAIT2>FIN_WAIT2>TIME_WAIT>CLOSE", before);
-		snprintf(dw[0], sizeof(dw[0]), "%s--wdd", dw_before);
-		e->dw = dw[0];
-		snprintf(e->alt_path, sizeof(e->alt_path),
-			 "%s>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE", before);
-		snprintf(dw[1], sizeof(dw[1]), "%s--wd", dw_before);
-		e->alt_dw = dw[1];
+		expect_path(e, "%s>FIN_WAIT1>FIN_WAIT2>FIN_WAIT2@w>TIME_WAIT@d>CLOSE@d", before);
+		expect_or_path(e, "%s>FIN_WAIT1>FIN_WAIT2>TIME_WAIT@w>CLOSE@d", before);
 		e->timewait = "killed";
 	}
 	e->end = "active_close";
@@ -963,7 +1017,7 @@ static void expect_server_first(struct expect exp[3], const struct mode *m,
 
 	expect_init(&exp[1], "closing child", family, c->laddr, c->caddr, c->acookie);
 	snprintf(before, sizeof(before), "%s>ESTABLISHED", child_start(m));
-	expect_active_close(&exp[1], m, before, m->halfopen ? "d--" : "--");
+	expect_active_close(&exp[1], m, before);
 	exp[1].process_steps = "ESTABLISHED>FIN_WAIT1";
 	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
 	exp[1].min_bytes = 4;
@@ -1018,7 +1072,6 @@ static void expect_server_reset(struct expect exp[3], const struct mode *m,
 	expect_path(&exp[1], "%s>ESTABLISHED>CLOSE", child_start(m));
 	exp[1].process_steps = "ESTABLISHED>CLOSE";
 	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
-	exp[1].derived_steps = child_derived(m);
 	exp[1].end = end;
 	exp[1].rst_reason = rst_reason;
 	exp[1].min_bytes = 4;
@@ -1141,8 +1194,8 @@ TEST_F_TIMEOUT(tcptrace, half_close, 90)
 	expect_init(&exp[0], "half-closing client", variant->family, c.caddr, c.laddr,
 		    c.ccookie);
 	if (self->mode.timewait) {
-		expect_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE");
-		exp[0].dw = "----wd";
+		expect_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2"
+			    ">TIME_WAIT@w>CLOSE@d");
 		exp[0].softirq_steps = "FIN_WAIT2>TIME_WAIT";
 		exp[0].timewait = "killed";
 	} else {
@@ -1158,7 +1211,6 @@ TEST_F_TIMEOUT(tcptrace, half_close, 90)
 		    child_start(&self->mode));
 	exp[1].process_steps = "CLOSE_WAIT>LAST_ACK";
 	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
-	exp[1].derived_steps = child_derived(&self->mode);
 	exp[1].end = "passive_close";
 	exp[1].min_bytes = 4;
 
@@ -1209,14 +1261,12 @@ TEST_F_TIMEOUT(tcptrace, half_close_server, 90)
 	expect_init(&exp[1], "half-closing child", variant->family, c.laddr, c.caddr,
 		    c.acookie);
 	if (self->mode.timewait) {
-		expect_path(&exp[1], "%s>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>FIN_WAIT2>FIN_WAIT2"
-			    ">TIME_WAIT>CLOSE", child_start(&self->mode));
-		exp[1].dw = self->mode.halfopen ? "d-----wdd" : "-----wdd";
+		expect_path(&exp[1], "%s>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>FIN_WAIT2>FIN_WAIT2@w"
+			    ">TIME_WAIT@d>CLOSE@d", child_start(&self->mode));
 		exp[1].timewait = "killed";
 	} else {
 		expect_path(&exp[1], "%s>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>FIN_WAIT2>CLOSE",
 			    child_start(&self->mode));
-		exp[1].derived_steps = child_derived(&self->mode);
 	}
 	exp[1].process_steps = "ESTABLISHED>FIN_WAIT1";
 	exp[1].end = "active_close";
@@ -1345,7 +1395,6 @@ TEST_F(tcptrace, listener_closes_pending)
 		expect_path(&exp[2 + i], "%s>ESTABLISHED>CLOSE", child_start(&self->mode));
 		exp[2 + i].process_steps = "ESTABLISHED>CLOSE";
 		exp[2 + i].softirq_steps = CHILD_SOFTIRQ_STEPS;
-		exp[2 + i].derived_steps = child_derived(&self->mode);
 		exp[2 + i].end = "reset_sent";
 		/* inet_child_forget() disconnects each child. */
 		exp[2 + i].rst_reason = "TCP_STATE";
@@ -1607,7 +1656,7 @@ TEST_F(device, format)
 	r = find_rec(&d, "ipv4", c.laddr, c.caddr, false);
 	ASSERT_NE(NULL, r) log_dump(_metadata, &d);
 	snprintf(path, sizeof(path), "%s>ESTABLISHED", child_start(&self->mode));
-	ASSERT_STREQ(path, r->states);
+	ASSERT_STREQ(path_states(path), r->states);
 	ASSERT_EQ(c.acookie, r->id);
 	/*
 	 * All its steps ran in softirq. With the kprobes, accept() names its
@@ -2027,7 +2076,7 @@ TEST_F(device, follow_stream)
 	ASSERT_EQ(1, reads);
 	snprintf(path, sizeof(path), "%s>ESTABLISHED>CLOSE", child_start(&self->mode));
 	ASSERT_EQ(1, count_states(&d, "CLOSE>SYN_SENT>ESTABLISHED>CLOSE"));
-	ASSERT_EQ(1, count_states(&d, path));
+	ASSERT_EQ(1, count_states(&d, path_states(path)));
 	ASSERT_EQ(1, count_states(&d, "CLOSE>LISTEN>CLOSE"));
 	dump_free(&d);
 	ASSERT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("revents 0x%x", pfd.revents);
@@ -2443,15 +2492,13 @@ TEST_F_TIMEOUT(veth, simultaneous_close, 60)
 	exp[1].netns = t->inum[0];
 	snprintf(before, sizeof(before), "%s>ESTABLISHED", child_start(m));
 	if (m->timewait) {
-		expect_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>CLOSING>TIME_WAIT>CLOSE");
-		exp[0].dw = "----wd";
-		expect_path(&exp[1], "%s>FIN_WAIT1>CLOSING>TIME_WAIT>CLOSE", before);
-		exp[1].dw = m->halfopen ? "d----wd" : "----wd";
+		expect_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>CLOSING"
+			    ">TIME_WAIT@w>CLOSE@d");
+		expect_path(&exp[1], "%s>FIN_WAIT1>CLOSING>TIME_WAIT@w>CLOSE@d", before);
 		exp[0].timewait = exp[1].timewait = "killed";
 	} else {
 		expect_path(&exp[0], "CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>CLOSING>CLOSE");
 		expect_path(&exp[1], "%s>FIN_WAIT1>CLOSING>CLOSE", before);
-		exp[1].derived_steps = child_derived(m);
 	}
 	exp[0].process_steps = exp[1].process_steps = "ESTABLISHED>FIN_WAIT1";
 	exp[0].softirq_steps = "FIN_WAIT1>CLOSING CLOSING>TIME_WAIT CLOSING>CLOSE";
@@ -2689,7 +2736,6 @@ TEST_F_TIMEOUT(veth, peer_vanished, 60)
 	expect_path(&exp[1], "%s>ESTABLISHED>CLOSE", child_start(&self->mode));
 	exp[1].process_steps = "ESTABLISHED>CLOSE";
 	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
-	exp[1].derived_steps = child_derived(&self->mode);
 	exp[1].end = "aborted";
 	exp[1].rst_reason = "TCP_STATE";
 	/* The ACK of its data may still be on the wire: bytes_acked=0. */
@@ -2898,8 +2944,7 @@ static void expect_flood(struct expect *exp, int n, struct topo *t, const struct
 		exp[i].netns = t->inum[0];
 		/* Without the kprobes a request leaves no trace at all. */
 		if (m->halfopen)
-			expect_path(&exp[i], "LISTEN>NEW_SYN_RECV>CLOSE");
-		exp[i].dw = "dd";
+			expect_path(&exp[i], "LISTEN>NEW_SYN_RECV@d>CLOSE@d");
 		exp[i].softirq_steps = "LISTEN>NEW_SYN_RECV NEW_SYN_RECV>CLOSE";
 		exp[i].no_owner = true;
 		exp[i].no_bytes = true;
@@ -3475,11 +3520,9 @@ TEST_F_TIMEOUT(device, seen_at_load, 90)
 
 	/* The timewait sockets end with their netns. */
 	if (m->timewait) {
-		expect_path(tw, "TIME_WAIT>CLOSE");
-		tw->dw = "d";
+		expect_path(tw, "TIME_WAIT>CLOSE@d");
 		tw->timewait = "killed";
-		expect_path(fw2, "FIN_WAIT2>TIME_WAIT>CLOSE");
-		fw2->dw = "dd";
+		expect_path(fw2, "FIN_WAIT2>TIME_WAIT@d>CLOSE@d");
 		fw2->timewait = "killed";
 		tw->owner_optional = fw2->owner_optional = true;
 	}
@@ -3514,7 +3557,7 @@ static void filtered_connection(struct __test_metadata *_metadata, const struct 
 	conn_abort(_metadata, &c);
 	expect_aborted(exp, m, "ipv4", "0.0.0.0:0", &c);
 	for (i = 0; i < 3; i++)
-		exp[i].path[0] = '\0';
+		expect_no_history(&exp[i]);
 	check_expect(_metadata, exp, 3, false);
 	/*
 	 * Every event left out is counted: the listener's two, the
@@ -3725,11 +3768,10 @@ TEST_F(device, syncookie_connect)
 	exp[1].match_path = true;
 	expect_init(&exp[3], "cookie request", "ipv4", c.laddr, c.caddr, 0);
 	if (m->halfopen)
-		expect_path(&exp[3], "LISTEN>NEW_SYN_RECV>CLOSE");
+		expect_path(&exp[3], "LISTEN>NEW_SYN_RECV@d>CLOSE@d");
 	else
-		expect_path(&exp[3], "%s", "");
+		expect_no_history(&exp[3]);
 	exp[3].match_path = true;
-	exp[3].dw = "dd";
 	exp[3].end = "syncookie";
 	exp[3].no_owner = true;
 	exp[3].no_bytes = true;
@@ -3772,8 +3814,7 @@ TEST_F_TIMEOUT(device, seen_at_load_request, 90)
 	expect_flood(exp, 2, &t, &self->mode, laddr, "handshake_failed", 2);
 	for (i = 0; i < 2; i++) {
 		if (self->mode.halfopen)
-			expect_path(&exp[i], "NEW_SYN_RECV>CLOSE");
-		exp[i].dw = "d";
+			expect_path(&exp[i], "NEW_SYN_RECV>CLOSE@d");
 		exp[i].softirq_steps = "NEW_SYN_RECV>CLOSE";
 		exp[i].seen_at_load = true;
 	}
