@@ -490,6 +490,201 @@ static int dump_read_all(struct dump *d)
 }
 
 /*
+ * Poll the device into @d until every expected socket has its done
+ * history and no live one, or WAIT_MS passes. @all_netns reads through an
+ * all-netns reader, for sockets of a netns we left.
+ */
+static void read_until_done(struct __test_metadata *_metadata, struct dump *d,
+			    const struct expect *exp, int nexp, bool all_netns)
+{
+	struct timespec start, now;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		bool complete = true;
+		long ms;
+
+		ASSERT_EQ(0, all_netns ? dump_read_all(d) : dump_read(d))
+			TH_LOG("%s", d->err);
+		for (i = 0; i < nexp; i++)
+			if (count_done(d, &exp[i]) < want_done(&exp[i]) ||
+			    count_live(d, &exp[i]))
+				complete = false;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (now.tv_sec - start.tv_sec) * 1000 +
+		     (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (complete || ms > WAIT_MS)
+			return;
+		dump_free(d);
+		usleep(POLL_MS * 1000);
+	}
+}
+
+/* Its states are one of the paths', its flags d and w that one's; no x. */
+static void check_path(struct __test_metadata *_metadata, const struct dump *d,
+		       const struct expect *e, const struct rec *r)
+{
+	char got[TCPTRACE_LINE_MAX];	/* shorter than the line */
+	const char *path = path_with_states(e, r->states);
+
+	if (!path) {
+		log_dump(_metadata, d);
+		path = e->paths[0];
+	}
+	rec_path(r, got, sizeof(got));
+	ASSERT_STREQ(path, got)
+		TH_LOG("%s %s -> %s: %s%s%s", e->what, e->local, e->remote, r->line,
+		       e->paths[1][0] ? "; or: " : "", e->paths[1]);
+	ASSERT_EQ(0, r->nflagged)
+		TH_LOG("%s: a step is flagged unexpected: %s", e->what, r->line);
+}
+
+/* Its id is the socket's cookie; it is ours; seen at load or not. */
+static void check_socket(struct __test_metadata *_metadata, const struct expect *e,
+			 const struct rec *r)
+{
+	if (e->cookie)
+		ASSERT_EQ(e->cookie, r->id)
+			TH_LOG("%s: id is not the socket cookie: %s", e->what, r->line);
+	ASSERT_EQ((unsigned long long)getuid(), r->uid) TH_LOG("%s", r->line);
+	ASSERT_EQ(e->seen_at_load, r->seen_at_load)
+		TH_LOG("%s: seen_at_load=: %s", e->what, r->line);
+}
+
+/* How it ended: end=, timewait= and rst_reason=. */
+static void check_end(struct __test_metadata *_metadata, const struct dump *d,
+		      const struct expect *e, const struct rec *r)
+{
+	if (e->end)
+		ASSERT_STREQ(e->end, end_names[r->end])
+			TH_LOG("%s: how it ended: %s", e->what, r->line);
+	ASSERT_STREQ(e->timewait ? e->timewait : "", r->timewait)
+		TH_LOG("%s: timewait=: %s", e->what, r->line);
+	ASSERT_STREQ(e->rst_reason && d->hdr.rst_reasons ? e->rst_reason : "",
+		     r->rst_reason)
+		TH_LOG("%s: rst_reason=: %s", e->what, r->line);
+}
+
+/* dropped=, retrans=, syn_retrans=, bytes_acked= and bytes_received=. */
+static void check_counters(struct __test_metadata *_metadata, const struct expect *e,
+			   const struct rec *r)
+{
+	ASSERT_EQ((unsigned long long)e->dropped, r->dropped)
+		TH_LOG("%s: dropped=: %s", e->what, r->line);
+	if (e->retrans >= 0)
+		ASSERT_EQ((unsigned long long)e->retrans, r->retrans)
+			TH_LOG("%s: retrans=: %s", e->what, r->line);
+	if (e->syn_retrans >= 0)
+		ASSERT_EQ((unsigned long long)e->syn_retrans, r->syn_retrans)
+			TH_LOG("%s: syn_retrans=: %s", e->what, r->line);
+	if (e->no_bytes) {
+		ASSERT_EQ(0ULL, r->bytes_acked) TH_LOG("%s", r->line);
+		ASSERT_EQ(0ULL, r->bytes_received) TH_LOG("%s", r->line);
+	}
+	ASSERT_LE(e->min_bytes, r->bytes_acked) TH_LOG("%s", r->line);
+	ASSERT_LE(e->min_bytes, r->bytes_received) TH_LOG("%s", r->line);
+}
+
+/* pid=, tgid= and comm=: the task that last changed its state, if one did. */
+static void check_owner(struct __test_metadata *_metadata, const struct expect *e,
+			const struct rec *r)
+{
+	char comm[64];
+
+	if (e->no_owner) {
+		ASSERT_FALSE(r->has_owner)
+			TH_LOG("%s: an owner, but no task changed its state: %s",
+			       e->what, r->line);
+	} else if (!e->owner_optional) {
+		ASSERT_TRUE(r->has_owner)
+			TH_LOG("%s: no owner, but we changed its state: %s", e->what, r->line);
+	}
+	if (r->has_owner && e->owner_pid) {
+		ASSERT_EQ(e->owner_pid, r->pid) TH_LOG("%s: owner pid: %s", e->what, r->line);
+		ASSERT_EQ(e->owner_tgid, r->tgid)
+			TH_LOG("%s: owner tgid: %s", e->what, r->line);
+		ASSERT_STREQ(e->owner_comm, r->comm)
+			TH_LOG("%s: owner comm: %s", e->what, r->line);
+	} else if (r->has_owner) {
+		my_comm(comm, sizeof(comm));
+		ASSERT_EQ((unsigned long long)getpid(), r->pid) TH_LOG("%s", r->line);
+		ASSERT_EQ((unsigned long long)getpid(), r->tgid) TH_LOG("%s", r->line);
+		ASSERT_STREQ(comm, r->comm) TH_LOG("%s", r->line);
+	}
+}
+
+/* The steps process_steps names ran in a syscall, softirq_steps' in softirq. */
+static void check_contexts(struct __test_metadata *_metadata, const struct expect *e,
+			   const struct rec *r)
+{
+	int k;
+
+	for (k = 0; k < r->nsteps; k++) {
+		const struct step *s = &r->steps[k];
+		const char *o = state_names[s->oldstate];
+		const char *nw = state_names[s->newstate];
+
+		if (step_listed(e->process_steps, s))
+			ASSERT_FALSE(s->softirq)
+				TH_LOG("%s: step %s>%s ran in a syscall, not in softirq: %s",
+				       e->what, o, nw, r->line);
+		if (step_listed(e->softirq_steps, s))
+			ASSERT_TRUE(s->softirq)
+				TH_LOG("%s: step %s>%s runs in softirq: %s", e->what, o, nw,
+				       r->line);
+	}
+}
+
+/*
+ * The records of @e's socket in @d: its one done history, exactly as
+ * expected, if it expects one; nothing else, live or done.
+ */
+static void check_histories(struct __test_metadata *_metadata, const struct dump *d,
+			    const struct expect *e)
+{
+	int want = want_done(e), n = 0;
+	size_t j;
+
+	for (j = 0; j < d->nrecs; j++) {
+		const struct rec *r = &d->recs[j];
+
+		if (!rec_is(r, e))
+			continue;
+		n++;
+		if (!r->done || n > want) {
+			log_dump(_metadata, d);
+			ASSERT_TRUE(false)
+				TH_LOG("%s %s %s -> %s: unexpected record: %s", e->what,
+				       e->family, e->local, e->remote, r->line);
+		}
+		check_path(_metadata, d, e, r);
+		check_socket(_metadata, e, r);
+		check_end(_metadata, d, e, r);
+		check_counters(_metadata, e, r);
+		check_owner(_metadata, e, r);
+		check_contexts(_metadata, e, r);
+	}
+	if (n != want)
+		log_dump(_metadata, d);
+	ASSERT_EQ(want, n)
+		TH_LOG("%s %s %s -> %s: %d done histories, expected %d (%s)", e->what,
+		       e->family, e->local, e->remote, n, want, e->paths[0]);
+}
+
+/* Distinct sockets have distinct cookies. */
+static void check_cookies_distinct(struct __test_metadata *_metadata,
+				   const struct expect *exp, int nexp)
+{
+	int i, k;
+
+	for (i = 0; i < nexp; i++)
+		for (k = i + 1; k < nexp; k++)
+			if (exp[i].cookie && exp[k].cookie)
+				ASSERT_NE(exp[i].cookie, exp[k].cookie);
+}
+
+/*
  * Poll the device until every expected socket has its done history and no
  * live one (or WAIT_MS passes), then assert them exactly. @all_netns reads
  * through an all-netns reader, for sockets of a netns we left.
@@ -497,143 +692,13 @@ static int dump_read_all(struct dump *d)
 static void check_expect(struct __test_metadata *_metadata,
 			 struct expect *exp, int nexp, bool all_netns)
 {
-	struct timespec start, now;
-	char comm[64];
 	struct dump d;
-	int i, k;
+	int i;
 
-	my_comm(comm, sizeof(comm));
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		bool complete = true;
-		long ms;
-
-		ASSERT_EQ(0, all_netns ? dump_read_all(&d) : dump_read(&d))
-			TH_LOG("%s", d.err);
-		for (i = 0; i < nexp; i++)
-			if (count_done(&d, &exp[i]) < want_done(&exp[i]) ||
-			    count_live(&d, &exp[i]))
-				complete = false;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		ms = (now.tv_sec - start.tv_sec) * 1000 +
-		     (now.tv_nsec - start.tv_nsec) / 1000000;
-		if (complete || ms > WAIT_MS)
-			break;
-		dump_free(&d);
-		usleep(POLL_MS * 1000);
-	}
-
-	for (i = 0; i < nexp; i++) {
-		struct expect *e = &exp[i];
-		int want = want_done(e), n = 0;
-		char got[TCPTRACE_LINE_MAX];	/* shorter than the line */
-		const char *path;
-		size_t j;
-
-		for (j = 0; j < d.nrecs; j++) {
-			const struct rec *r = &d.recs[j];
-
-			if (!rec_is(r, e))
-				continue;
-			n++;
-			if (!r->done || n > want) {
-				log_dump(_metadata, &d);
-				ASSERT_TRUE(false)
-					TH_LOG("%s %s %s -> %s: unexpected record: %s",
-					       e->what, e->family, e->local, e->remote,
-					       r->line);
-			}
-			/* Its states are one of the paths', its flags d and w that one's. */
-			path = path_with_states(e, r->states);
-			if (!path) {
-				log_dump(_metadata, &d);
-				path = e->paths[0];
-			}
-			rec_path(r, got, sizeof(got));
-			ASSERT_STREQ(path, got)
-				TH_LOG("%s %s -> %s: %s%s%s", e->what, e->local,
-				       e->remote, r->line,
-				       e->paths[1][0] ? "; or: " : "", e->paths[1]);
-			if (e->cookie)
-				ASSERT_EQ(e->cookie, r->id)
-					TH_LOG("%s: id is not the socket cookie: %s",
-					       e->what, r->line);
-			ASSERT_EQ((unsigned long long)e->dropped, r->dropped)
-				TH_LOG("%s: dropped=: %s", e->what, r->line);
-			ASSERT_EQ(e->seen_at_load, r->seen_at_load)
-				TH_LOG("%s: seen_at_load=: %s", e->what, r->line);
-			if (e->retrans >= 0)
-				ASSERT_EQ((unsigned long long)e->retrans, r->retrans)
-					TH_LOG("%s: retrans=: %s", e->what, r->line);
-			if (e->syn_retrans >= 0)
-				ASSERT_EQ((unsigned long long)e->syn_retrans, r->syn_retrans)
-					TH_LOG("%s: syn_retrans=: %s", e->what, r->line);
-			ASSERT_STREQ(e->rst_reason && d.hdr.rst_reasons ? e->rst_reason : "",
-				     r->rst_reason)
-				TH_LOG("%s: rst_reason=: %s", e->what, r->line);
-			ASSERT_EQ(0, r->nflagged)
-				TH_LOG("%s: a step is flagged unexpected: %s", e->what, r->line);
-			ASSERT_EQ((unsigned long long)getuid(), r->uid) TH_LOG("%s", r->line);
-			if (e->end)
-				ASSERT_STREQ(e->end, end_names[r->end])
-					TH_LOG("%s: how it ended: %s", e->what, r->line);
-			ASSERT_STREQ(e->timewait ? e->timewait : "", r->timewait)
-				TH_LOG("%s: timewait=: %s", e->what, r->line);
-			if (e->no_owner) {
-				ASSERT_FALSE(r->has_owner)
-					TH_LOG("%s: an owner, but no task changed its state: %s",
-					       e->what, r->line);
-			} else if (!e->owner_optional) {
-				ASSERT_TRUE(r->has_owner)
-					TH_LOG("%s: no owner, but we changed its state: %s",
-					       e->what, r->line);
-			}
-			if (r->has_owner && e->owner_pid) {
-				ASSERT_EQ(e->owner_pid, r->pid)
-					TH_LOG("%s: owner pid: %s", e->what, r->line);
-				ASSERT_EQ(e->owner_tgid, r->tgid)
-					TH_LOG("%s: owner tgid: %s", e->what, r->line);
-				ASSERT_STREQ(e->owner_comm, r->comm)
-					TH_LOG("%s: owner comm: %s", e->what, r->line);
-			} else if (r->has_owner) {
-				ASSERT_EQ((unsigned long long)getpid(), r->pid) TH_LOG("%s", r->line);
-				ASSERT_EQ((unsigned long long)getpid(), r->tgid) TH_LOG("%s", r->line);
-				ASSERT_STREQ(comm, r->comm) TH_LOG("%s", r->line);
-			}
-			if (e->no_bytes) {
-				ASSERT_EQ(0ULL, r->bytes_acked) TH_LOG("%s", r->line);
-				ASSERT_EQ(0ULL, r->bytes_received) TH_LOG("%s", r->line);
-			}
-			ASSERT_LE(e->min_bytes, r->bytes_acked) TH_LOG("%s", r->line);
-			ASSERT_LE(e->min_bytes, r->bytes_received) TH_LOG("%s", r->line);
-			for (k = 0; k < r->nsteps; k++) {
-				const struct step *s = &r->steps[k];
-				const char *o = state_names[s->oldstate];
-				const char *nw = state_names[s->newstate];
-
-				if (step_listed(e->process_steps, s))
-					ASSERT_FALSE(s->softirq)
-						TH_LOG("%s: step %s>%s ran in a syscall, "
-						       "not in softirq: %s", e->what, o, nw,
-						       r->line);
-				if (step_listed(e->softirq_steps, s))
-					ASSERT_TRUE(s->softirq)
-						TH_LOG("%s: step %s>%s runs in softirq: %s",
-						       e->what, o, nw, r->line);
-			}
-		}
-		if (n != want)
-			log_dump(_metadata, &d);
-		ASSERT_EQ(want, n)
-			TH_LOG("%s %s %s -> %s: %d done histories, expected %d (%s)",
-			       e->what, e->family, e->local, e->remote, n, want,
-			       e->paths[0]);
-	}
-	/* Distinct sockets have distinct cookies. */
+	read_until_done(_metadata, &d, exp, nexp, all_netns);
 	for (i = 0; i < nexp; i++)
-		for (k = i + 1; k < nexp; k++)
-			if (exp[i].cookie && exp[k].cookie)
-				ASSERT_NE(exp[i].cookie, exp[k].cookie);
+		check_histories(_metadata, &d, &exp[i]);
+	check_cookies_distinct(_metadata, exp, nexp);
 	dump_free(&d);
 }
 
