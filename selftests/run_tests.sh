@@ -19,7 +19,7 @@
 #                    the module test; the C test falls back to modprobe)
 #   TCPTRACE_READER  the userspace reader (default: ../userspace/tcptrace,
 #                    if built); its round-trip test is skipped without it
-#   TCPTRACE_TESTS   only these tests of tcptrace_test (tcptrace_helpers.h)
+#   TCPTRACE_TESTS   only these tests of tcptrace_test (tcptrace_main.h)
 #   TCPTRACE_KSFT    the kernel's own TCP selftests, built by
 #                    make -C selftests kselftests (build/kselftests), that
 #                    tcptrace_kselftests.sh runs under tcptrace record; it

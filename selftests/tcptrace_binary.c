@@ -28,6 +28,7 @@
 #include "kselftest_harness.h"
 #include "tcptrace_parse.h"
 #include "tcptrace_helpers.h"
+#include "tcptrace_topology.h"
 
 #define HDR_SIZE	sizeof(struct tcptrace_binary_header)
 #define REC_SIZE	sizeof(struct tcptrace_binary_record)
@@ -433,12 +434,4 @@ TEST_F(binary, follow)
 	close(fd);
 }
 
-#define main tcptrace_harness_main
-TEST_HARNESS_MAIN
-#undef main
-
-int main(int argc, char **argv)
-{
-	tests_filter();
-	return tcptrace_harness_main(argc, argv);
-}
+#include "tcptrace_main.h"

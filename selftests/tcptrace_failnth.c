@@ -345,12 +345,4 @@ TEST_F(failnth, command)
 	ASSERT_LT(0, failed);
 }
 
-#define main tcptrace_harness_main
-TEST_HARNESS_MAIN
-#undef main
-
-int main(int argc, char **argv)
-{
-	tests_filter();
-	return tcptrace_harness_main(argc, argv);
-}
+#include "tcptrace_main.h"

@@ -93,6 +93,7 @@
 #include "kselftest_harness.h"
 #include "tcptrace_parse.h"
 #include "tcptrace_helpers.h"
+#include "tcptrace_topology.h"
 
 #define MODULE_PARAMS	"ring_size=128"
 #define ITERATIONS	3000
@@ -2085,12 +2086,4 @@ TEST_F_TIMEOUT(fuzz, random_ops, 300)
 	fuzz_fini(f);
 }
 
-#define main tcptrace_harness_main
-TEST_HARNESS_MAIN
-#undef main
-
-int main(int argc, char **argv)
-{
-	tests_filter();
-	return tcptrace_harness_main(argc, argv);
-}
+#include "tcptrace_main.h"

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * tcptrace_helpers.h: what the C test programs share: loading the
- * module, network namespaces, a connection that leaves exactly one
- * history, the path of tcptrace_workload, the kernel log, and
- * TCPTRACE_TESTS. Include kselftest_harness.h and tcptrace_parse.h first;
- * the program defines _GNU_SOURCE.
+ * module, a connection that leaves exactly one history, the path of
+ * tcptrace_workload and the kernel log (network namespaces are
+ * tcptrace_topology.h's). Include kselftest_harness.h and
+ * tcptrace_parse.h first; the program defines _GNU_SOURCE.
  */
 #ifndef TCPTRACE_HELPERS_H
 #define TCPTRACE_HELPERS_H
@@ -63,34 +63,6 @@ static inline const char *module_ensure(const char *params)
 	if (access(TCPTRACE_DEVICE, F_OK))
 		return TCPTRACE_DEVICE " missing after loading the module";
 	return NULL;
-}
-
-static inline unsigned long long netns_inode(void)
-{
-	struct stat st;
-
-	if (stat("/proc/self/ns/net", &st))
-		return 0;
-	return st.st_ino;
-}
-
-/* A network namespace of our own, its loopback up. 0, or -1 with errno. */
-static inline int netns_new(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd, ret;
-
-	if (unshare(CLONE_NEWNET))
-		return -1;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0)
-		return -1;
-	ret = ioctl(fd, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret)
-		ret = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	close(fd);
-	return ret;
 }
 
 /*
@@ -195,50 +167,6 @@ static inline bool kmsg_complaint(int fd, char *out, size_t size)
 	}
 	regfree(&re);
 	return found;
-}
-
-/*
- * TCPTRACE_TESTS=a,b runs only the tests whose "fixture.name" contains
- * one of those strings (the harness of older kernels has no -t), as in
- * tcptrace_test. Call it from main() before the harness's own.
- */
-static inline bool test_wanted(const char *fixture, const char *test)
-{
-	const char *want = getenv("TCPTRACE_TESTS");
-	char name[256], *list, *tok, *save = NULL;
-	bool found = false;
-
-	if (!want || !*want)
-		return true;
-	snprintf(name, sizeof(name), "%s.%s", fixture, test);
-	list = strdup(want);
-	for (tok = strtok_r(list, ",", &save); tok && !found; tok = strtok_r(NULL, ",", &save))
-		found = strstr(name, tok) != NULL;
-	free(list);
-	return found;
-}
-
-static inline void tests_filter(void)
-{
-	struct __fixture_metadata *f;
-
-	for (f = __fixture_list; f; f = f->next) {
-		struct __test_metadata *t, *next, *head = NULL, *tail = NULL;
-
-		for (t = f->tests; t; t = next) {
-			next = t->next;
-			if (!test_wanted(f->name, t->name))
-				continue;
-			t->next = NULL;
-			if (tail)
-				tail->next = t;
-			else
-				head = t;
-			tail = t;
-			head->prev = tail;
-		}
-		f->tests = head;
-	}
 }
 
 #endif /* TCPTRACE_HELPERS_H */

@@ -69,6 +69,7 @@
 #include "kselftest_harness.h"
 #include "tcptrace_parse.h"
 #include "tcptrace_helpers.h"
+#include "tcptrace_topology.h"
 
 #define MODULE_PARAMS	"ring_size=512"
 #define CONNS		400
@@ -848,12 +849,4 @@ TEST_F_TIMEOUT(readers, churn, 400)
 	pthread_barrier_destroy(&g.ready);
 }
 
-#define main tcptrace_harness_main
-TEST_HARNESS_MAIN
-#undef main
-
-int main(int argc, char **argv)
-{
-	tests_filter();
-	return tcptrace_harness_main(argc, argv);
-}
+#include "tcptrace_main.h"

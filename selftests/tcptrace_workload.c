@@ -70,6 +70,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tcptrace_topology.h"
+
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
 #endif
@@ -442,21 +444,6 @@ static int worker(int id, int conns, unsigned int seed, int nr, int only)
 	return 0;
 }
 
-static int lo_up(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), ret;
-
-	if (fd < 0)
-		return -1;
-	ret = ioctl(fd, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret)
-		ret = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	close(fd);
-	return ret;
-}
-
 int main(int argc, char **argv)
 {
 	int conns = 1000, workers = 4, nr = NR_ALL, only = -1, wait_s = 0, opt, i, status;
@@ -510,7 +497,7 @@ int main(int argc, char **argv)
 	if (conns < 0 || workers < 1 || optind != argc ||
 	    base_port < 0 || base_port + workers > 65536)
 		goto usage;
-	if (new_netns && (unshare(CLONE_NEWNET) || lo_up()))
+	if (new_netns && netns_new())
 		fail("a network namespace of our own");
 	if (stat("/proc/self/ns/net", &st))
 		fail("/proc/self/ns/net");
