@@ -13,9 +13,10 @@
  *                                  sleeps out its timeout and times out
  *                                  (without one, it just ends)
  *                         !# ...   a comment
- *                       In a line, @NOW@ is CLOCK_MONOTONIC in nanoseconds
- *                       when the line is read, as a t0= the module wrote
- *                       then would be.
+ *                       @NOW@ in a line is CLOCK_MONOTONIC in nanoseconds
+ *                       when the first line holding it was read, and the
+ *                       same in every later one, whatever the open: the
+ *                       t0= of histories that began at that read.
  *                       At the end of the script, a snapshot read returns
  *                       0 (end of file); in follow mode the reader waits,
  *                       and the wait is interrupted by a SIGINT, as if the
@@ -160,19 +161,24 @@ static void skip_comments(void)
 
 /*
  * Copy the @len bytes of @line to @out (room for @size), @NOW@ replaced by
- * the time; its length after, or SIZE_MAX if it does not fit.
+ * the time it was first read; its length after, or SIZE_MAX if it does
+ * not fit.
  */
 static size_t expand_line(const char *line, size_t len, char *out, size_t size)
 {
 	static const char token[] = "@NOW@";
+	static char now[24];
 	size_t n = 0, i = 0, t;
-	struct timespec ts;
-	char now[24];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t = (size_t)snprintf(now, sizeof(now), "%llu",
-			     (unsigned long long)ts.tv_sec * 1000000000ULL +
-			     (unsigned long long)ts.tv_nsec);
+	if (!now[0] && memmem(line, len, token, sizeof(token) - 1)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		snprintf(now, sizeof(now), "%llu",
+			 (unsigned long long)ts.tv_sec * 1000000000ULL +
+			 (unsigned long long)ts.tv_nsec);
+	}
+	t = strlen(now);
 	while (i < len) {
 		bool at_token = len - i >= sizeof(token) - 1 &&
 				!memcmp(line + i, token, sizeof(token) - 1);

@@ -722,8 +722,9 @@ device that cannot be opened: the hint for EPERM"
 # A follow script whose histories fall in the run of a COMMAND started
 # within half a second: their t0 is CLOCK_MONOTONIC now plus 500 ms
 # (python3); the COMMANDs take 1.5 s.
-# The fake device stamps @NOW@ when record reads it, after its start: in
-# the capture. t0=100 is long before it: left out.
+# The fake device stamps @NOW@ when record first reads it, after its
+# start, and the same in its last snapshot: in the capture. t0=100 is
+# long before it: left out.
 record_script() {
 	now=@NOW@
 	sed -n '/^# tcptrace/p' "$DATA/follow.script"
