@@ -35,7 +35,7 @@
  * FIN_WAIT2), then FIN_WAIT2>TIME_WAIT and TIME_WAIT>CLOSE flagged d; a
  * server's history starts at the SYN with LISTEN>NEW_SYN_RECV (d), and the
  * clone's step reads NEW_SYN_RECV>SYN_RECV. The tests read timewait= and
- * halfopen= from the header and expect accordingly; run_vm.sh runs them
+ * halfopen= from the header and expect accordingly; run_tests.sh runs them
  * with kprobes=0 and kprobes=1.
  *
  * Every scenario clears the device, runs on ports the kernel picks, polls
@@ -3283,7 +3283,7 @@ TEST_F_TIMEOUT(device, owners, 90)
  * would hold one of its max(10, 2 * CPUs) instances for every sleeping
  * thread. The acceptors close in batches, each checked and then cleared,
  * so that a child and its client (two done histories) of a whole batch
- * fit the ring of 64 that run_vm.sh gives this test.
+ * fit the ring of 64 that run_tests.sh gives this test.
  */
 #define ACCEPTORS	64
 #define ACCEPT_BATCH	16
