@@ -190,7 +190,12 @@ static void format_arrow(const char *segment, bool rightwards,
 
 /* ---- drawing -------------------------------------------------------- */
 
-/* A row: time, the client's cell, the arrow, the server's cell. */
+/*
+ * A row: time, the client's cell, the arrow, the server's cell. A client's
+ * cell longer than its column ("done simultaneous_close") takes the room
+ * of an arrow the row does not have, so that the server's column stays
+ * where it is; next to an arrow, it pushes the rest of its row right.
+ */
 static void print_row(struct tt_view *v, const char *time, const char *client,
 		      const char *client_sgr, const char *arrow,
 		      const char *server, const char *server_sgr)
@@ -205,7 +210,9 @@ static void print_row(struct tt_view *v, const char *time, const char *client,
 		fputc('\n', v->out);
 		return;
 	}
-	if ((int)strlen(client) > width)
+	if (!*arrow)
+		width = SIDE_WIDTH + 1 + ARROW_WIDTH;
+	else if ((int)strlen(client) > width)
 		width = (int)strlen(client);
 	tt_color_pad(v->out, v->style, client_sgr, client, width);
 	fputc(' ', v->out);
@@ -213,7 +220,8 @@ static void print_row(struct tt_view *v, const char *time, const char *client,
 		fprintf(v->out, "%s\n", arrow);
 		return;
 	}
-	fprintf(v->out, "%-*s ", ARROW_WIDTH, arrow);
+	if (*arrow)
+		fprintf(v->out, "%-*s ", ARROW_WIDTH, arrow);
 	tt_color(v->out, v->style, server_sgr, server);
 	fputc('\n', v->out);
 }
