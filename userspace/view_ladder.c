@@ -7,7 +7,7 @@
  * implies: a client entering SYN_SENT has sent a SYN, a server entering
  * NEW_SYN_RECV has answered with a SYN,ACK, and so on. The segments are
  * inferred from the states, not observed. Their labels have the relative
- * sequence and acknowledgement numbers a textbook writes there, where
+ * sequence and acknowledgment numbers a textbook writes there, where
  * they are known for sure (see struct ladder_numbers).
  *
  * Pairing needs every record, so they are held until the end of the
