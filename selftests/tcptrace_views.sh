@@ -97,11 +97,18 @@ result $(( $? != 0 )) "timeline: runs"
 grep -q "ESTABLISHED" "$TMP/timeline" && grep -qE "for [0-9.]+(ns|us|ms|s)" "$TMP/timeline"
 result $? "timeline: states with how long they lasted"
 
-# 5. The ladder pairs the client with its server on the same 4-tuple.
+# 5. The ladder pairs the client with its server on the same 4-tuple, and
+# numbers their segments from the byte counters: the client sent 4 bytes
+# after its SYN, so its FIN is at 1 + 4 = 5 (acked with 6); the server
+# sent none, its FIN is at 1 (acked with 2).
 in_ns "$READER" --ladder -n > "$TMP/ladder"
 grep -qE "^127\.0\.0\.1:[0-9]+ > 127\.0\.0\.1:$PORT " "$TMP/ladder" &&
-	grep -q -- "--- SYN ---" "$TMP/ladder"
-result $? "ladder: client and server of a connection paired"
+	grep -q -- "--- SYN seq=0 ---" "$TMP/ladder" &&
+	grep -q -- "--- FIN seq=5 ---" "$TMP/ladder" &&
+	grep -q -- "- ACK ack=6 ---" "$TMP/ladder" &&
+	grep -q -- "- FIN seq=1 ---" "$TMP/ladder" &&
+	grep -q -- "--- ACK ack=2 ---" "$TMP/ladder"
+result $? "ladder: client and server of a connection paired, their segments numbered"
 
 # 6. The graph is DOT with the client's active close in it.
 in_ns "$READER" --graph > "$TMP/graph"

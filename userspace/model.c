@@ -177,6 +177,94 @@ unsigned int tt_record_spans(const struct tt_record *r,
 	return n;
 }
 
+/* ---- relative sequence numbers -------------------------------------- */
+
+/* Has @r a step from @from (any state if -1) into @to that is not derived? */
+static bool has_step(const struct tt_record *r, int from, unsigned int to)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nr_steps; i++) {
+		const struct tt_step *step = &r->steps[i];
+
+		if (step->new_state == to && !step->derived &&
+		    (from < 0 || step->old_state == from))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Are @r's counters @has (TT_HAS_BYTES_*) worth reading: was it done by a
+ * close of its own kind, every step seen and none unexpected? A history
+ * that was reset, aborted, refused or timed out may have been cut short
+ * anywhere; a live one has no counters.
+ */
+static bool counters_trusted(const struct tt_record *r, unsigned int has)
+{
+	if (r->kind != TT_KIND_DONE || (r->has & (has | TT_HAS_END)) != (has | TT_HAS_END) ||
+	    (r->has & TT_HAS_RST_REASON) || tt_record_anomalous(r))
+		return false;
+	return r->end == TCPTRACE_END_ACTIVE_CLOSE ||
+	       r->end == TCPTRACE_END_PASSIVE_CLOSE ||
+	       r->end == TCPTRACE_END_SIMULTANEOUS_CLOSE;
+}
+
+/*
+ * The counters are the kernel's tp->bytes_acked and tp->bytes_received,
+ * read once, when the socket reached CLOSE: for an active closer, when
+ * it was handed over to a timewait socket. bytes_acked grows with every
+ * advance of snd_una (tcp_snd_una_update()), bytes_received with every
+ * advance of rcv_nxt by tcp_rcv_nxt_update(), which counts a FIN it
+ * receives (its end_seq does). Of the SYNs, only the client's
+ * bytes_acked counts one, its own: its snd_una starts at its ISN and the
+ * SYN,ACK advances it by 1. Its rcv_nxt is set to the server's ISN + 1,
+ * and a server's child starts with snd_una = its ISN + 1 and rcv_nxt =
+ * the client's ISN + 1. So with c bytes of data from the client and s
+ * from the server, once both FINs were sent and acknowledged:
+ *
+ *	client: bytes_acked = 1 + c + 1		bytes_received = s + 1
+ *	server: bytes_acked = s + 1		bytes_received = c + 1
+ *
+ * and the client's FIN has the relative sequence number u = 1 + c (its
+ * SYN takes 0), the server's w = 1 + s. That is:
+ *
+ * 1. @r's FIN is at @peer's bytes_received, if @peer had received it
+ *    when its counters were read: it went into CLOSE_WAIT or CLOSING, or
+ *    into TIME_WAIT by a step of its own, not a derived one. (A socket
+ *    handed over in FIN_WAIT2 read its counters before the FIN came:
+ *    its timewait socket's FIN_WAIT2>TIME_WAIT is derived.)
+ * 2. Else at @r's own bytes_acked, less 1 for a client's SYN, if @r's FIN
+ *    had been acknowledged when its counters were read: it went into
+ *    FIN_WAIT2, from CLOSING into TIME_WAIT, or from LAST_ACK into CLOSE.
+ *    Without a known role, there is no telling whether a SYN is counted.
+ *
+ * The counters must be trusted (counters_trusted()) and count the FIN at
+ * least. Relative numbers are modulo 2^32, as on the wire.
+ */
+bool tt_fin_seq(const struct tt_record *r, const struct tt_record *peer,
+		uint32_t *seq)
+{
+	enum tt_role role = tt_record_role(r);
+	uint64_t syn = role == TT_ROLE_CLIENT;
+
+	if (counters_trusted(peer, TT_HAS_BYTES_RECEIVED) && peer->bytes_received >= 1 &&
+	    (tt_record_visited_state(peer, CLOSE_WAIT) ||
+	     tt_record_visited_state(peer, CLOSING) ||
+	     has_step(peer, -1, TIME_WAIT))) {
+		*seq = (uint32_t)peer->bytes_received;
+		return true;
+	}
+	if ((role == TT_ROLE_CLIENT || role == TT_ROLE_SERVER) &&
+	    counters_trusted(r, TT_HAS_BYTES_ACKED) && r->bytes_acked >= syn + 1 &&
+	    (has_step(r, -1, FIN_WAIT2) || has_step(r, CLOSING, TIME_WAIT) ||
+	     has_step(r, LAST_ACK, CLOSE))) {
+		*seq = (uint32_t)(r->bytes_acked - syn);
+		return true;
+	}
+	return false;
+}
+
 /* ---- reset reasons -------------------------------------------------- */
 
 void tt_rst_reasons_add(struct tt_rst_reasons *c, const struct tt_record *r)

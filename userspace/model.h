@@ -102,6 +102,20 @@ struct tt_span {
 unsigned int tt_record_spans(const struct tt_record *r,
 			     struct tt_span spans[TCPTRACE_MAX_STEPS + 1]);
 
+/* ---- relative sequence numbers -------------------------------------- */
+
+/*
+ * The sequence number of the FIN @r sent, relative to @r's initial one
+ * (which is 0, as Wireshark shows them), from the byte counters of @r and
+ * of @peer, the other end of its connection: model.c says how. False
+ * when they do not tell it for sure: a side is live, or ended otherwise
+ * than by a close, or the counters were read before the FIN was received
+ * or acknowledged. (A ladder's handshake needs no counters: SYN seq=0,
+ * SYN,ACK seq=0 ack=1, ACK seq=1 ack=1.)
+ */
+bool tt_fin_seq(const struct tt_record *r, const struct tt_record *peer,
+		uint32_t *seq);
+
 /* ---- reset reasons -------------------------------------------------- */
 
 /*

@@ -6,7 +6,9 @@
  * time since the pair's first step. Between them, the segment each change
  * implies: a client entering SYN_SENT has sent a SYN, a server entering
  * NEW_SYN_RECV has answered with a SYN,ACK, and so on. The segments are
- * inferred from the states, not observed.
+ * inferred from the states, not observed. Their labels have the relative
+ * sequence and acknowledgment numbers a textbook writes there, where
+ * they are known for sure (see struct ladder_numbers).
  *
  * Pairing needs every record, so they are held until the end of the
  * input, at most TT_LADDER_MAX of them.
@@ -26,7 +28,9 @@
 
 #define TIME_WIDTH	12
 #define SIDE_WIDTH	17	/* "BOUND_INACTIVE dx" */
-#define ARROW_WIDTH	24
+#define ARROW_WIDTH	28	/* the longest label, "SYN,ACK seq=0 ack=1", with room */
+/* "--- " and " -->", or "<-- " and " ---", around the label. */
+#define LABEL_MAX	(ARROW_WIDTH - 8)
 
 /* TCP state numbers, as in TCPTRACE_STATE_NAMES. */
 enum {
@@ -139,37 +143,110 @@ static void ladder_lost(struct tt_view *v, bool known, uint64_t n, uint64_t next
 
 /* ---- segments ------------------------------------------------------- */
 
-/* The segment a side sends as it takes @step, or NULL. */
-static const char *step_segment(const struct tt_record *r, unsigned int i)
+enum segment {
+	SEG_NONE,
+	SEG_SYN,
+	SEG_SYN_ACK,
+	SEG_ACK_SYN_ACK,	/* the handshake's last ACK */
+	SEG_FIN,
+	SEG_ACK_FIN,		/* the ACK of the other side's FIN */
+	SEG_RST,
+};
+
+/* The segment a side sends as it takes @step. */
+static enum segment step_segment(const struct tt_record *r, unsigned int i)
 {
 	const struct tt_step *step = &r->steps[i];
 	unsigned int from = step->old_state, to = step->new_state;
 
 	if (to == SYN_SENT)
-		return "SYN";
+		return SEG_SYN;
 	if (to == NEW_SYN_RECV || (from == SYN_SENT && to == SYN_RECV))
-		return "SYN,ACK";
+		return SEG_SYN_ACK;
 	if (from == SYN_SENT && to == ESTABLISHED)
-		return "ACK";
+		return SEG_ACK_SYN_ACK;
 	if (to == FIN_WAIT1 && from != FIN_WAIT1)
-		return "FIN";
+		return SEG_FIN;
 	if (from == CLOSE_WAIT && to == LAST_ACK)
-		return "FIN";
+		return SEG_FIN;
 	if (to == CLOSE_WAIT || (from == FIN_WAIT1 && to == CLOSING))
-		return "ACK";
+		return SEG_ACK_FIN;
 	if (to == TIME_WAIT && (from == FIN_WAIT1 || from == FIN_WAIT2))
-		return "ACK";
+		return SEG_ACK_FIN;
 	if (to == CLOSE && i + 1 == r->nr_steps && r->kind == TT_KIND_DONE &&
 	    (((r->has & TT_HAS_END) && (r->end == TCPTRACE_END_RESET_SENT ||
 					r->end == TCPTRACE_END_ABORTED)) ||
 	     (r->has & TT_HAS_RST_REASON)))
-		return "RST";
-	return NULL;
+		return SEG_RST;
+	return SEG_NONE;
 }
 
 /*
- * "--- SYN -------------->" or "<----------- SYN,ACK ---": ARROW_WIDTH
- * columns, the label near the sender's end. Labels are short, so it fits.
+ * The numbers of a pair's segments, relative to each side's initial
+ * sequence number (0), as Wireshark shows them. The handshake's are the
+ * same for every connection: SYN seq=0, SYN,ACK seq=0 ack=1, ACK seq=1
+ * ack=1, written once a side saw it complete. Each FIN's comes from the
+ * byte counters (tt_fin_seq()), and the ACK of a FIN at seq=u has ack=u+1.
+ * A number not known for sure is left out, not guessed.
+ */
+struct ladder_numbers {
+	bool handshake;
+	bool fin_known[2];	/* [0] the client's FIN, [1] the server's */
+	uint32_t fin[2];
+};
+
+static void pair_numbers(const struct tt_record *c, const struct tt_record *s,
+			 struct ladder_numbers *n)
+{
+	uint64_t ns;
+
+	n->handshake = tt_record_handshake(c, &ns) || tt_record_handshake(s, &ns);
+	n->fin_known[0] = tt_fin_seq(c, s, &n->fin[0]);
+	n->fin_known[1] = tt_fin_seq(s, c, &n->fin[1]);
+}
+
+/*
+ * "SYN seq=0", "FIN seq=78", "ACK ack=1026", or the bare name: the label
+ * of @segment sent by the client (@side 0) or the server (1).
+ */
+static void format_label(enum segment segment, const struct ladder_numbers *n,
+			 unsigned int side, char buf[LABEL_MAX + 1])
+{
+	switch (segment) {
+	case SEG_SYN:
+		snprintf(buf, LABEL_MAX + 1, "SYN%s", n->handshake ? " seq=0" : "");
+		break;
+	case SEG_SYN_ACK:
+		snprintf(buf, LABEL_MAX + 1, "SYN,ACK%s", n->handshake ? " seq=0 ack=1" : "");
+		break;
+	case SEG_ACK_SYN_ACK:
+		snprintf(buf, LABEL_MAX + 1, "ACK%s", n->handshake ? " seq=1 ack=1" : "");
+		break;
+	case SEG_FIN:
+		if (n->fin_known[side])
+			snprintf(buf, LABEL_MAX + 1, "FIN seq=%" PRIu32, n->fin[side]);
+		else
+			snprintf(buf, LABEL_MAX + 1, "FIN");
+		break;
+	case SEG_ACK_FIN:
+		if (n->fin_known[!side])
+			snprintf(buf, LABEL_MAX + 1, "ACK ack=%" PRIu32,
+				 (uint32_t)(n->fin[!side] + 1));
+		else
+			snprintf(buf, LABEL_MAX + 1, "ACK");
+		break;
+	case SEG_RST:
+		snprintf(buf, LABEL_MAX + 1, "RST");
+		break;
+	default:
+		buf[0] = '\0';
+	}
+}
+
+/*
+ * "--- SYN seq=0 --------------->" or "<--- SYN,ACK seq=0 ack=1 ---":
+ * ARROW_WIDTH columns, the label near the sender's end. A label has at
+ * most LABEL_MAX characters, so it fits.
  */
 static void format_arrow(const char *segment, bool rightwards,
 			 char buf[ARROW_WIDTH + 1])
@@ -190,7 +267,12 @@ static void format_arrow(const char *segment, bool rightwards,
 
 /* ---- drawing -------------------------------------------------------- */
 
-/* A row: time, the client's cell, the arrow, the server's cell. */
+/*
+ * A row: time, the client's cell, the arrow, the server's cell. A client's
+ * cell longer than its column ("done simultaneous_close") takes the room
+ * of an arrow the row does not have, so that the server's column stays
+ * where it is; next to an arrow, it pushes the rest of its row right.
+ */
 static void print_row(struct tt_view *v, const char *time, const char *client,
 		      const char *client_sgr, const char *arrow,
 		      const char *server, const char *server_sgr)
@@ -205,7 +287,9 @@ static void print_row(struct tt_view *v, const char *time, const char *client,
 		fputc('\n', v->out);
 		return;
 	}
-	if ((int)strlen(client) > width)
+	if (!*arrow)
+		width = SIDE_WIDTH + 1 + ARROW_WIDTH;
+	else if ((int)strlen(client) > width)
 		width = (int)strlen(client);
 	tt_color_pad(v->out, v->style, client_sgr, client, width);
 	fputc(' ', v->out);
@@ -213,7 +297,8 @@ static void print_row(struct tt_view *v, const char *time, const char *client,
 		fprintf(v->out, "%s\n", arrow);
 		return;
 	}
-	fprintf(v->out, "%-*s ", ARROW_WIDTH, arrow);
+	if (*arrow)
+		fprintf(v->out, "%-*s ", ARROW_WIDTH, arrow);
 	tt_color(v->out, v->style, server_sgr, server);
 	fputc('\n', v->out);
 }
@@ -258,12 +343,13 @@ static uint64_t step_time(const struct tt_record *r, unsigned int i)
 
 /* One step of one side, with the '/' row before it if transitions were missed. */
 static void print_step(struct tt_view *v, const struct tt_record *r,
-		       unsigned int i, bool client, uint64_t base)
+		       unsigned int i, bool client, uint64_t base,
+		       const struct ladder_numbers *numbers)
 {
 	const struct tt_step *step = &r->steps[i];
-	const char *segment = step_segment(r, i);
+	enum segment segment = step_segment(r, i);
 	char time[TT_DURATION_MAX + 1], duration[TT_DURATION_MAX];
-	char cell[48], arrow[ARROW_WIDTH + 1] = "";
+	char cell[48], arrow[ARROW_WIDTH + 1] = "", label[LABEL_MAX + 1];
 
 	/* Marked on the state before it. */
 	if (tt_step_handover_stays(r, i))
@@ -278,8 +364,10 @@ static void print_step(struct tt_view *v, const struct tt_record *r,
 	tt_format_duration(step_time(r, i) - base, duration);
 	snprintf(time, sizeof(time), "+%s", duration);
 	format_cell(v->style, r, i, cell, sizeof(cell));
-	if (segment)
-		format_arrow(segment, client, arrow);
+	if (segment != SEG_NONE) {
+		format_label(segment, numbers, !client, label);
+		format_arrow(label, client, arrow);
+	}
 	if (client)
 		print_row(v, time, cell, cell_color(step), arrow, "", NULL);
 	else
@@ -351,15 +439,17 @@ static void print_pair(struct tt_view *v, const struct tt_record *c,
 	uint64_t base = c->t0 < s->t0 ? c->t0 : s->t0;
 	unsigned int i = 0, j = 0;
 	char left[END_TEXT_MAX], right[END_TEXT_MAX];
+	struct ladder_numbers numbers;
 
+	pair_numbers(c, s, &numbers);
 	print_pair_heading(v, c, s, host);
 	/* Merge the two sides by time; the client first at equal times. */
 	while (i < c->nr_steps || j < s->nr_steps) {
 		if (j == s->nr_steps ||
 		    (i < c->nr_steps && step_time(c, i) <= step_time(s, j)))
-			print_step(v, c, i++, true, base);
+			print_step(v, c, i++, true, base, &numbers);
 		else
-			print_step(v, s, j++, false, base);
+			print_step(v, s, j++, false, base, &numbers);
 	}
 	format_end(c, left);
 	format_end(s, right);

@@ -1447,6 +1447,7 @@ valgrind_tests() {
 			valgrind_run "$TCPTRACE" $options -r "$capture"
 		done < "$TMP/views"
 	done
+	valgrind_run "$TCPTRACE" -n --ladder -r closes.txt
 	valgrind_run "$TCPTRACE" --metrics --metrics-file "$TMP/vg.prom" -r lifecycle.txt
 	valgrind_run "$TCPTRACE" --metrics --metrics-netns -r netns.txt
 	[ -f "$TMP/many.txt" ] && valgrind_run "$TCPTRACE" --metrics --metrics-netns -r "$TMP/many.txt"

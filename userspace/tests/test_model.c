@@ -239,6 +239,120 @@ static void test_anomalies(struct test *t)
 		CHECK(t, tt_record_anomalous(&r));
 }
 
+/*
+ * The relative number of a FIN, worked out by hand from the counters'
+ * arithmetic (model.c, tt_fin_seq()). The connections send c = 40 bytes
+ * from the client and s = 300 from the server: the client's FIN is at
+ * u = 1 + c = 41, the server's at w = 1 + s = 301. Once both FINs were
+ * received and acknowledged, the client has bytes_acked = c + 2 = 42,
+ * bytes_received = s + 1 = 301, the server bytes_acked = s + 1 = 301,
+ * bytes_received = c + 1 = 41; a side handed over in FIN_WAIT2 has not
+ * counted the other's FIN: 300 or 40.
+ */
+#define FIN_CLIENT "done 1 ipv4 10.0.0.1:5000 10.0.0.2:80 seq=1 t0=1 "
+#define FIN_SERVER "done 2 ipv4 10.0.0.2:80 10.0.0.1:5000 seq=2 t0=1 "
+#define FIN_C_OPEN "path=CLOSE>SYN_SENT@0>ESTABLISHED@10s>"
+#define FIN_S_OPEN "path=LISTEN>NEW_SYN_RECV@0sd>SYN_RECV@10s>ESTABLISHED@11s>"
+/* The client closes first and reads until the server's FIN. */
+#define FIN_C_FIRST FIN_CLIENT "end=active_close timewait=expired bytes_acked=42 bytes_received=301 " \
+	FIN_C_OPEN "FIN_WAIT1@20>FIN_WAIT2@30s>TIME_WAIT@40sw>CLOSE@50d"
+/* ... or it closes at once: orphaned, handed over in FIN_WAIT2. */
+#define FIN_C_ORPHAN FIN_CLIENT "end=active_close timewait=expired bytes_acked=42 bytes_received=300 " \
+	FIN_C_OPEN "FIN_WAIT1@20>FIN_WAIT2@30s>FIN_WAIT2@31sw>TIME_WAIT@40sd>CLOSE@50d"
+#define FIN_S_PASSIVE FIN_SERVER "end=passive_close bytes_acked=301 bytes_received=41 " \
+	FIN_S_OPEN "CLOSE_WAIT@25s>LAST_ACK@35>CLOSE@45s"
+/* The server closes first, orphaned; the client closes after. */
+#define FIN_S_ORPHAN FIN_SERVER "end=active_close timewait=expired bytes_acked=301 bytes_received=40 " \
+	FIN_S_OPEN "FIN_WAIT1@20>FIN_WAIT2@30s>FIN_WAIT2@31sw>TIME_WAIT@40sd>CLOSE@50sd"
+#define FIN_C_PASSIVE FIN_CLIENT "end=passive_close bytes_acked=42 bytes_received=301 " \
+	FIN_C_OPEN "CLOSE_WAIT@25s>LAST_ACK@35>CLOSE@45s"
+/* Both close at once. */
+#define FIN_C_SIM FIN_CLIENT "end=simultaneous_close timewait=expired bytes_acked=42 bytes_received=301 " \
+	FIN_C_OPEN "FIN_WAIT1@20>CLOSING@30s>TIME_WAIT@40sw>CLOSE@50d"
+#define FIN_S_SIM FIN_SERVER "end=simultaneous_close timewait=expired bytes_acked=301 bytes_received=41 " \
+	FIN_S_OPEN "FIN_WAIT1@21>CLOSING@31s>TIME_WAIT@41sw>CLOSE@51d"
+
+static void test_fin_seq(struct test *t)
+{
+	static const struct {
+		const char *r, *peer;
+		bool known;
+		uint32_t seq;
+	} cases[] = {
+		/* Client first: each FIN from the peer's bytes_received. */
+		{ FIN_C_FIRST, FIN_S_PASSIVE, true, 41 },
+		{ FIN_S_PASSIVE, FIN_C_FIRST, true, 301 },
+		/* The orphaned client missed the server's FIN: its own bytes_acked. */
+		{ FIN_C_ORPHAN, FIN_S_PASSIVE, true, 41 },
+		{ FIN_S_PASSIVE, FIN_C_ORPHAN, true, 301 },
+		/* Server first: the client's own bytes_acked less its SYN. */
+		{ FIN_C_PASSIVE, FIN_S_ORPHAN, true, 41 },
+		{ FIN_S_ORPHAN, FIN_C_PASSIVE, true, 301 },
+		{ FIN_C_SIM, FIN_S_SIM, true, 41 },
+		{ FIN_S_SIM, FIN_C_SIM, true, 301 },
+		/* The peer's bytes_received wins, even if the counters disagree. */
+		{ FIN_C_FIRST, FIN_SERVER "end=passive_close bytes_acked=301 bytes_received=77 "
+		  FIN_S_OPEN "CLOSE_WAIT@25s>LAST_ACK@35>CLOSE@45s", true, 77 },
+		/* A live side has no counters; FIN_WAIT1 is not acknowledged yet. */
+		{ "live 1 ipv4 10.0.0.1:5000 10.0.0.2:80 t0=1 " FIN_C_OPEN "FIN_WAIT1@20",
+		  "live 2 ipv4 10.0.0.2:80 10.0.0.1:5000 t0=1 " FIN_S_OPEN "CLOSE_WAIT@25s",
+		  false, 0 },
+		{ FIN_S_PASSIVE, "live 1 ipv4 10.0.0.1:5000 10.0.0.2:80 t0=1 " FIN_C_OPEN
+		  "FIN_WAIT1@20>FIN_WAIT2@30s>FIN_WAIT2@31sw>TIME_WAIT@40sd", true, 301 },
+		/* Reset after the FIN: not the peer's counters, but our own. */
+		{ FIN_C_ORPHAN, FIN_SERVER "end=reset_sent bytes_acked=0 bytes_received=41 "
+		  FIN_S_OPEN "CLOSE_WAIT@25s>CLOSE@35", true, 41 },
+		{ FIN_CLIENT "end=reset_received bytes_acked=1 bytes_received=0 "
+		  FIN_C_OPEN "FIN_WAIT1@20>CLOSE@30s", FIN_SERVER
+		  "end=reset_sent bytes_acked=0 bytes_received=41 rst_reason=TCP_ABORT_ON_CLOSE "
+		  FIN_S_OPEN "CLOSE_WAIT@25s>CLOSE@35", false, 0 },
+		/* The server timed out in LAST_ACK; the client handed over before its FIN. */
+		{ FIN_SERVER "end=timeout bytes_acked=300 bytes_received=41 "
+		  FIN_S_OPEN "CLOSE_WAIT@25s>LAST_ACK@35>CLOSE@99s", FIN_C_ORPHAN, false, 0 },
+		/* No role (seen at load): no telling whether a SYN is counted. */
+		{ FIN_CLIENT "seen_at_load=1 end=active_close bytes_acked=42 bytes_received=300 "
+		  "path=ESTABLISHED>FIN_WAIT1@20>FIN_WAIT2@30s>FIN_WAIT2@31sw>CLOSE@50d",
+		  "live 2 ipv4 10.0.0.2:80 10.0.0.1:5000 t0=1 seen_at_load=1 path=ESTABLISHED>CLOSE_WAIT@25s",
+		  false, 0 },
+		/* ... but the peer's bytes_received need none. */
+		{ "live 2 ipv4 10.0.0.2:80 10.0.0.1:5000 t0=1 seen_at_load=1 path=ESTABLISHED>FIN_WAIT1@20",
+		  FIN_CLIENT "seen_at_load=1 end=passive_close bytes_acked=42 bytes_received=301 "
+		  "path=ESTABLISHED>CLOSE_WAIT@25s>LAST_ACK@35>CLOSE@45s", true, 301 },
+		/* Counters absent, or too small to count the FIN. */
+		{ FIN_CLIENT "end=active_close " FIN_C_OPEN "FIN_WAIT1@20>FIN_WAIT2@30s>TIME_WAIT@40sw",
+		  FIN_SERVER "end=passive_close " FIN_S_OPEN "CLOSE_WAIT@25s>LAST_ACK@35>CLOSE@45s",
+		  false, 0 },
+		{ FIN_CLIENT "end=active_close bytes_acked=1 bytes_received=0 " FIN_C_OPEN
+		  "FIN_WAIT1@20>FIN_WAIT2@30s>FIN_WAIT2@31sw>CLOSE@50d",
+		  FIN_SERVER "end=passive_close bytes_acked=1 bytes_received=0 " FIN_S_OPEN
+		  "CLOSE_WAIT@25s>LAST_ACK@35>CLOSE@45s", false, 0 },
+		/* A missed transition or an unexpected step: not trusted. */
+		{ FIN_C_ORPHAN, FIN_SERVER "end=passive_close bytes_acked=301 bytes_received=41 "
+		  FIN_S_OPEN "CLOSE_WAIT@25s>LAST_ACK@35>CLOSE@45s/LAST_ACK>CLOSE@46", true, 41 },
+		{ FIN_S_PASSIVE, FIN_CLIENT "end=active_close bytes_acked=42 bytes_received=301 "
+		  FIN_C_OPEN "FIN_WAIT1@20>FIN_WAIT2@30s>TIME_WAIT@40swx", true, 301 },
+		/* Modulo 2^32: 2^32 + 41 bytes received. */
+		{ FIN_C_ORPHAN, FIN_SERVER "end=passive_close bytes_acked=301 bytes_received=4294967337 "
+		  FIN_S_OPEN "CLOSE_WAIT@25s>LAST_ACK@35>CLOSE@45s", true, 41 },
+	};
+	struct tt_record r, peer;
+	uint32_t seq;
+	bool known;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!record(t, cases[i].r, &r) || !record(t, cases[i].peer, &peer))
+			continue;
+		seq = 0;
+		known = tt_fin_seq(&r, &peer, &seq);
+		if (known != cases[i].known || (known && seq != cases[i].seq)) {
+			printf("# case %zu: known %d seq %" PRIu32 ", expected known %d seq %" PRIu32 "\n",
+			       i, known, seq, cases[i].known, cases[i].seq);
+			t->failed = true;
+		}
+	}
+}
+
 static void test_histogram(struct test *t)
 {
 	struct tt_histogram *h = calloc(1, sizeof(*h));
@@ -926,6 +1040,7 @@ static const struct {
 	{ "model: time in each state", test_spans },
 	{ "model: steps that stay in their state, hand-overs among them", test_steps_that_stay },
 	{ "model: anomalies", test_anomalies },
+	{ "model: a FIN's relative sequence number, from the byte counters", test_fin_seq },
 	{ "model: log-linear histograms and their octaves", test_histogram },
 	{ "model: percentiles within 1% on several distributions", test_percentile_error },
 	{ "model: IPv4-mapped addresses compare as IPv4", test_endpoint_addr },
