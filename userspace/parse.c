@@ -1007,17 +1007,52 @@ bool tt_is_origin_line(const char *line, size_t len)
 	       (len == tag_len || line[tag_len] == ' ' || line[tag_len] == '\n');
 }
 
-/* The format promises printable ASCII; say where it is broken. */
+/* Eight copies of byte @b. */
+#define BYTES(b)	(0x0101010101010101ull * (b))
+
+/*
+ * The bytes of @w below ' ' or above '~' have their high bit set in the
+ * result (its other bits mean nothing): (w - BYTES(0x20)) & ~w sets it
+ * for those below 0x20, (w + BYTES(1)) | w for those above 0x7e. A borrow
+ * or a carry into the next byte may mark a good one too, but only next to
+ * a bad one: the answer to "any?" is exact.
+ */
+static uint64_t unprintable_bytes(uint64_t w)
+{
+	return ((w - BYTES(0x20)) & ~w) | (w + BYTES(1)) | w;
+}
+
+static bool is_printable(char c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+/*
+ * The format promises printable ASCII; say where it is broken. Every byte
+ * of every line is checked, sixteen at a time as two words; only a line
+ * that has a bad one is looked at again, a byte at a time, to say which.
+ */
 static bool check_printable(const char *start, const char *end,
 			    char err[TT_ERR_MAX])
 {
-	const char *p;
+	const char *p = start;
+	uint64_t bad = 0;
 
-	for (p = start; p < end; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			return set_error(err, "non-printable byte 0x%02x at column %zu",
-				     (unsigned char)*p, (size_t)(p - start) + 1);
-	return true;
+	for (; end - p >= 16; p += 16) {
+		uint64_t w[2];
+
+		memcpy(w, p, sizeof(w));
+		bad |= unprintable_bytes(w[0]) | unprintable_bytes(w[1]);
+	}
+	for (; p < end; p++)
+		if (!is_printable(*p))
+			bad = BYTES(0x80);
+	if (!(bad & BYTES(0x80)))
+		return true;
+	for (p = start; p < end && is_printable(*p); p++)
+		;
+	return set_error(err, "non-printable byte 0x%02x at column %zu",
+			 (unsigned char)*p, (size_t)(p - start) + 1);
 }
 
 static enum tt_line_type classify_and_parse(const char *line, size_t len,
