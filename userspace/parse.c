@@ -529,6 +529,35 @@ static bool parse_port(struct span sp, uint16_t *port)
 }
 
 /*
+ * The dotted quads the module writes, "%pI4": four numbers from 0 to 255,
+ * without leading zeros. inet_pton() takes every one of them, to the same
+ * address; it costs more than the rest of the line, so it is asked only
+ * about anything else.
+ */
+static bool parse_ipv4(struct span addr, unsigned char bin[4])
+{
+	const char *p = addr.s, *end = addr.s + addr.len;
+	unsigned int i, n;
+
+	for (i = 0; i < 4; i++) {
+		unsigned int value;
+
+		if (i > 0 && (p == end || *p++ != '.'))
+			return false;
+		if (p == end || !is_digit(*p))
+			return false;
+		value = *p++ - '0';
+		/* After a 0, a digit is a leading zero: the '.' check fails. */
+		for (n = 1; value && n < 3 && p < end && is_digit(*p); n++)
+			value = value * 10 + (*p++ - '0');
+		if (value > 255)
+			return false;
+		bin[i] = (unsigned char)value;
+	}
+	return p == end;
+}
+
+/*
  * "A.B.C.D:PORT" or "[IPV6]:PORT". The address is kept as written; it only
  * has to be one inet_pton() accepts for the record's family.
  */
@@ -564,7 +593,8 @@ static bool parse_endpoint(struct span field, int index, enum tt_family family,
 			     family == TT_FAMILY_IPV4 ? "IPv4" : "IPv6", QUOTED(addr));
 	memcpy(ep->addr, addr.s, addr.len);
 	ep->addr[addr.len] = '\0';
-	if (inet_pton(family == TT_FAMILY_IPV4 ? AF_INET : AF_INET6,
+	if (!(family == TT_FAMILY_IPV4 && parse_ipv4(addr, ep->bin)) &&
+	    inet_pton(family == TT_FAMILY_IPV4 ? AF_INET : AF_INET6,
 		      ep->addr, ep->bin) != 1)
 		return set_error(err, "field %d: bad %s address '%.*s'", index,
 			     family == TT_FAMILY_IPV4 ? "IPv4" : "IPv6", QUOTED(addr));
@@ -656,15 +686,21 @@ int tt_comm_decode(const char *text, size_t len, char *buf, size_t size)
 
 void tt_comm_encode(const char *comm, size_t len, char out[TT_COMM_TEXT_MAX])
 {
+	static const char hex[] = "0123456789abcdef";
 	size_t i, n = 0;
 
 	for (i = 0; i < len && n + 5 <= TT_COMM_TEXT_MAX; i++) {
 		unsigned char c = comm[i];
 
-		if (c > ' ' && c < 0x7f && c != '\\')
+		if (c > ' ' && c < 0x7f && c != '\\') {
 			out[n++] = (char)c;
-		else
-			n += snprintf(out + n, TT_COMM_TEXT_MAX - n, "\\x%02x", c);
+		} else {
+			/* "\\x%02x" */
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 0xf];
+		}
 	}
 	out[n] = '\0';
 }
@@ -710,8 +746,19 @@ static bool parse_comm(struct span value, struct tt_record *r,
 		       char err[TT_ERR_MAX])
 {
 	char decoded[TT_COMM_MAX];
-	int n = decode_escaped(value, decoded, sizeof(decoded), "comm", err);
+	int n;
 
+	/*
+	 * Most names have no escape: bytes from '!' to '~' (the line is
+	 * printable, and a field has no space) but the backslash are their
+	 * own canonical form.
+	 */
+	if (value.len <= TT_COMM_MAX && !memchr(value.s, '\\', value.len)) {
+		memcpy(r->comm, value.s, value.len);
+		r->comm[value.len] = '\0';
+		return true;
+	}
+	n = decode_escaped(value, decoded, sizeof(decoded), "comm", err);
 	if (n < 0)
 		return false;
 	tt_comm_encode(decoded, n, r->comm);
