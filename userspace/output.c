@@ -157,19 +157,6 @@ void tt_out_spaces(struct tt_out *o, size_t n)
 	}
 }
 
-size_t tt_str_append(char *buf, size_t size, size_t len, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (len >= size)
-		return len;
-	if (n > size - len - 1)
-		n = size - len - 1;
-	memcpy(buf + len, s, n);
-	buf[len + n] = '\0';
-	return len + n;
-}
-
 /* "00" to "99": two digits at a time take half the divisions. */
 static const char digit_pairs[] =
 	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
@@ -216,47 +203,50 @@ size_t tt_format_duration(uint64_t ns, char buf[TT_DURATION_MAX])
 	static const struct {
 		char name[3];	/* NUL-padded: copied whole */
 		size_t len;
-		uint64_t ns;
-	} units[] = {
-		{ "us", 2, 1000 },
-		{ "ms", 2, 1000 * 1000 },
-		{ "s", 1, 1000 * 1000 * 1000 },
-	};
-	size_t i, len;
+	} units[] = { { "us", 2 }, { "ms", 2 }, { "s", 1 } };
+	uint64_t milli, whole, frac;
+	int decimals = 3, d;
+	unsigned int unit;
+	size_t len;
 
 	if (ns < 1000) {
 		len = tt_format_u64(ns, buf);
 		memcpy(buf + len, "ns", 3);
 		return len + 2;
 	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		/* The duration in thousandths of the unit, rounded half up. */
-		uint64_t step = units[i].ns / 1000;
-		uint64_t milli = ns / step + (ns % step * 2 >= step);
-		uint64_t whole = milli / 1000, frac = milli % 1000;
-		int decimals = 3, d;
-
-		/* 999.9996ms rounds to 1000.000ms: say 1s instead. */
-		if (milli >= 1000 * 1000 && i + 1 < sizeof(units) / sizeof(units[0]))
-			continue;
-		len = tt_format_u64(whole, buf);
-		if (frac != 0) {
-			while (frac % 10 == 0) {
-				frac /= 10;
-				decimals--;
-			}
-			/* ".%0*" PRIu64: frac has at most @decimals digits. */
-			buf[len++] = '.';
-			for (d = decimals - 1; d >= 0; d--) {
-				buf[len + d] = (char)('0' + frac % 10);
-				frac /= 10;
-			}
-			len += decimals;
-		}
-		memcpy(buf + len, units[i].name, sizeof(units[i].name));
-		return len + units[i].len;
+	/*
+	 * The duration in thousandths of the largest unit that leaves at
+	 * least 1 before the point, rounded half up; 999.9996ms rounds to
+	 * 1000.000ms: say 1s instead.
+	 */
+	unit = 0;
+	milli = ns;
+	if (milli >= 1000 * 1000) {
+		unit = 1;
+		milli = ns / 1000 + (ns % 1000 >= 500);
 	}
-	return 0;	/* not reached: the last unit always returns */
+	if (milli >= 1000 * 1000) {
+		unit = 2;
+		milli = ns / 1000000 + (ns % 1000000 >= 500000);
+	}
+	whole = milli / 1000;
+	frac = milli % 1000;
+	len = tt_format_u64(whole, buf);
+	if (frac != 0) {
+		while (frac % 10 == 0) {
+			frac /= 10;
+			decimals--;
+		}
+		/* ".%0*" PRIu64: frac has at most @decimals digits. */
+		buf[len++] = '.';
+		for (d = decimals - 1; d >= 0; d--) {
+			buf[len + d] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		len += decimals;
+	}
+	memcpy(buf + len, units[unit].name, sizeof(units[unit].name));
+	return len + units[unit].len;
 }
 
 size_t tt_format_endpoint(const struct tt_style *style,
@@ -384,18 +374,13 @@ void tt_color(FILE *out, const struct tt_style *style, const char *sgr,
 		fputs(text, out);
 }
 
-void tt_out_color(struct tt_out *o, const struct tt_style *style,
-		  const char *sgr, const char *text, size_t len)
+void tt_out_sgr(struct tt_out *o, const char *sgr, const char *text, size_t len)
 {
-	if (style->color && sgr) {
-		tt_out_lit(o, "\033[");
-		tt_out_str(o, sgr);
-		tt_out_char(o, 'm');
-		tt_out_mem(o, text, len);
-		tt_out_lit(o, "\033[0m");
-	} else {
-		tt_out_mem(o, text, len);
-	}
+	tt_out_lit(o, "\033[");
+	tt_out_str(o, sgr);
+	tt_out_char(o, 'm');
+	tt_out_mem(o, text, len);
+	tt_out_lit(o, "\033[0m");
 }
 
 void tt_out_color_pad(struct tt_out *o, const struct tt_style *style,

@@ -102,12 +102,6 @@ static inline void tt_out_pad(struct tt_out *o, const char *s, size_t len,
 /* @value in decimal into @buf, NUL-terminated; its length. */
 size_t tt_format_u64(uint64_t value, char buf[TT_U64_MAX]);
 
-/* "%" PRIu64 */
-static inline void tt_out_u64(struct tt_out *o, uint64_t value)
-{
-	o->len += tt_format_u64(value, tt_out_room(o, TT_U64_MAX));
-}
-
 /*
  * For a piece of a record whose length has a small bound: ask for room
  * for it once, write it with the tt_put_*() (each returns where the next
@@ -130,7 +124,20 @@ static inline char *tt_put_str(char *p, const char *s)
 
 static inline char *tt_put_u64(char *p, uint64_t value)
 {
+	/* 0 to 9, the most frequent by far, without a call. */
+	if (value < 10) {
+		*p = (char)('0' + value);
+		return p + 1;
+	}
 	return p + tt_format_u64(value, p);
+}
+
+/* "%" PRIu64 */
+static inline void tt_out_u64(struct tt_out *o, uint64_t value)
+{
+	char *p = tt_out_room(o, TT_U64_MAX);
+
+	o->len += tt_put_u64(p, value) - p;
 }
 
 static inline char *tt_put_spaces(char *p, size_t n)
@@ -139,11 +146,25 @@ static inline char *tt_put_spaces(char *p, size_t n)
 	return p + n;
 }
 
-/* @len bytes of @s, then spaces up to @width, as "%-*s" would. */
+/*
+ * @len bytes of @s, then spaces up to @width, as "%-*s" would: the spaces
+ * first, all @width of them (a constant: a few stores), then @s over them.
+ */
 static inline char *tt_put_pad(char *p, const char *s, size_t len, size_t width)
 {
-	p = tt_put_mem(p, s, len);
-	return len < width ? tt_put_spaces(p, width - len) : p;
+	memset(p, ' ', width);
+	memcpy(p, s, len);
+	return p + (len > width ? len : width);
+}
+
+/* Spaces, then the @len bytes of @s, up to @width, as "%*s" would. */
+static inline char *tt_put_rpad(char *p, const char *s, size_t len, size_t width)
+{
+	memset(p, ' ', width);
+	if (len < width)
+		p += width - len;
+	memcpy(p, s, len);
+	return p + len;
 }
 
 static inline void tt_out_put_end(struct tt_out *o, const char *p)
@@ -154,9 +175,22 @@ static inline void tt_out_put_end(struct tt_out *o, const char *p)
 /*
  * Append @s to the string of @len bytes in @buf, of @size bytes, as
  * snprintf(buf + len, size - len, "%s", s) would, but cheaply: as much as
- * fits, NUL-terminated. The new length.
+ * fits, NUL-terminated. The new length. Inline, so that a literal's
+ * length is known when compiling.
  */
-size_t tt_str_append(char *buf, size_t size, size_t len, const char *s);
+static inline size_t tt_str_append(char *buf, size_t size, size_t len,
+				   const char *s)
+{
+	size_t n = strlen(s);
+
+	if (len >= size)
+		return len;
+	if (n > size - len - 1)
+		n = size - len - 1;
+	memcpy(buf + len, s, n);
+	buf[len + n] = '\0';
+	return len + n;
+}
 
 /* Port numbers to service names, read once from the services database. */
 struct tt_services;
@@ -224,9 +258,18 @@ const char *tt_family_name(enum tt_family family);
 /* Write @text, coloured with SGR @sgr if the style has colours. */
 void tt_color(FILE *out, const struct tt_style *style, const char *sgr,
 	      const char *text);
-/* The same, of the @len bytes of @text. */
-void tt_out_color(struct tt_out *o, const struct tt_style *style,
-		  const char *sgr, const char *text, size_t len);
+/* The @len bytes of @text in SGR @sgr: tt_out_color()'s coloured case. */
+void tt_out_sgr(struct tt_out *o, const char *sgr, const char *text, size_t len);
+
+/* tt_color() of the @len bytes of @text. */
+static inline void tt_out_color(struct tt_out *o, const struct tt_style *style,
+				const char *sgr, const char *text, size_t len)
+{
+	if (style->color && sgr)
+		tt_out_sgr(o, sgr, text, len);
+	else if (len)
+		tt_out_mem(o, text, len);
+}
 
 /* As tt_color(), then spaces up to @width columns (text is ASCII). */
 void tt_color_pad(FILE *out, const struct tt_style *style, const char *sgr,

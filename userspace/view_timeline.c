@@ -37,23 +37,20 @@ static struct tt_out *out_of(struct tt_view *v)
 /* The socket's line: which one it is, how it ended, whose it is. */
 static void print_title(struct tt_view *v, const struct tt_record *r)
 {
-	char local[TT_ENDPOINT_MAX], remote[TT_ENDPOINT_MAX], owner[TT_OWNER_MAX];
 	const struct tt_style *style = v->style;
-	char title[2 * TT_ENDPOINT_MAX + 64];
+	char title[2 * TT_ENDPOINT_MAX + 64], owner[TT_OWNER_MAX];
 	struct tt_out *o = out_of(v);
-	size_t len;
+	char *p = title;
 
-	tt_format_endpoint(style, &r->local, r->family, local);
-	tt_format_endpoint(style, &r->remote, r->family, remote);
-	/* "%" PRIu64 " %s %s > %s" */
-	len = tt_format_u64(r->id, title);
-	len = tt_str_append(title, sizeof(title), len, " ");
-	len = tt_str_append(title, sizeof(title), len, tt_kind_name(r->kind));
-	len = tt_str_append(title, sizeof(title), len, " ");
-	len = tt_str_append(title, sizeof(title), len, local);
-	len = tt_str_append(title, sizeof(title), len, " > ");
-	len = tt_str_append(title, sizeof(title), len, remote);
-	tt_out_color(o, style, TT_BOLD, title, len);
+	/* "%" PRIu64 " %s %s > %s": at most 20 + 6 + 2 * 85 + 3 bytes. */
+	p = tt_put_u64(p, r->id);
+	p = tt_put_lit(p, " ");
+	p = tt_put_str(p, tt_kind_name(r->kind));
+	p = tt_put_lit(p, " ");
+	p += tt_format_endpoint(style, &r->local, r->family, p);
+	p = tt_put_lit(p, " > ");
+	p += tt_format_endpoint(style, &r->remote, r->family, p);
+	tt_out_color(o, style, TT_BOLD, title, p - title);
 	if (r->kind == TT_KIND_DONE && (r->has & TT_HAS_END)) {
 		tt_out_char(o, ' ');
 		tt_out_color(o, style, tt_end_color(r->end), tt_end_name(r->end),
@@ -117,15 +114,12 @@ static void print_row(struct tt_view *v, const char *at, const char *state,
 		      const char *lasted, const char *notes, const char *sgr)
 {
 	struct tt_out *o = out_of(v);
-	size_t at_len = strlen(at);
 	/* @at, @state and @lasted are at most 24, 14 and 47 characters. */
 	char *row = tt_out_room(o, AT_WIDTH + STATE_WIDTH + FOR_WIDTH + 64);
 	char *p = row;
 
 	/* "%*s  %-*s  %-*s  " */
-	if (at_len < AT_WIDTH)
-		p = tt_put_spaces(p, AT_WIDTH - at_len);
-	p = tt_put_mem(p, at, at_len);
+	p = tt_put_rpad(p, at, strlen(at), AT_WIDTH);
 	p = tt_put_lit(p, "  ");
 	p = tt_put_pad(p, state, strlen(state), STATE_WIDTH);
 	p = tt_put_lit(p, "  ");
