@@ -175,7 +175,16 @@ size_t tt_format_u64(uint64_t value, char buf[TT_U64_MAX])
 	len += (rest >= 10) + (rest >= 100) + (rest >= 1000);
 	p = buf + len;
 	*p = '\0';
-	while (value >= 100) {
+	/* Four digits a 64-bit division, then two of them at a time. */
+	while (value >= 10000) {
+		unsigned int four = value % 10000;
+
+		value /= 10000;
+		p -= 4;
+		memcpy(p, digit_pairs + four / 100 * 2, 2);
+		memcpy(p + 2, digit_pairs + four % 100 * 2, 2);
+	}
+	if (value >= 100) {
 		p -= 2;
 		memcpy(p, digit_pairs + value % 100 * 2, 2);
 		value /= 100;
