@@ -126,64 +126,162 @@ const char *tt_service_name(const struct tt_services *services, uint16_t port)
 	return found ? found->name : NULL;
 }
 
-/* ---- durations, endpoints, states, owners --------------------------- */
+/* ---- the writer --------------------------------------------------- */
 
-void tt_format_duration(uint64_t ns, char buf[TT_DURATION_MAX])
+void tt_out_flush(struct tt_out *o)
 {
-	static const struct {
-		const char *name;
-		uint64_t ns;
-	} units[] = {
-		{ "us", 1000 },
-		{ "ms", 1000 * 1000 },
-		{ "s", 1000 * 1000 * 1000 },
-	};
-	size_t i;
+	if (o->len)
+		fwrite(o->buf, 1, o->len, o->file);
+	o->len = 0;
+}
 
-	if (ns < 1000) {
-		snprintf(buf, TT_DURATION_MAX, "%" PRIu64 "ns", ns);
+void tt_out_big(struct tt_out *o, const char *s, size_t n)
+{
+	tt_out_flush(o);
+	if (n > TT_OUT_BUF) {
+		fwrite(s, 1, n, o->file);
 		return;
 	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		/* The duration in thousandths of the unit, rounded half up. */
-		uint64_t step = units[i].ns / 1000;
-		uint64_t milli = ns / step + (ns % step * 2 >= step);
-		uint64_t whole = milli / 1000, frac = milli % 1000;
-		int decimals = 3;
+	memcpy(o->buf, s, n);
+	o->len = n;
+}
 
-		/* 999.9996ms rounds to 1000.000ms: say 1s instead. */
-		if (milli >= 1000 * 1000 && i + 1 < sizeof(units) / sizeof(units[0]))
-			continue;
-		if (frac == 0) {
-			snprintf(buf, TT_DURATION_MAX, "%" PRIu64 "%s", whole,
-				 units[i].name);
-			return;
-		}
+void tt_out_spaces(struct tt_out *o, size_t n)
+{
+	static const char spaces[] = "                                ";
+
+	while (n > 0) {
+		size_t chunk = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+
+		tt_out_mem(o, spaces, chunk);
+		n -= chunk;
+	}
+}
+
+/* "00" to "99": two digits at a time take half the divisions. */
+static const char digit_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+size_t tt_format_u64(uint64_t value, char buf[TT_U64_MAX])
+{
+	uint64_t rest = value;
+	size_t len = 1;
+	char *p;
+
+	/* Its length first, then the digits from the last. */
+	for (; rest >= 10000; rest /= 10000)
+		len += 4;
+	len += (rest >= 10) + (rest >= 100) + (rest >= 1000);
+	p = buf + len;
+	*p = '\0';
+	/* Four digits a 64-bit division, then two of them at a time. */
+	while (value >= 10000) {
+		unsigned int four = value % 10000;
+
+		value /= 10000;
+		p -= 4;
+		memcpy(p, digit_pairs + four / 100 * 2, 2);
+		memcpy(p + 2, digit_pairs + four % 100 * 2, 2);
+	}
+	if (value >= 100) {
+		p -= 2;
+		memcpy(p, digit_pairs + value % 100 * 2, 2);
+		value /= 100;
+	}
+	if (value >= 10)
+		memcpy(p - 2, digit_pairs + value * 2, 2);
+	else
+		p[-1] = (char)('0' + value);
+	return len;
+}
+
+/* ---- durations, endpoints, states, owners --------------------------- */
+
+/* Copy NUL-terminated @s to @buf with its NUL; its length. */
+static size_t copy_str(char *buf, const char *s)
+{
+	size_t len = strlen(s);
+
+	memcpy(buf, s, len + 1);
+	return len;
+}
+
+size_t tt_format_duration(uint64_t ns, char buf[TT_DURATION_MAX])
+{
+	static const struct {
+		char name[3];	/* NUL-padded: copied whole */
+		size_t len;
+	} units[] = { { "us", 2 }, { "ms", 2 }, { "s", 1 } };
+	uint64_t milli, whole, frac;
+	int decimals = 3, d;
+	unsigned int unit;
+	size_t len;
+
+	if (ns < 1000) {
+		len = tt_format_u64(ns, buf);
+		memcpy(buf + len, "ns", 3);
+		return len + 2;
+	}
+	/*
+	 * The duration in thousandths of the largest unit that leaves at
+	 * least 1 before the point, rounded half up; 999.9996ms rounds to
+	 * 1000.000ms: say 1s instead.
+	 */
+	unit = 0;
+	milli = ns;
+	if (milli >= 1000 * 1000) {
+		unit = 1;
+		milli = ns / 1000 + (ns % 1000 >= 500);
+	}
+	if (milli >= 1000 * 1000) {
+		unit = 2;
+		milli = ns / 1000000 + (ns % 1000000 >= 500000);
+	}
+	whole = milli / 1000;
+	frac = milli % 1000;
+	len = tt_format_u64(whole, buf);
+	if (frac != 0) {
 		while (frac % 10 == 0) {
 			frac /= 10;
 			decimals--;
 		}
-		snprintf(buf, TT_DURATION_MAX, "%" PRIu64 ".%0*" PRIu64 "%s",
-			 whole, decimals, frac, units[i].name);
-		return;
+		/* ".%0*" PRIu64: frac has at most @decimals digits. */
+		buf[len++] = '.';
+		for (d = decimals - 1; d >= 0; d--) {
+			buf[len + d] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		len += decimals;
 	}
+	memcpy(buf + len, units[unit].name, sizeof(units[unit].name));
+	return len + units[unit].len;
 }
 
-void tt_format_endpoint(const struct tt_style *style,
-			const struct tt_endpoint *ep, enum tt_family family,
-			char buf[TT_ENDPOINT_MAX])
+size_t tt_format_endpoint(const struct tt_style *style,
+			  const struct tt_endpoint *ep, enum tt_family family,
+			  char buf[TT_ENDPOINT_MAX])
 {
 	const char *service = style->numeric ? NULL :
 			      tt_service_name(style->services, ep->port);
-	char port[8];
+	size_t len = 0;
 
-	snprintf(port, sizeof(port), "%u", ep->port);
+	/*
+	 * What fits: an address of at most INET6_ADDRSTRLEN - 1 characters,
+	 * a port of 5 digits or a name shorter than SERVICE_NAME_MAX.
+	 */
+	_Static_assert(TT_ENDPOINT_MAX >= INET6_ADDRSTRLEN + 3 + SERVICE_NAME_MAX,
+		       "an endpoint fits in TT_ENDPOINT_MAX");
 	if (family == TT_FAMILY_IPV6)
-		snprintf(buf, TT_ENDPOINT_MAX, "[%s]:%s", ep->addr,
-			 service ? service : port);
-	else
-		snprintf(buf, TT_ENDPOINT_MAX, "%s:%s", ep->addr,
-			 service ? service : port);
+		buf[len++] = '[';
+	len += copy_str(buf + len, ep->addr);
+	if (family == TT_FAMILY_IPV6)
+		buf[len++] = ']';
+	buf[len++] = ':';
+	if (service)
+		return len + copy_str(buf + len, service);
+	return len + tt_format_u64(ep->port, buf + len);
 }
 
 const char *tt_ss_state_name(unsigned int state)
@@ -196,19 +294,27 @@ const char *tt_style_state(const struct tt_style *style, unsigned int state)
 	return style->ss_names ? tt_ss_state_name(state) : tt_state_name(state);
 }
 
-void tt_format_owner(const struct tt_record *r, char buf[TT_OWNER_MAX])
+size_t tt_format_owner(const struct tt_record *r, char buf[TT_OWNER_MAX])
 {
 	uint64_t pid = r->has & TT_HAS_TGID ? r->tgid : r->pid;
 	bool has_pid = r->has & (TT_HAS_TGID | TT_HAS_PID);
+	size_t len = 0;
 
-	if ((r->has & TT_HAS_COMM) && has_pid)
-		snprintf(buf, TT_OWNER_MAX, "%s/%" PRIu64, r->comm, pid);
-	else if (r->has & TT_HAS_COMM)
-		snprintf(buf, TT_OWNER_MAX, "%s", r->comm);
-	else if (has_pid)
-		snprintf(buf, TT_OWNER_MAX, "%" PRIu64, pid);
-	else
-		snprintf(buf, TT_OWNER_MAX, "-");
+	/* A comm of TT_COMM_TEXT_MAX - 1 bytes, '/' and a pid fit. */
+	_Static_assert(TT_OWNER_MAX >= TT_COMM_TEXT_MAX + TT_U64_MAX,
+		       "an owner fits in TT_OWNER_MAX");
+	if (!(r->has & TT_HAS_COMM) && !has_pid)
+		return copy_str(buf, "-");
+	if (r->has & TT_HAS_COMM) {
+		len = strnlen(r->comm, TT_COMM_TEXT_MAX - 1);
+		memcpy(buf, r->comm, len);
+		buf[len] = '\0';
+		if (has_pid)
+			buf[len++] = '/';
+	}
+	if (has_pid)
+		len += tt_format_u64(pid, buf + len);
+	return len;
 }
 
 const char *tt_kind_name(enum tt_kind kind)
@@ -221,37 +327,57 @@ const char *tt_family_name(enum tt_family family)
 	return family == TT_FAMILY_IPV4 ? "ipv4" : "ipv6";
 }
 
-void tt_print_path(FILE *out, const struct tt_style *style,
-		   const struct tt_record *r)
+void tt_out_path(struct tt_out *o, const struct tt_style *style,
+		 const struct tt_record *r)
 {
 	unsigned int i;
 
-	fputs(tt_style_state(style, r->first_state), out);
+	tt_out_str(o, tt_style_state(style, r->first_state));
 	if (tt_state_handed_over(r, 0))
-		fputs(" w", out);
+		tt_out_lit(o, " w");
 	for (i = 0; i < r->nr_steps; i++) {
 		const struct tt_step *step = &r->steps[i];
 
 		/* Marked on the state before it. */
 		if (tt_step_handover_stays(r, i))
 			continue;
-		if (step->gap)
-			fprintf(out, " / %s", tt_style_state(style, step->old_state));
-		fputs(" > ", out);
+		if (step->gap) {
+			tt_out_lit(o, " / ");
+			tt_out_str(o, tt_style_state(style, step->old_state));
+		}
+		tt_out_lit(o, " > ");
 		if (step->unexpected) {
+			const char *state = tt_style_state(style, step->new_state);
+			size_t len = strlen(state);
 			char text[32];
 
-			snprintf(text, sizeof(text), "%s!",
-				 tt_style_state(style, step->new_state));
-			tt_color(out, style, TT_RED, text);
+			/* "%s!" of a state name (at most 14 characters). */
+			if (len > sizeof(text) - 2)
+				len = sizeof(text) - 2;
+			memcpy(text, state, len);
+			text[len++] = '!';
+			tt_out_color(o, style, TT_RED, text, len);
 		} else {
-			fputs(tt_style_state(style, step->new_state), out);
+			tt_out_str(o, tt_style_state(style, step->new_state));
 		}
 		if (tt_state_handed_over(r, i + 1))
-			fputs(" w", out);
+			tt_out_lit(o, " w");
 	}
-	if (r->dropped)
-		fprintf(out, " (+%" PRIu64 " dropped)", r->dropped);
+	if (r->dropped) {
+		tt_out_lit(o, " (+");
+		tt_out_u64(o, r->dropped);
+		tt_out_lit(o, " dropped)");
+	}
+}
+
+void tt_print_path(FILE *out, const struct tt_style *style,
+		   const struct tt_record *r)
+{
+	struct tt_out o;
+
+	tt_out_init(&o, out);
+	tt_out_path(&o, style, r);
+	tt_out_flush(&o);
 }
 
 /* ---- colours ------------------------------------------------------ */
@@ -263,6 +389,23 @@ void tt_color(FILE *out, const struct tt_style *style, const char *sgr,
 		fprintf(out, "\033[%sm%s\033[0m", sgr, text);
 	else
 		fputs(text, out);
+}
+
+void tt_out_sgr(struct tt_out *o, const char *sgr, const char *text, size_t len)
+{
+	tt_out_lit(o, "\033[");
+	tt_out_str(o, sgr);
+	tt_out_char(o, 'm');
+	tt_out_mem(o, text, len);
+	tt_out_lit(o, "\033[0m");
+}
+
+void tt_out_color_pad(struct tt_out *o, const struct tt_style *style,
+		      const char *sgr, const char *text, size_t len, size_t width)
+{
+	tt_out_color(o, style, sgr, text, len);
+	if (len < width)
+		tt_out_spaces(o, width - len);
 }
 
 void tt_color_pad(FILE *out, const struct tt_style *style, const char *sgr,
@@ -293,34 +436,46 @@ const char *tt_end_color(unsigned int end)
 
 /* ---- JSON ----------------------------------------------------------- */
 
-/* Does @s need no escape in a JSON string? */
-static bool json_plain(const char *s)
+/* Does @c need an escape in a JSON string? */
+static bool json_special(unsigned char c)
 {
-	for (; *s; s++)
-		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-			return false;
-	return true;
+	return c == '"' || c == '\\' || c < 0x20;
+}
+
+void tt_out_json_string(struct tt_out *o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t plain;
+
+	tt_out_char(o, '"');
+	for (plain = 0; s[plain] && !json_special(s[plain]); plain++)
+		;
+	tt_out_mem(o, s, plain);
+	for (s += plain; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\') {
+			tt_out_char(o, '\\');
+			tt_out_char(o, (char)c);
+		} else if (c < 0x20) {
+			/* "\\u%04x" */
+			tt_out_lit(o, "\\u00");
+			tt_out_char(o, hex[c >> 4]);
+			tt_out_char(o, hex[c & 0xf]);
+		} else {
+			tt_out_char(o, (char)c);
+		}
+	}
+	tt_out_char(o, '"');
 }
 
 void tt_json_string(FILE *out, const char *s)
 {
-	fputc('"', out);
-	if (json_plain(s)) {
-		fputs(s, out);
-		fputc('"', out);
-		return;
-	}
-	for (; *s; s++) {
-		unsigned char c = *s;
+	struct tt_out o;
 
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	tt_out_init(&o, out);
+	tt_out_json_string(&o, s);
+	tt_out_flush(&o);
 }
 
 /* ---- --stats ------------------------------------------------------ */

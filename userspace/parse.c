@@ -58,28 +58,30 @@ const size_t tt_nr_header_keys = sizeof(tt_header_keys) / sizeof(tt_header_keys[
 _Static_assert(sizeof(tt_header_keys) / sizeof(tt_header_keys[0]) <= 32,
 	       "tt_header.has has a bit per key");
 
-/* The record keys whose value is a number, and where it goes. */
-struct record_key {
-	const char *name;
-	size_t offset;		/* of its value in struct tt_record */
-	unsigned int bit;	/* TT_HAS_*, 0 for t0 (required) */
+/* Keys seen so far, beyond tt_record.has: those without a TT_HAS_* bit. */
+enum {
+	SEEN_T0 = 1u << 30,
+	SEEN_PATH = 1u << 31,
 };
 
-#define RECORD_KEY(name, bit) { #name, offsetof(struct tt_record, name), bit }
-static const struct record_key record_keys[] = {
-	RECORD_KEY(seq, TT_HAS_SEQ),
-	RECORD_KEY(t0, 0),
-	RECORD_KEY(netns, TT_HAS_NETNS),
-	RECORD_KEY(uid, TT_HAS_UID),
-	RECORD_KEY(pid, TT_HAS_PID),
-	RECORD_KEY(tgid, TT_HAS_TGID),
-	RECORD_KEY(bytes_acked, TT_HAS_BYTES_ACKED),
-	RECORD_KEY(bytes_received, TT_HAS_BYTES_RECEIVED),
-	RECORD_KEY(retrans, TT_HAS_RETRANS),
-	RECORD_KEY(srtt_us, TT_HAS_SRTT_US),
-	RECORD_KEY(syn_retrans, TT_HAS_SYN_RETRANS),
-	RECORD_KEY(unexpected, TT_HAS_UNEXPECTED),
-	RECORD_KEY(dropped, TT_HAS_DROPPED),
+/* What a record key's value is, and so how it is parsed. */
+enum key_type {
+	KEY_NUMBER,		/* decimal, into the uint64_t at offset */
+	KEY_COMM,
+	KEY_END,
+	KEY_RST_REASON,
+	KEY_TIMEWAIT,
+	KEY_SEEN_AT_LOAD,
+	KEY_PATH,
+};
+
+/* A record key this version knows (match_record_key() has them all). */
+struct record_key {
+	const char *name;
+	size_t len;		/* strlen(name) */
+	enum key_type type;
+	size_t offset;		/* KEY_NUMBER: of its value in struct tt_record */
+	unsigned int bit;	/* TT_HAS_*, SEEN_T0 or SEEN_PATH: seen once */
 };
 
 /* A piece of the line being parsed; lines are not NUL-terminated. */
@@ -91,10 +93,27 @@ struct span {
 /* For "'%.*s'" in messages: the token, cut to QUOTE_MAX characters. */
 #define QUOTED(sp) (int)((sp).len < QUOTE_MAX ? (sp).len : QUOTE_MAX), (sp).s
 
+/*
+ * Is @sp the string @str? Compared as they go: most names differ from the
+ * first character, and strlen() would cost more than the comparison.
+ */
 static bool span_is(struct span sp, const char *str)
 {
-	return sp.len == strlen(str) && memcmp(sp.s, str, sp.len) == 0;
+	size_t i;
+
+	for (i = 0; i < sp.len; i++)
+		if (str[i] != sp.s[i] || str[i] == '\0')
+			return false;
+	return str[i] == '\0';
 }
+
+/* Is @sp string literal @lit? Compared as a whole, at a known length. */
+#define SPAN_IS(sp, lit) \
+	((sp).len == sizeof(lit) - 1 && memcmp((sp).s, lit, sizeof(lit) - 1) == 0)
+
+/* Do the @left bytes at @p start with string literal @lit? */
+#define STARTS_WITH(p, left, lit) \
+	((left) >= sizeof(lit) - 1 && memcmp(p, lit, sizeof(lit) - 1) == 0)
 
 /* Write a message to @err; returns false so callers can "return set_error()". */
 __attribute__((format(printf, 2, 3)))
@@ -124,24 +143,50 @@ enum number_result {
 	NUMBER_OVERFLOW,	/* does not fit in 64 bits */
 };
 
+/*
+ * The decimal digits at @p, up to the first other character or @end, into
+ * *@out: where they stop, or NULL when their number overflows 64 bits.
+ */
+static inline const char *scan_u64(const char *p, const char *end,
+				   uint64_t *out)
+{
+	/* Up to 19 digits always fit: only the ones after are checked. */
+	const char *unchecked_end = end - p > 19 ? p + 19 : end;
+	uint64_t value = 0;
+
+	for (; p < unchecked_end; p++) {
+		unsigned int digit = (unsigned char)*p - '0';
+
+		if (digit > 9)
+			break;
+		value = value * 10 + digit;
+	}
+	for (; p < end && is_digit(*p); p++) {
+		unsigned int digit = *p - '0';
+
+		if (value > (UINT64_MAX - digit) / 10)
+			return NULL;
+		value = value * 10 + digit;
+	}
+	*out = value;
+	return p;
+}
+
 /* Decimal digits and nothing else: no sign, no spaces, no base prefix. */
 static enum number_result parse_u64(struct span sp, uint64_t *out)
 {
-	uint64_t value = 0;
-	size_t i;
+	const char *end = sp.s + sp.len;
+	const char *stop;
+	uint64_t value;
 
 	if (sp.len == 0)
 		return NUMBER_BAD;
-	for (i = 0; i < sp.len; i++) {
-		unsigned int digit;
-
-		if (!is_digit(sp.s[i]))
-			return NUMBER_BAD;
-		digit = sp.s[i] - '0';
-		if (value > (UINT64_MAX - digit) / 10)
-			return NUMBER_OVERFLOW;
-		value = value * 10 + digit;
-	}
+	/* A digit string that overflows, even if something else follows. */
+	stop = scan_u64(sp.s, end, &value);
+	if (!stop)
+		return NUMBER_OVERFLOW;
+	if (stop != end)
+		return NUMBER_BAD;
 	*out = value;
 	return NUMBER_OK;
 }
@@ -230,8 +275,10 @@ static int lookup_end(struct span name)
 {
 	unsigned int i;
 
+	/* Most names differ in their first letter: looked at first. */
 	for (i = 0; i < TCPTRACE_NR_ENDS; i++)
-		if (span_is(name, end_names[i]))
+		if (name.len && end_names[i][0] == name.s[0] &&
+		    span_is(name, end_names[i]))
 			return (int)i;
 	return -1;
 }
@@ -275,16 +322,90 @@ static bool take(struct cursor *c, char ch)
 	return true;
 }
 
+static bool is_path_delimiter(char c)
+{
+	return c == '/' || c == '>' || c == '@';
+}
+
+/*
+ * The state named at @c, if it is one of today's and a path delimiter (or
+ * the end) follows: its number, the name's length in *@len. Looks at the
+ * few names the first letter allows, not at all of them; -1 for anything
+ * else, left to the search of parse_state().
+ */
+static int match_state(const struct cursor *c, size_t *len)
+{
+	size_t left = c->end - c->pos;
+	const char *p = c->pos;
+
+#define STATE(name, number)						\
+	do {								\
+		if (STARTS_WITH(p, left, name) &&			\
+		    (left == sizeof(name) - 1 ||			\
+		     is_path_delimiter(p[sizeof(name) - 1]))) {		\
+			*len = sizeof(name) - 1;			\
+			return number;					\
+		}							\
+	} while (0)
+
+	/* The numbers of include/net/tcp_states.h, TCPTRACE_STATE_NAMES' order. */
+	switch (left ? *p : 0) {
+	case 'B':
+		STATE("BOUND_INACTIVE", 13);
+		break;
+	case 'C':
+		STATE("CLOSE", 7);
+		STATE("CLOSE_WAIT", 8);
+		STATE("CLOSING", 11);
+		break;
+	case 'E':
+		STATE("ESTABLISHED", 1);
+		break;
+	case 'F':
+		STATE("FIN_WAIT1", 4);
+		STATE("FIN_WAIT2", 5);
+		break;
+	case 'L':
+		STATE("LAST_ACK", 9);
+		STATE("LISTEN", 10);
+		break;
+	case 'N':
+		STATE("NEW_SYN_RECV", 12);
+		break;
+	case 'S':
+		STATE("SYN_SENT", 2);
+		STATE("SYN_RECV", 3);
+		break;
+	case 'T':
+		STATE("TIME_WAIT", 6);
+		break;
+	case 'U':
+		STATE("UNKNOWN", 0);
+		break;
+	}
+#undef STATE
+	return -1;
+}
+
 /*
  * A state name runs up to the next path delimiter; reading the whole token
  * (rather than only [A-Z0-9_]) lets the message quote what was written.
  * @where says what came before, for the message when the name is missing.
+ * The names of today's states are recognized where they stand first.
  */
-static bool parse_state(struct cursor *c, const char *where, uint8_t *state,
-			struct span *name, char err[TT_ERR_MAX])
+static inline bool parse_state(struct cursor *c, const char *where,
+			       uint8_t *state, struct span *name,
+			       char err[TT_ERR_MAX])
 {
+	int known = match_state(c, &name->len);
+
 	name->s = c->pos;
-	while (!at_end(c) && !strchr("/>@", *c->pos))
+	if (known >= 0) {
+		c->pos += name->len;
+		*state = (uint8_t)known;
+		return true;
+	}
+	while (!at_end(c) && !is_path_delimiter(*c->pos))
 		c->pos++;
 	name->len = c->pos - name->s;
 	if (name->len == 0)
@@ -298,25 +419,19 @@ static bool parse_state(struct cursor *c, const char *where, uint8_t *state,
 static bool parse_step_time(struct cursor *c, struct span name,
 			    struct tt_step *step, char err[TT_ERR_MAX])
 {
-	struct span digits = { c->pos, 0 };
+	const char *digits;
 
 	if (!take(c, '@'))
 		return set_error(err, "bad path: expected '@' after state '%.*s'",
 			     QUOTED(name));
-	digits.s = c->pos;
-	while (!at_end(c) && is_digit(*c->pos))
-		c->pos++;
-	digits.len = c->pos - digits.s;
-	switch (parse_u64(digits, &step->t_ns)) {
-	case NUMBER_OK:
-		break;
-	case NUMBER_OVERFLOW:
+	digits = c->pos;
+	c->pos = scan_u64(c->pos, c->end, &step->t_ns);
+	if (!c->pos)
 		return set_error(err, "bad path: time of state '%.*s' overflows u64",
 			     QUOTED(name));
-	default:
+	if (c->pos == digits)
 		return set_error(err, "bad path: expected a time after '%.*s@'",
 			     QUOTED(name));
-	}
 	/* Flags are lowercase letters; the extension rule says skip unknown. */
 	while (!at_end(c) && is_lower(*c->pos)) {
 		switch (*c->pos) {
@@ -414,6 +529,35 @@ static bool parse_port(struct span sp, uint16_t *port)
 }
 
 /*
+ * The dotted quads the module writes, "%pI4": four numbers from 0 to 255,
+ * without leading zeros. inet_pton() takes every one of them, to the same
+ * address; it costs more than the rest of the line, so it is asked only
+ * about anything else.
+ */
+static bool parse_ipv4(struct span addr, unsigned char bin[4])
+{
+	const char *p = addr.s, *end = addr.s + addr.len;
+	unsigned int i, n;
+
+	for (i = 0; i < 4; i++) {
+		unsigned int value;
+
+		if (i > 0 && (p == end || *p++ != '.'))
+			return false;
+		if (p == end || !is_digit(*p))
+			return false;
+		value = *p++ - '0';
+		/* After a 0, a digit is a leading zero: the '.' check fails. */
+		for (n = 1; value && n < 3 && p < end && is_digit(*p); n++)
+			value = value * 10 + (*p++ - '0');
+		if (value > 255)
+			return false;
+		bin[i] = (unsigned char)value;
+	}
+	return p == end;
+}
+
+/*
  * "A.B.C.D:PORT" or "[IPV6]:PORT". The address is kept as written; it only
  * has to be one inet_pton() accepts for the record's family.
  */
@@ -449,7 +593,8 @@ static bool parse_endpoint(struct span field, int index, enum tt_family family,
 			     family == TT_FAMILY_IPV4 ? "IPv4" : "IPv6", QUOTED(addr));
 	memcpy(ep->addr, addr.s, addr.len);
 	ep->addr[addr.len] = '\0';
-	if (inet_pton(family == TT_FAMILY_IPV4 ? AF_INET : AF_INET6,
+	if (!(family == TT_FAMILY_IPV4 && parse_ipv4(addr, ep->bin)) &&
+	    inet_pton(family == TT_FAMILY_IPV4 ? AF_INET : AF_INET6,
 		      ep->addr, ep->bin) != 1)
 		return set_error(err, "field %d: bad %s address '%.*s'", index,
 			     family == TT_FAMILY_IPV4 ? "IPv4" : "IPv6", QUOTED(addr));
@@ -478,9 +623,9 @@ static bool parse_positional(struct fields *fs, struct tt_record *r,
 
 	if (!positional_field(fs, "family", &f, err))
 		return false;
-	if (span_is(f, "ipv4"))
+	if (SPAN_IS(f, "ipv4"))
 		r->family = TT_FAMILY_IPV4;
-	else if (span_is(f, "ipv6"))
+	else if (SPAN_IS(f, "ipv6"))
 		r->family = TT_FAMILY_IPV6;
 	else
 		return set_error(err, "field 3: expected ipv4 or ipv6, got '%.*s'",
@@ -541,15 +686,21 @@ int tt_comm_decode(const char *text, size_t len, char *buf, size_t size)
 
 void tt_comm_encode(const char *comm, size_t len, char out[TT_COMM_TEXT_MAX])
 {
+	static const char hex[] = "0123456789abcdef";
 	size_t i, n = 0;
 
 	for (i = 0; i < len && n + 5 <= TT_COMM_TEXT_MAX; i++) {
 		unsigned char c = comm[i];
 
-		if (c > ' ' && c < 0x7f && c != '\\')
+		if (c > ' ' && c < 0x7f && c != '\\') {
 			out[n++] = (char)c;
-		else
-			n += snprintf(out + n, TT_COMM_TEXT_MAX - n, "\\x%02x", c);
+		} else {
+			/* "\\x%02x" */
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 0xf];
+		}
 	}
 	out[n] = '\0';
 }
@@ -595,8 +746,19 @@ static bool parse_comm(struct span value, struct tt_record *r,
 		       char err[TT_ERR_MAX])
 {
 	char decoded[TT_COMM_MAX];
-	int n = decode_escaped(value, decoded, sizeof(decoded), "comm", err);
+	int n;
 
+	/*
+	 * Most names have no escape: bytes from '!' to '~' (the line is
+	 * printable, and a field has no space) but the backslash are their
+	 * own canonical form.
+	 */
+	if (value.len <= TT_COMM_MAX && !memchr(value.s, '\\', value.len)) {
+		memcpy(r->comm, value.s, value.len);
+		r->comm[value.len] = '\0';
+		return true;
+	}
+	n = decode_escaped(value, decoded, sizeof(decoded), "comm", err);
 	if (n < 0)
 		return false;
 	tt_comm_encode(decoded, n, r->comm);
@@ -605,13 +767,72 @@ static bool parse_comm(struct span value, struct tt_record *r,
 
 /* ---- record keys -------------------------------------------------- */
 
-static const struct record_key *lookup_record_key(struct span name)
+/*
+ * The known key at @p, followed by '=', or NULL. Every field of every line
+ * starts with a key: a switch on its first letter and a comparison with
+ * the one or few keys of that letter find it at a fraction of the cost of
+ * cutting the key out and comparing it with each in turn.
+ */
+static const struct record_key *match_record_key(const char *p, const char *end)
 {
-	size_t i;
+	size_t left = end - p;
 
-	for (i = 0; i < sizeof(record_keys) / sizeof(record_keys[0]); i++)
-		if (span_is(name, record_keys[i].name))
-			return &record_keys[i];
+#define KEY(name, type, offset, bit)					\
+	do {								\
+		static const struct record_key key = {			\
+			#name, sizeof(#name) - 1, type, offset, bit,	\
+		};							\
+		if (STARTS_WITH(p, left, #name "="))			\
+			return &key;					\
+	} while (0)
+#define NUMBER_KEY(name, bit) \
+	KEY(name, KEY_NUMBER, offsetof(struct tt_record, name), bit)
+#define OTHER_KEY(name, type, bit)	KEY(name, type, 0, bit)
+
+	switch (left ? *p : 0) {
+	case 'b':
+		NUMBER_KEY(bytes_acked, TT_HAS_BYTES_ACKED);
+		NUMBER_KEY(bytes_received, TT_HAS_BYTES_RECEIVED);
+		break;
+	case 'c':
+		OTHER_KEY(comm, KEY_COMM, TT_HAS_COMM);
+		break;
+	case 'd':
+		NUMBER_KEY(dropped, TT_HAS_DROPPED);
+		break;
+	case 'e':
+		OTHER_KEY(end, KEY_END, TT_HAS_END);
+		break;
+	case 'n':
+		NUMBER_KEY(netns, TT_HAS_NETNS);
+		break;
+	case 'p':
+		NUMBER_KEY(pid, TT_HAS_PID);
+		OTHER_KEY(path, KEY_PATH, SEEN_PATH);
+		break;
+	case 'r':
+		NUMBER_KEY(retrans, TT_HAS_RETRANS);
+		OTHER_KEY(rst_reason, KEY_RST_REASON, TT_HAS_RST_REASON);
+		break;
+	case 's':
+		NUMBER_KEY(seq, TT_HAS_SEQ);
+		NUMBER_KEY(srtt_us, TT_HAS_SRTT_US);
+		NUMBER_KEY(syn_retrans, TT_HAS_SYN_RETRANS);
+		OTHER_KEY(seen_at_load, KEY_SEEN_AT_LOAD, TT_HAS_SEEN_AT_LOAD);
+		break;
+	case 't':
+		NUMBER_KEY(t0, SEEN_T0);
+		NUMBER_KEY(tgid, TT_HAS_TGID);
+		OTHER_KEY(timewait, KEY_TIMEWAIT, TT_HAS_TIMEWAIT);
+		break;
+	case 'u':
+		NUMBER_KEY(uid, TT_HAS_UID);
+		NUMBER_KEY(unexpected, TT_HAS_UNEXPECTED);
+		break;
+	}
+#undef OTHER_KEY
+#undef NUMBER_KEY
+#undef KEY
 	return NULL;
 }
 
@@ -639,9 +860,9 @@ static bool parse_end(struct span value, struct tt_record *r,
 static bool parse_timewait(struct span value, struct tt_record *r,
 			   char err[TT_ERR_MAX])
 {
-	if (span_is(value, "expired"))
+	if (SPAN_IS(value, "expired"))
 		r->timewait = TT_TIMEWAIT_EXPIRED;
-	else if (span_is(value, "killed"))
+	else if (SPAN_IS(value, "killed"))
 		r->timewait = TT_TIMEWAIT_KILLED;
 	else
 		return set_error(err, "timewait: expected expired or killed, got '%.*s'",
@@ -652,7 +873,7 @@ static bool parse_timewait(struct span value, struct tt_record *r,
 static bool parse_seen_at_load(struct span value, struct tt_record *r,
 			       char err[TT_ERR_MAX])
 {
-	if (!span_is(value, "0") && !span_is(value, "1"))
+	if (!SPAN_IS(value, "0") && !SPAN_IS(value, "1"))
 		return set_error(err, "seen_at_load: expected 0 or 1, got '%.*s'",
 			     QUOTED(value));
 	r->seen_at_load = value.s[0] == '1';
@@ -684,46 +905,64 @@ static bool parse_rst_reason(struct span value, struct tt_record *r,
 	return true;
 }
 
-/* Keys seen so far, beyond tt_record.has: those without a TT_HAS_* bit. */
-enum {
-	SEEN_T0 = 1u << 30,
-	SEEN_PATH = 1u << 31,
-};
-
-/* One key=value field; keys this version does not know are skipped. */
-static bool parse_record_key(struct span key, struct span value,
-			     struct tt_record *r, unsigned int *seen,
-			     char err[TT_ERR_MAX])
+/*
+ * The rest of the current field from @from, which is in it, as its value;
+ * the fields go on after it. (next_field() after the '=' of the field.)
+ */
+static struct span rest_of_field(struct fields *fs, const char *from)
 {
-	const struct record_key *known = lookup_record_key(key);
+	const char *space = memchr(from, ' ', fs->end - from);
+	struct span value = { from, (space ? space : fs->end) - from };
 
-	if (known) {
-		unsigned int bit = known->bit ? known->bit : SEEN_T0;
+	if (space)
+		fs->pos = space + 1;
+	else
+		fs->done = true;
+	return value;
+}
 
-		if (!first_time(seen, bit, known->name, err))
-			return false;
-		return parse_value("", known->name, value,
-				   (uint64_t *)(void *)((char *)r + known->offset), err);
+/*
+ * The value of known key @k, whose field starts at the fields' position.
+ * A number is read as the field is scanned, without looking for its end
+ * first; anything unusual about it is left to parse_value().
+ */
+static bool parse_record_value(struct fields *fs, const struct record_key *k,
+			       struct tt_record *r, char err[TT_ERR_MAX])
+{
+	const char *from = fs->pos + k->len + 1;
+	uint64_t *number = (uint64_t *)(void *)((char *)r + k->offset);
+	struct span value;
+
+	fs->index++;
+	if (k->type == KEY_NUMBER) {
+		const char *stop = scan_u64(from, fs->end, number);
+
+		if (stop && stop != from && (stop == fs->end || *stop == ' ')) {
+			if (stop == fs->end)
+				fs->done = true;
+			else
+				fs->pos = stop + 1;
+			return true;
+		}
 	}
-	if (span_is(key, "path"))
-		return first_time(seen, SEEN_PATH, "path", err) &&
-		       parse_path(value, r, err);
-	if (span_is(key, "comm"))
-		return first_time(seen, TT_HAS_COMM, "comm", err) &&
-		       parse_comm(value, r, err);
-	if (span_is(key, "end"))
-		return first_time(seen, TT_HAS_END, "end", err) &&
-		       parse_end(value, r, err);
-	if (span_is(key, "timewait"))
-		return first_time(seen, TT_HAS_TIMEWAIT, "timewait", err) &&
-		       parse_timewait(value, r, err);
-	if (span_is(key, "seen_at_load"))
-		return first_time(seen, TT_HAS_SEEN_AT_LOAD, "seen_at_load", err) &&
-		       parse_seen_at_load(value, r, err);
-	if (span_is(key, "rst_reason"))
-		return first_time(seen, TT_HAS_RST_REASON, "rst_reason", err) &&
-		       parse_rst_reason(value, r, err);
-	return true;	/* a key from a later version */
+	value = rest_of_field(fs, from);
+	switch (k->type) {
+	case KEY_NUMBER:
+		return parse_value("", k->name, value, number, err);
+	case KEY_COMM:
+		return parse_comm(value, r, err);
+	case KEY_END:
+		return parse_end(value, r, err);
+	case KEY_RST_REASON:
+		return parse_rst_reason(value, r, err);
+	case KEY_TIMEWAIT:
+		return parse_timewait(value, r, err);
+	case KEY_SEEN_AT_LOAD:
+		return parse_seen_at_load(value, r, err);
+	case KEY_PATH:
+		return parse_path(value, r, err);
+	}
+	return true;
 }
 
 /* The key=value fields after the positional ones. */
@@ -733,14 +972,25 @@ static bool parse_record_keys(struct fields *fs, struct tt_record *r,
 	struct span f, key, value;
 	unsigned int seen = 0;
 
-	while (next_field(fs, &f)) {
+	while (!fs->done) {
+		const struct record_key *known = match_record_key(fs->pos, fs->end);
+
+		if (known) {
+			if (!first_time(&seen, known->bit, known->name, err) ||
+			    !parse_record_value(fs, known, r, err))
+				return false;
+			continue;
+		}
+		/*
+		 * Not a key this version knows: a key from a later version,
+		 * skipped, if the field is key=value at all.
+		 */
+		next_field(fs, &f);
 		if (f.len == 0)
 			return empty_field_error(fs, "", err);
 		if (!split_key_value(f, &key, &value))
 			return set_error(err, "field %d: expected key=value, got '%.*s'",
 				     fs->index, QUOTED(f));
-		if (!parse_record_key(key, value, r, &seen, err))
-			return false;
 	}
 	r->has = seen & ~(SEEN_T0 | SEEN_PATH);
 
@@ -765,9 +1015,9 @@ static enum tt_line_type parse_record(const char *start, const char *end,
 		empty_field_error(&fs, "", err);
 		return TT_LINE_ERROR;
 	}
-	if (span_is(kind, TCPTRACE_KIND_DONE)) {
+	if (SPAN_IS(kind, TCPTRACE_KIND_DONE)) {
 		r->kind = TT_KIND_DONE;
-	} else if (span_is(kind, TCPTRACE_KIND_LIVE)) {
+	} else if (SPAN_IS(kind, TCPTRACE_KIND_LIVE)) {
 		r->kind = TT_KIND_LIVE;
 	} else if (is_kind_word(kind)) {
 		return TT_LINE_UNKNOWN_KIND;	/* a kind from a later version */
@@ -811,7 +1061,7 @@ static enum tt_line_type check_header_format(const char *start, const char *end,
 	uint64_t format = 0;	/* set by parse_value(); silences -O3 */
 
 	while (next_field(&fs, &f)) {
-		if (!split_key_value(f, &key, &value) || !span_is(key, "format"))
+		if (!split_key_value(f, &key, &value) || !SPAN_IS(key, "format"))
 			continue;
 		if (!parse_value("header: ", "format", value, &format, err))
 			return TT_LINE_ERROR;
@@ -970,11 +1220,11 @@ static enum tt_line_type parse_origin(const char *start, const char *end,
 				  fs.index, QUOTED(f));
 			return TT_LINE_ERROR;
 		}
-		if (span_is(key, "host")) {
+		if (SPAN_IS(key, "host")) {
 			ok = !host ? parse_origin_host(value, o, err) :
 			     set_error(err, "origin: duplicate key 'host'");
 			host = true;
-		} else if (span_is(key, "boot_id")) {
+		} else if (SPAN_IS(key, "boot_id")) {
 			ok = !boot_id ? parse_origin_boot_id(value, o, err) :
 			     set_error(err, "origin: duplicate key 'boot_id'");
 			boot_id = true;
@@ -1007,17 +1257,52 @@ bool tt_is_origin_line(const char *line, size_t len)
 	       (len == tag_len || line[tag_len] == ' ' || line[tag_len] == '\n');
 }
 
-/* The format promises printable ASCII; say where it is broken. */
+/* Eight copies of byte @b. */
+#define BYTES(b)	(0x0101010101010101ull * (b))
+
+/*
+ * The bytes of @w below ' ' or above '~' have their high bit set in the
+ * result (its other bits mean nothing): (w - BYTES(0x20)) & ~w sets it
+ * for those below 0x20, (w + BYTES(1)) | w for those above 0x7e. A borrow
+ * or a carry into the next byte may mark a good one too, but only next to
+ * a bad one: the answer to "any?" is exact.
+ */
+static uint64_t unprintable_bytes(uint64_t w)
+{
+	return ((w - BYTES(0x20)) & ~w) | (w + BYTES(1)) | w;
+}
+
+static bool is_printable(char c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+/*
+ * The format promises printable ASCII; say where it is broken. Every byte
+ * of every line is checked, sixteen at a time as two words; only a line
+ * that has a bad one is looked at again, a byte at a time, to say which.
+ */
 static bool check_printable(const char *start, const char *end,
 			    char err[TT_ERR_MAX])
 {
-	const char *p;
+	const char *p = start;
+	uint64_t bad = 0;
 
-	for (p = start; p < end; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			return set_error(err, "non-printable byte 0x%02x at column %zu",
-				     (unsigned char)*p, (size_t)(p - start) + 1);
-	return true;
+	for (; end - p >= 16; p += 16) {
+		uint64_t w[2];
+
+		memcpy(w, p, sizeof(w));
+		bad |= unprintable_bytes(w[0]) | unprintable_bytes(w[1]);
+	}
+	for (; p < end; p++)
+		if (!is_printable(*p))
+			bad = BYTES(0x80);
+	if (!(bad & BYTES(0x80)))
+		return true;
+	for (p = start; p < end && is_printable(*p); p++)
+		;
+	return set_error(err, "non-printable byte 0x%02x at column %zu",
+			 (unsigned char)*p, (size_t)(p - start) + 1);
 }
 
 static enum tt_line_type classify_and_parse(const char *line, size_t len,

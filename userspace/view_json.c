@@ -9,127 +9,194 @@
 #include "model.h"
 #include "views.h"
 
-static const char *json_bool(bool value)
-{
-	return value ? "true" : "false";
-}
+/*
+ * The members are written a piece at a time with the tt_put_*(): each
+ * piece has room asked for at most PIECE_MAX bytes, which its numbers
+ * (20 digits at most), names and words of the format's own fit in. Text
+ * from the input (comm, host, addresses) goes through tt_out_json_string().
+ */
+#define PIECE_MAX	512
 
-static void print_endpoint(FILE *out, const char *name,
+/* ",\"NAME\":" and a number. */
+#define PUT_NUMBER(p, name, value) \
+	tt_put_u64(tt_put_lit(p, ",\"" name "\":"), value)
+
+/* A number member, if the record has it. */
+#define PUT_OPTIONAL(p, r, bit, name, value) \
+	((r)->has & (bit) ? PUT_NUMBER(p, name, value) : (p))
+
+/* ",\"NAME\":" and true or false. */
+#define PUT_BOOL(p, name, value)					\
+	((value) ? tt_put_lit(p, ",\"" name "\":true") :		\
+		   tt_put_lit(p, ",\"" name "\":false"))
+
+/* ",\"NAME\":\"" a word that needs no escape "\"". */
+#define PUT_WORD(p, name, word) \
+	tt_put_lit(tt_put_str(tt_put_lit(p, ",\"" name "\":\""), word), "\"")
+
+static void print_endpoint(struct tt_out *o, const char *name,
 			   const struct tt_endpoint *ep)
 {
-	fprintf(out, ",\"%s\":{\"addr\":", name);
-	tt_json_string(out, ep->addr);
-	fprintf(out, ",\"port\":%u}", ep->port);
+	char *p = tt_out_room(o, PIECE_MAX);
+
+	/* ",\"%s\":{\"addr\":" */
+	p = tt_put_lit(p, ",\"");
+	p = tt_put_str(p, name);
+	p = tt_put_lit(p, "\":{\"addr\":");
+	tt_out_put_end(o, p);
+	tt_out_json_string(o, ep->addr);
+	p = tt_out_room(o, PIECE_MAX);
+	p = PUT_NUMBER(p, "port", ep->port);
+	p = tt_put_lit(p, "}");
+	tt_out_put_end(o, p);
 }
 
 /* State names are plain ASCII words: no escaping needed. */
-static void print_step(FILE *out, const struct tt_step *step)
+static void print_step(struct tt_out *o, const struct tt_step *step)
 {
-	fprintf(out, "{\"from\":\"%s\",\"to\":\"%s\",\"t_ns\":%" PRIu64
-		",\"softirq\":%s,\"gap\":%s,\"unexpected\":%s,\"derived\":%s"
-		",\"timewait\":%s}", tt_state_name(step->old_state),
-		tt_state_name(step->new_state), step->t_ns, json_bool(step->softirq),
-		json_bool(step->gap), json_bool(step->unexpected),
-		json_bool(step->derived), json_bool(step->timewait));
+	char *p = tt_out_room(o, PIECE_MAX);
+
+	p = tt_put_lit(p, "{\"from\":\"");
+	p = tt_put_str(p, tt_state_name(step->old_state));
+	p = tt_put_lit(p, "\"");
+	p = PUT_WORD(p, "to", tt_state_name(step->new_state));
+	p = PUT_NUMBER(p, "t_ns", step->t_ns);
+	p = PUT_BOOL(p, "softirq", step->softirq);
+	p = PUT_BOOL(p, "gap", step->gap);
+	p = PUT_BOOL(p, "unexpected", step->unexpected);
+	p = PUT_BOOL(p, "derived", step->derived);
+	p = PUT_BOOL(p, "timewait", step->timewait);
+	p = tt_put_lit(p, "}");
+	tt_out_put_end(o, p);
 }
 
-/* A number member, if the record has it. */
-static void print_optional(FILE *out, const struct tt_record *r,
-			   unsigned int bit, const char *name, uint64_t value)
+static void print_owner(struct tt_out *o, const struct tt_record *r)
 {
-	if (r->has & bit)
-		fprintf(out, ",\"%s\":%" PRIu64, name, value);
-}
+	char *p = tt_out_room(o, PIECE_MAX);
 
-static void print_owner(FILE *out, const struct tt_record *r)
-{
-	print_optional(out, r, TT_HAS_NETNS, "netns", r->netns);
-	print_optional(out, r, TT_HAS_UID, "uid", r->uid);
-	print_optional(out, r, TT_HAS_PID, "pid", r->pid);
-	print_optional(out, r, TT_HAS_TGID, "tgid", r->tgid);
+	p = PUT_OPTIONAL(p, r, TT_HAS_NETNS, "netns", r->netns);
+	p = PUT_OPTIONAL(p, r, TT_HAS_UID, "uid", r->uid);
+	p = PUT_OPTIONAL(p, r, TT_HAS_PID, "pid", r->pid);
+	p = PUT_OPTIONAL(p, r, TT_HAS_TGID, "tgid", r->tgid);
+	tt_out_put_end(o, p);
 	if (r->has & TT_HAS_COMM) {
-		fputs(",\"comm\":", out);
-		tt_json_string(out, r->comm);
+		tt_out_lit(o, ",\"comm\":");
+		tt_out_json_string(o, r->comm);
 	}
 }
 
-static void print_end(FILE *out, const struct tt_record *r)
+/* End names and reset reasons ([A-Z0-9_]) need no escape. */
+static void print_end(struct tt_out *o, const struct tt_record *r)
 {
-	if (r->has & TT_HAS_END) {
-		fputs(",\"end\":", out);
-		tt_json_string(out, tt_end_name(r->end));
-	}
+	char *p = tt_out_room(o, PIECE_MAX);
+
+	if (r->has & TT_HAS_END)
+		p = PUT_WORD(p, "end", tt_end_name(r->end));
 	if (r->has & TT_HAS_TIMEWAIT)
-		fprintf(out, ",\"timewait\":\"%s\"",
-			r->timewait == TT_TIMEWAIT_KILLED ? "killed" : "expired");
-	print_optional(out, r, TT_HAS_BYTES_ACKED, "bytes_acked", r->bytes_acked);
-	print_optional(out, r, TT_HAS_BYTES_RECEIVED, "bytes_received",
-		       r->bytes_received);
-	print_optional(out, r, TT_HAS_RETRANS, "retrans", r->retrans);
-	print_optional(out, r, TT_HAS_SRTT_US, "srtt_us", r->srtt_us);
+		p = PUT_WORD(p, "timewait",
+			     r->timewait == TT_TIMEWAIT_KILLED ? "killed" : "expired");
+	p = PUT_OPTIONAL(p, r, TT_HAS_BYTES_ACKED, "bytes_acked", r->bytes_acked);
+	p = PUT_OPTIONAL(p, r, TT_HAS_BYTES_RECEIVED, "bytes_received",
+			 r->bytes_received);
+	p = PUT_OPTIONAL(p, r, TT_HAS_RETRANS, "retrans", r->retrans);
+	p = PUT_OPTIONAL(p, r, TT_HAS_SRTT_US, "srtt_us", r->srtt_us);
 	/* Absent from the line means 0: always a number here. */
-	fprintf(out, ",\"syn_retrans\":%" PRIu64, r->syn_retrans);
-	/* [A-Z0-9_] only: no escaping needed. */
+	p = PUT_NUMBER(p, "syn_retrans", r->syn_retrans);
 	if (r->has & TT_HAS_RST_REASON)
-		fprintf(out, ",\"rst_reason\":\"%s\"", r->rst_reason);
+		p = PUT_WORD(p, "rst_reason", r->rst_reason);
+	tt_out_put_end(o, p);
 }
 
-static void print_derived(FILE *out, const struct tt_record *r)
+static void print_derived(struct tt_out *o, const struct tt_record *r)
 {
+	char *p = tt_out_room(o, PIECE_MAX);
 	uint64_t handshake;
 
-	fprintf(out, ",\"role\":\"%s\",\"lifetime_ns\":%" PRIu64,
-		tt_role_name(tt_record_role(r)), tt_record_lifetime(r));
+	p = PUT_WORD(p, "role", tt_role_name(tt_record_role(r)));
+	p = PUT_NUMBER(p, "lifetime_ns", tt_record_lifetime(r));
 	if (tt_record_handshake(r, &handshake))
-		fprintf(out, ",\"handshake_ns\":%" PRIu64, handshake);
+		p = PUT_NUMBER(p, "handshake_ns", handshake);
+	tt_out_put_end(o, p);
 }
 
 /* Where the record comes from, when known. */
-static void print_origin(FILE *out, const struct tt_origin *origin)
+static void print_origin(struct tt_out *o, const struct tt_origin *origin)
 {
+	char *p;
+
 	if (!origin)
 		return;
-	fputs(",\"host\":", out);
-	tt_json_string(out, origin->host);
+	tt_out_lit(o, ",\"host\":");
+	tt_out_json_string(o, origin->host);
 	/* A UUID: no escaping needed. */
-	if (origin->boot_id[0])
-		fprintf(out, ",\"boot_id\":\"%s\"", origin->boot_id);
+	if (origin->boot_id[0]) {
+		p = tt_out_room(o, PIECE_MAX);
+		p = PUT_WORD(p, "boot_id", origin->boot_id);
+		tt_out_put_end(o, p);
+	}
+}
+
+static void print_record(struct tt_out *o, const struct tt_record *r,
+			 const struct tt_origin *origin)
+{
+	unsigned int i;
+	char *p;
+
+	p = tt_out_room(o, PIECE_MAX);
+	p = tt_put_lit(p, "{\"schema\":");
+	p = tt_put_u64(p, TT_JSON_SCHEMA);
+	tt_out_put_end(o, p);
+	print_origin(o, origin);
+	p = tt_out_room(o, PIECE_MAX);
+	p = PUT_WORD(p, "kind", tt_kind_name(r->kind));
+	p = PUT_NUMBER(p, "id", r->id);
+	p = PUT_WORD(p, "family", tt_family_name(r->family));
+	tt_out_put_end(o, p);
+	print_endpoint(o, "local", &r->local);
+	print_endpoint(o, "remote", &r->remote);
+	p = tt_out_room(o, PIECE_MAX);
+	p = PUT_OPTIONAL(p, r, TT_HAS_SEQ, "seq", r->seq);
+	p = PUT_NUMBER(p, "t0", r->t0);
+	tt_out_put_end(o, p);
+	print_owner(o, r);
+	print_end(o, r);
+	p = tt_out_room(o, PIECE_MAX);
+	p = PUT_BOOL(p, "seen_at_load", r->seen_at_load);
+	p = PUT_NUMBER(p, "unexpected", r->unexpected);
+	p = PUT_NUMBER(p, "dropped", r->dropped);
+	tt_out_put_end(o, p);
+	print_derived(o, r);
+	/* State names are plain ASCII words: no escaping needed. */
+	p = tt_out_room(o, PIECE_MAX);
+	p = PUT_WORD(p, "first_state", tt_state_name(r->first_state));
+	p = tt_put_lit(p, ",\"steps\":[");
+	tt_out_put_end(o, p);
+	for (i = 0; i < r->nr_steps; i++) {
+		if (i)
+			tt_out_char(o, ',');
+		print_step(o, &r->steps[i]);
+	}
+	tt_out_lit(o, "]}");
 }
 
 void tt_print_record_json(FILE *out, const struct tt_record *r,
 			  const struct tt_origin *origin)
 {
-	unsigned int i;
+	struct tt_out o;
 
-	fprintf(out, "{\"schema\":%d", TT_JSON_SCHEMA);
-	print_origin(out, origin);
-	fprintf(out, ",\"kind\":\"%s\",\"id\":%" PRIu64 ",\"family\":\"%s\"",
-		tt_kind_name(r->kind), r->id, tt_family_name(r->family));
-	print_endpoint(out, "local", &r->local);
-	print_endpoint(out, "remote", &r->remote);
-	print_optional(out, r, TT_HAS_SEQ, "seq", r->seq);
-	fprintf(out, ",\"t0\":%" PRIu64, r->t0);
-	print_owner(out, r);
-	print_end(out, r);
-	fprintf(out, ",\"seen_at_load\":%s,\"unexpected\":%" PRIu64
-		",\"dropped\":%" PRIu64, json_bool(r->seen_at_load),
-		r->unexpected, r->dropped);
-	print_derived(out, r);
-	fputs(",\"first_state\":", out);
-	tt_json_string(out, tt_state_name(r->first_state));
-	fputs(",\"steps\":[", out);
-	for (i = 0; i < r->nr_steps; i++) {
-		if (i)
-			fputc(',', out);
-		print_step(out, &r->steps[i]);
-	}
-	fputs("]}", out);
+	tt_out_init(&o, out);
+	print_record(&o, r, origin);
+	tt_out_flush(&o);
 }
 
 static bool json_record(struct tt_view *v, const struct tt_record *r)
 {
-	tt_print_record_json(v->out, r, v->has_origin ? &v->origin : NULL);
-	fputc('\n', v->out);
+	struct tt_out o;
+
+	tt_out_init(&o, v->out);
+	print_record(&o, r, v->has_origin ? &v->origin : NULL);
+	tt_out_char(&o, '\n');
+	tt_out_flush(&o);
 	return true;
 }
 

@@ -7,6 +7,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model.h"
 #include "views.h"
@@ -61,42 +62,72 @@ static void table_header(struct tt_view *v, const struct tt_header *h)
 	print_heading((struct table_view *)v);
 }
 
-/* "active_close", "reset_sent(TCP_STATE)", "-", "(TCP_STATE)" for a live one. */
-static void format_end(const struct tt_record *r, bool has_end,
-		       char buf[END_TEXT_MAX])
+/*
+ * "active_close", "reset_sent(TCP_STATE)", "-", "(TCP_STATE)" for a live
+ * one; its length.
+ */
+static size_t format_end(const struct tt_record *r, bool has_end,
+			 char buf[END_TEXT_MAX])
 {
 	const char *end = has_end ? tt_end_name(r->end) : "-";
+	size_t len = 0, n;
 
-	if (r->has & TT_HAS_RST_REASON)
-		snprintf(buf, END_TEXT_MAX, "%s(%s)", has_end ? end : "",
-			 r->rst_reason);
-	else
-		snprintf(buf, END_TEXT_MAX, "%s", end);
+	if (r->has & TT_HAS_RST_REASON) {
+		if (has_end) {
+			n = strlen(end);
+			memcpy(buf, end, n);
+			len = n;
+		}
+		buf[len++] = '(';
+		n = strnlen(r->rst_reason, TT_RST_REASON_MAX);
+		memcpy(buf + len, r->rst_reason, n);
+		len += n;
+		buf[len++] = ')';
+	} else {
+		len = strlen(end);
+		memcpy(buf, end, len);
+	}
+	buf[len] = '\0';
+	return len;
 }
 
 static bool table_record(struct tt_view *v, const struct tt_record *r)
 {
 	struct table_view *t = (struct table_view *)v;
 	const struct tt_style *style = v->style;
-	char id[24], local[TT_ENDPOINT_MAX], remote[TT_ENDPOINT_MAX];
+	char id[TT_U64_MAX], local[TT_ENDPOINT_MAX], remote[TT_ENDPOINT_MAX];
 	char lifetime[TT_DURATION_MAX], owner[TT_OWNER_MAX], end[END_TEXT_MAX];
 	bool has_end = r->kind == TT_KIND_DONE && (r->has & TT_HAS_END);
+	const char *kind = tt_kind_name(r->kind);
+	size_t end_len;
+	struct tt_out o;
 
 	print_heading(t);
-	snprintf(id, sizeof(id), "%" PRIu64, r->id);
-	tt_format_endpoint(style, &r->local, r->family, local);
-	tt_format_endpoint(style, &r->remote, r->family, remote);
-	tt_format_duration(tt_record_lifetime(r), lifetime);
-	tt_format_owner(r, owner);
-	format_end(r, has_end, end);
-	fprintf(v->out, "%-*s  %-*s  %-*s  %-*s  %-*s  ", ID_WIDTH, id,
-		KIND_WIDTH, tt_kind_name(r->kind), ENDPOINT_WIDTH, local,
-		ENDPOINT_WIDTH, remote, LIFETIME_WIDTH, lifetime);
-	tt_color_pad(v->out, style, has_end ? tt_end_color(r->end) : NULL, end,
-		     t->end_width);
-	fprintf(v->out, "  %-*s  ", OWNER_WIDTH, owner);
-	tt_print_path(v->out, style, r);
-	fputc('\n', v->out);
+	tt_out_init(&o, v->out);
+	/* "%-*s  %-*s  %-*s  %-*s  %-*s  " */
+	tt_out_pad(&o, id, tt_format_u64(r->id, id), ID_WIDTH);
+	tt_out_lit(&o, "  ");
+	tt_out_pad(&o, kind, strlen(kind), KIND_WIDTH);
+	tt_out_lit(&o, "  ");
+	tt_out_pad(&o, local, tt_format_endpoint(style, &r->local, r->family, local),
+		   ENDPOINT_WIDTH);
+	tt_out_lit(&o, "  ");
+	tt_out_pad(&o, remote, tt_format_endpoint(style, &r->remote, r->family, remote),
+		   ENDPOINT_WIDTH);
+	tt_out_lit(&o, "  ");
+	tt_out_pad(&o, lifetime, tt_format_duration(tt_record_lifetime(r), lifetime),
+		   LIFETIME_WIDTH);
+	tt_out_lit(&o, "  ");
+	end_len = format_end(r, has_end, end);
+	tt_out_color_pad(&o, style, has_end ? tt_end_color(r->end) : NULL, end,
+			 end_len, t->end_width);
+	/* "  %-*s  " */
+	tt_out_lit(&o, "  ");
+	tt_out_pad(&o, owner, tt_format_owner(r, owner), OWNER_WIDTH);
+	tt_out_lit(&o, "  ");
+	tt_out_path(&o, style, r);
+	tt_out_char(&o, '\n');
+	tt_out_flush(&o);
 	return true;
 }
 

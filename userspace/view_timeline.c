@@ -31,38 +31,58 @@
 struct timeline_view {
 	struct tt_view v;
 	bool first_done;	/* a block was printed: separate the next */
+	struct tt_out out;	/* the record being written */
 };
+
+static struct tt_out *out_of(struct tt_view *v)
+{
+	return &((struct timeline_view *)v)->out;
+}
 
 /* The socket's line: which one it is, how it ended, whose it is. */
 static void print_title(struct tt_view *v, const struct tt_record *r)
 {
-	char local[TT_ENDPOINT_MAX], remote[TT_ENDPOINT_MAX], owner[TT_OWNER_MAX];
 	const struct tt_style *style = v->style;
-	char title[2 * TT_ENDPOINT_MAX + 64];
+	char title[2 * TT_ENDPOINT_MAX + 64], owner[TT_OWNER_MAX];
+	struct tt_out *o = out_of(v);
+	char *p = title;
 
-	tt_format_endpoint(style, &r->local, r->family, local);
-	tt_format_endpoint(style, &r->remote, r->family, remote);
-	snprintf(title, sizeof(title), "%" PRIu64 " %s %s > %s", r->id,
-		 tt_kind_name(r->kind), local, remote);
-	tt_color(v->out, style, TT_BOLD, title);
+	/* "%" PRIu64 " %s %s > %s": at most 20 + 6 + 2 * 85 + 3 bytes. */
+	p = tt_put_u64(p, r->id);
+	p = tt_put_lit(p, " ");
+	p = tt_put_str(p, tt_kind_name(r->kind));
+	p = tt_put_lit(p, " ");
+	p += tt_format_endpoint(style, &r->local, r->family, p);
+	p = tt_put_lit(p, " > ");
+	p += tt_format_endpoint(style, &r->remote, r->family, p);
+	tt_out_color(o, style, TT_BOLD, title, p - title);
 	if (r->kind == TT_KIND_DONE && (r->has & TT_HAS_END)) {
-		fputc(' ', v->out);
-		tt_color(v->out, style, tt_end_color(r->end), tt_end_name(r->end));
+		tt_out_char(o, ' ');
+		tt_out_color(o, style, tt_end_color(r->end), tt_end_name(r->end),
+			     strlen(tt_end_name(r->end)));
 	}
 	if (r->has & (TT_HAS_COMM | TT_HAS_PID | TT_HAS_TGID)) {
-		tt_format_owner(r, owner);
-		fprintf(v->out, " %s", owner);
+		tt_out_char(o, ' ');
+		tt_out_mem(o, owner, tt_format_owner(r, owner));
 	}
 	if (r->seen_at_load)
-		fputs(" seen-at-load", v->out);
-	if (r->dropped)
-		fprintf(v->out, " (+%" PRIu64 " dropped)", r->dropped);
-	fputc('\n', v->out);
-	if (r->has & TT_HAS_RST_REASON)
-		fprintf(v->out, "  RST sent, reason: %s\n", r->rst_reason);
-	if (r->syn_retrans)
-		fprintf(v->out, "  handshake retransmissions: %" PRIu64 "\n",
-			r->syn_retrans);
+		tt_out_lit(o, " seen-at-load");
+	if (r->dropped) {
+		tt_out_lit(o, " (+");
+		tt_out_u64(o, r->dropped);
+		tt_out_lit(o, " dropped)");
+	}
+	tt_out_char(o, '\n');
+	if (r->has & TT_HAS_RST_REASON) {
+		tt_out_lit(o, "  RST sent, reason: ");
+		tt_out_str(o, r->rst_reason);
+		tt_out_char(o, '\n');
+	}
+	if (r->syn_retrans) {
+		tt_out_lit(o, "  handshake retransmissions: ");
+		tt_out_u64(o, r->syn_retrans);
+		tt_out_char(o, '\n');
+	}
 }
 
 /*
@@ -72,27 +92,31 @@ static void print_title(struct tt_view *v, const struct tt_record *r)
 static void print_row(struct tt_view *v, const char *at, const char *state,
 		      const char *lasted, const char *notes, const char *sgr)
 {
-	char row[AT_WIDTH + STATE_WIDTH + FOR_WIDTH + 64];
-	size_t len;
+	struct tt_out *o = out_of(v);
+	/* @at, @state and @lasted are at most 24, 14 and 47 characters. */
+	char *row = tt_out_room(o, AT_WIDTH + STATE_WIDTH + FOR_WIDTH + 64);
+	char *p = row;
 
-	snprintf(row, sizeof(row), "%*s  %-*s  %-*s  ", AT_WIDTH, at,
-		 STATE_WIDTH, state, FOR_WIDTH, lasted);
+	/* "%*s  %-*s  %-*s  " */
+	p = tt_put_rpad(p, at, strlen(at), AT_WIDTH);
+	p = tt_put_lit(p, "  ");
+	p = tt_put_pad(p, state, strlen(state), STATE_WIDTH);
+	p = tt_put_lit(p, "  ");
+	p = tt_put_pad(p, lasted, strlen(lasted), FOR_WIDTH);
+	p = tt_put_lit(p, "  ");
 	if (!*notes) {
-		len = strlen(row);
-		while (len && row[len - 1] == ' ')
-			row[--len] = '\0';
+		while (p > row && p[-1] == ' ')
+			p--;
 	}
-	fputs(row, v->out);
-	tt_color(v->out, v->style, sgr, notes);
-	fputc('\n', v->out);
+	tt_out_put_end(o, p);
+	tt_out_color(o, v->style, sgr, notes, strlen(notes));
+	tt_out_char(o, '\n');
 }
 
 static void format_at(uint64_t ns, char *buf)
 {
-	char duration[TT_DURATION_MAX];
-
-	tt_format_duration(ns, duration);
-	snprintf(buf, TT_DURATION_MAX + 1, "+%s", duration);
+	buf[0] = '+';
+	tt_format_duration(ns, buf + 1);	/* "+%s": buf has TT_DURATION_MAX + 1 */
 }
 
 /* Add @text to the notes in @buf: "(derived", then ", unexpected". */
@@ -135,8 +159,8 @@ static void note_handover(const struct tt_record *r, unsigned int n,
 static void format_lasted(struct tt_view *v, const struct tt_record *r,
 			  unsigned int next, uint64_t entered, char *buf, size_t size)
 {
-	char duration[TT_DURATION_MAX];
 	uint64_t until;
+	size_t len;
 
 	buf[0] = '\0';
 	/* A hand-over that stays in the state does not end it. */
@@ -152,8 +176,13 @@ static void format_lasted(struct tt_view *v, const struct tt_record *r,
 	} else {
 		return;
 	}
-	tt_format_duration(until >= entered ? until - entered : 0, duration);
-	snprintf(buf, size, "for %s%s", duration, next < r->nr_steps ? "" : " so far");
+	/* "for %s%s": the callers' buffers have room for the longest. */
+	if (size < sizeof("for ") + TT_DURATION_MAX + sizeof(" so far"))
+		return;
+	len = tt_str_append(buf, size, 0, "for ");
+	len += tt_format_duration(until >= entered ? until - entered : 0, buf + len);
+	if (next >= r->nr_steps)
+		tt_str_append(buf, size, len, " so far");
 }
 
 /* The state the history starts in: entered before t0, or at the load. */
@@ -203,13 +232,15 @@ static bool timeline_record(struct tt_view *v, const struct tt_record *r)
 	struct timeline_view *t = (struct timeline_view *)v;
 	unsigned int i;
 
+	tt_out_init(&t->out, v->out);
 	if (t->first_done)
-		fputc('\n', v->out);
+		tt_out_char(&t->out, '\n');
 	t->first_done = true;
 	print_title(v, r);
 	print_first_state(v, r);
 	for (i = 0; i < r->nr_steps; i++)
 		print_step(v, r, i);
+	tt_out_flush(&t->out);
 	return true;
 }
 
