@@ -15,7 +15,7 @@ set -u
 
 cd "$(dirname "$0")/.." || exit 1
 TCPTRACE=$PWD/tcptrace
-TEST_PROGRAMS="$PWD/tests/test_parse $PWD/tests/test_model"
+TEST_PROGRAMS="$PWD/tests/test_parse $PWD/tests/test_model $PWD/tests/test_binary"
 FUZZ=$PWD/tests/fuzz
 FAKEDEV=$PWD/tests/fakedev.so
 MAN_PAGE=$PWD/tcptrace.1
