@@ -618,8 +618,8 @@ device that cannot be opened: the hint for EPERM"
 
 	: > "$TMP/commands"
 	fake follow.script expect_run follow.out.table /dev/null 0 "$TCPTRACE" -f -n
-	[ "$(cat "$TMP/commands")" = follow ] ||
-		detail "commands written: $(cat "$TMP/commands")"
+	[ "$(cat "$TMP/commands")" = "binary=1
+follow" ] || detail "commands written: $(cat "$TMP/commands")"
 	result "follow: table, lost histories reported in-band"
 
 	# The device's records are this machine's: its host name and boot id.
@@ -655,8 +655,8 @@ device that cannot be opened: the hint for EPERM"
 
 	: > "$TMP/commands"
 	fake lifecycle.txt expect_run lifecycle.table /dev/null 0 "$TCPTRACE" -n --all-netns
-	[ "$(cat "$TMP/commands")" = all-netns ] ||
-		detail "commands written: $(cat "$TMP/commands")"
+	[ "$(cat "$TMP/commands")" = "all-netns
+binary=1" ] || detail "commands written: $(cat "$TMP/commands")"
 	result "snapshot of the device: --all-netns writes all-netns"
 
 	TT_FAKEDEV_DENY=all-netns fake follow.script expect_message 1 \
