@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "binary.h"
+#include "capture.h"
 #include "expect.h"
 #include "filter.h"
 #include "input.h"
@@ -64,6 +65,7 @@ struct options {
 	const char **inputs;
 	size_t nr_inputs;
 	bool read_given;	/* -r: captures, not the device */
+	const char *write_file;	/* -w: a binary capture of the device, "-": stdout */
 	enum view_kind view;
 	const char *view_option;	/* the option that chose it, for messages */
 	bool json;
@@ -94,7 +96,11 @@ static const char usage_text[] =
 	"  -r, --read=FILE        read a saved capture from FILE ('-' for standard\n"
 	"                         input) instead of " TCPTRACE_DEVICE "; repeatable:\n"
 	"                         captures of many hosts, read as one input; text\n"
-	"                         or binary, whichever each is\n"
+	"                         or binary (-w), whichever each is\n"
+	"  -w, --write=FILE       save the device's records, as read, in a binary\n"
+	"                         capture ('-' for standard output) instead of\n"
+	"                         showing them; with selection options, those\n"
+	"                         selected\n"
 	"  -f, --follow           show histories as they complete, until interrupted\n"
 	"      --all-netns        show every network namespace (needs CAP_NET_ADMIN)\n"
 	"\n"
@@ -165,6 +171,7 @@ enum {
 
 static const struct option long_options[] = {
 	{ "read",         required_argument, NULL, 'r' },
+	{ "write",        required_argument, NULL, 'w' },
 	{ "follow",       no_argument,       NULL, 'f' },
 	{ "all-netns",    no_argument,       NULL, OPT_ALL_NETNS },
 	{ "timeline",     no_argument,       NULL, OPT_TIMELINE },
@@ -188,7 +195,7 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char short_options[] = ":r:fsj" TT_FILTER_SHORT_OPTIONS "HSnhV";
+static const char short_options[] = ":r:w:fsj" TT_FILTER_SHORT_OPTIONS "HSnhV";
 
 /*
  * For "--name=value" where --name takes no argument, the length of
@@ -290,6 +297,11 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		opt->inputs[opt->nr_inputs++] = optarg;
 		opt->read_given = true;
 		return -1;
+	case 'w':
+		if (!*optarg)
+			return usage_error("empty file name for --write");
+		opt->write_file = optarg;
+		return -1;
 	case 'f':
 		opt->follow = true;
 		return -1;
@@ -370,6 +382,11 @@ static int check_options(const struct options *opt)
 			  opt->view == VIEW_GRAPH || opt->view == VIEW_METRICS ||
 			  opt->view == VIEW_EXPECT))
 		return usage_error("--json does not apply to %s", opt->view_option);
+	if (opt->write_file && opt->read_given)
+		return usage_error("--write saves " TCPTRACE_DEVICE "'s records, not a capture (--read)");
+	if (opt->write_file && (opt->view_option || opt->json))
+		return usage_error("--write saves records, it shows no view (%s)",
+				   opt->json ? "--json" : opt->view_option);
 	if (opt->follow && opt->read_given)
 		return usage_error("--follow reads " TCPTRACE_DEVICE ", not a capture (--read)");
 	if (opt->all_netns && opt->read_given)
@@ -464,13 +481,20 @@ static const char *input_path(const struct options *opt, size_t i)
 /*
  * Binary records from the device: no formatting in the kernel, no parsing
  * here. A module older than them does not know the command (EINVAL): the
- * text then, which reads the same.
+ * text then, which reads the same, unless -w, which saves binary only.
  */
-static int ask_binary(struct tt_input *in, const char *path)
+static int ask_binary(struct tt_input *in, const struct options *opt,
+		      const char *path)
 {
-	if (tt_input_command(in, CMD_BINARY) == 0 || errno == EINVAL)
+	if (tt_input_command(in, CMD_BINARY) == 0)
 		return 0;
-	report_open_error(path, CMD_BINARY);
+	if (errno == EINVAL && !opt->write_file)
+		return 0;
+	if (errno == EINVAL)
+		fprintf(stderr, "tcptrace: %s: " CMD_BINARY ": %s (a module without binary records: 'tcptrace record' writes a text capture)\n",
+			path, strerror(errno));
+	else
+		report_open_error(path, CMD_BINARY);
 	return -1;
 }
 
@@ -480,7 +504,7 @@ static int ask_binary(struct tt_input *in, const char *path)
  */
 static unsigned int decode_flags(const struct options *opt)
 {
-	if (opt->view == VIEW_SUMMARY || opt->view == VIEW_GRAPH ||
+	if (opt->write_file || opt->view == VIEW_SUMMARY || opt->view == VIEW_GRAPH ||
 	    opt->view == VIEW_METRICS || opt->view == VIEW_STATS)
 		return TT_DECODE_NO_ADDR_TEXT;
 	return 0;
@@ -495,7 +519,7 @@ static int open_input(struct tt_input *in, const struct options *opt,
 		      const char *path)
 {
 	bool device = !opt->read_given, binary = device;
-	bool commands = opt->follow || opt->all_netns;
+	bool commands = opt->follow || opt->all_netns || opt->write_file;
 
 	if (tt_input_open(in, path, device) < 0) {
 		if (!device || commands || errno != EACCES ||
@@ -511,7 +535,7 @@ static int open_input(struct tt_input *in, const struct options *opt,
 		tt_input_close(in);
 		return -1;
 	}
-	if (binary && ask_binary(in, path) < 0) {
+	if (binary && ask_binary(in, opt, path) < 0) {
 		tt_input_close(in);
 		return -1;
 	}
@@ -1017,6 +1041,28 @@ static int close_stdout(bool quiet_epipe)
 	return EXIT_TROUBLE;
 }
 
+/* -w: the device's binary stream into FILE, which is made only once it opened. */
+static int write_capture(struct tt_input *in, const struct options *opt)
+{
+	bool to_stdout = strcmp(opt->write_file, "-") == 0;
+	const char *name = to_stdout ? "<stdout>" : opt->write_file;
+	FILE *out = to_stdout ? stdout : fopen(opt->write_file, "we");
+	bool ok;
+
+	if (!out) {
+		fprintf(stderr, "tcptrace: %s: %s\n", name, strerror(errno));
+		return EXIT_TROUBLE;
+	}
+	ok = tt_capture_write(in, out, name, &opt->filter, &stop_requested);
+	if (to_stdout) {
+		clearerr(stdout);	/* a write error was said */
+	} else if (fclose(out) != 0 && ok) {
+		fprintf(stderr, "tcptrace: %s: %s\n", name, strerror(errno));
+		ok = false;
+	}
+	return ok ? EXIT_OK : EXIT_TROUBLE;
+}
+
 static int run(struct options *opt)
 {
 	struct tt_services *services = NULL;
@@ -1039,7 +1085,9 @@ static int run(struct options *opt)
 		free(in);
 		return EXIT_TROUBLE;
 	}
-	if (opt->view == VIEW_STATS) {
+	if (opt->write_file) {
+		status = write_capture(in, opt);
+	} else if (opt->view == VIEW_STATS) {
 		status = show_stats(in, opt, first);
 	} else {
 		opt->style.color = use_color(opt);
