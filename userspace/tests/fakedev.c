@@ -17,9 +17,17 @@
  *                       0 (end of file); in follow mode the reader waits,
  *                       and the wait is interrupted by a SIGINT, as if the
  *                       user pressed Ctrl-C.
+ *                       After "binary=1" the lines are given as binary
+ *                       records, encoded by ../binary.c: a header line
+ *                       alone in its read, records whole, as many as fit
+ *                       (EINVAL if not even one does); other lines are
+ *                       left out, and one that cannot be encoded is said
+ *                       on stderr.
  * TT_FAKEDEV_LOG=FILE   each command written is appended to FILE
  * TT_FAKEDEV_OPEN_ERRNO=N   open() fails with errno N
  * TT_FAKEDEV_DENY=CMD   writing CMD fails with EPERM
+ * TT_FAKEDEV_UNKNOWN=CMD    writing CMD fails with EINVAL, as a module
+ *                       older than the command does ("binary=1")
  *
  * Only what tcptrace does is imitated: one open file at a time (tcptrace
  * record closes its follower before it opens the snapshot; each open
@@ -42,11 +50,21 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "../binary.h"
+
 #define DEVICE	"/dev/tcptrace"
+
+/*
+ * What tcptrace calls: the only symbols this library exports (the parser
+ * and encoder it is built with stay its own, apart from tcptrace's).
+ */
+#define FAKE	__attribute__((visibility("default")))
 
 struct fake {
 	int fd;			/* a real descriptor (of /dev/null), or -1 */
 	bool follow;
+	bool binary;		/* "binary=1" */
+	bool started;		/* read from: "binary=1" comes too late */
 	char *script;		/* the whole script, NUL-terminated */
 	size_t pos;		/* next unread byte */
 };
@@ -100,7 +118,7 @@ static int fake_open(const char *path, int flags, mode_t mode)
 	return dev.fd;
 }
 
-int open(const char *path, int flags, ...)
+FAKE int open(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
@@ -111,7 +129,7 @@ int open(const char *path, int flags, ...)
 	return fake_open(path, flags, mode);
 }
 
-int open64(const char *path, int flags, ...)
+FAKE int open64(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
@@ -154,11 +172,86 @@ static void skip_comments(void)
 		skip_line();
 }
 
+/* The line at the script's position, its '\n' included: its length. */
+static size_t line_len(void)
+{
+	const char *line = dev.script + dev.pos;
+	const char *nl = strchr(line, '\n');
+
+	return nl ? (size_t)(nl + 1 - line) : strlen(line);
+}
+
+union binary {
+	struct tcptrace_binary_header h;
+	struct tcptrace_binary_record r;
+};
+
+/*
+ * The line at the script's position as the module's binary stream has it,
+ * into @bin: its size, or 0 for a line the stream leaves out.
+ */
+static size_t encode_line(union binary *bin)
+{
+	size_t len = line_len();
+	char err[TT_ERR_MAX];
+	struct tt_line parsed;
+
+	switch (tt_parse_line(dev.script + dev.pos, len, &parsed, err)) {
+	case TT_LINE_HEADER:
+		tt_binary_encode_header(&parsed.header, &bin->h);
+		return sizeof(bin->h);
+	case TT_LINE_RECORD:
+		if (tt_binary_encode_record(&parsed.record, &bin->r, err))
+			return sizeof(bin->r);
+		/* fall through */
+	case TT_LINE_ERROR:
+	case TT_LINE_UNSUPPORTED:
+		fprintf(stderr, "fakedev: cannot write in binary: %s: %.*s", err,
+			(int)len, dev.script + dev.pos);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* The binary stream: a header alone in its read, records whole. */
+static ssize_t fake_read(void *buf, size_t count);
+
+static ssize_t fake_read_binary(void *buf, size_t count)
+{
+	union binary bin;
+	size_t n = 0;
+
+	while (!at_end() && dev.script[dev.pos] != '!') {
+		size_t size = encode_line(&bin);
+		bool header = size == sizeof(bin.h);
+
+		if (size && (n + size > count || (header && n)))
+			break;
+		if (size) {
+			memcpy((char *)buf + n, &bin, size);
+			n += size;
+		}
+		dev.pos += line_len();
+		skip_comments();
+		if (header)
+			break;
+	}
+	if (n)
+		return (ssize_t)n;
+	if (!at_end() && dev.script[dev.pos] != '!') {
+		errno = EINVAL;	/* too small for the next record */
+		return -1;
+	}
+	return fake_read(buf, count);	/* only lines left out: on to the next */
+}
+
 /* Lines up to the next directive, as many as fit in @count bytes. */
 static ssize_t fake_read(void *buf, size_t count)
 {
 	size_t n = 0;
 
+	dev.started = true;
 	skip_comments();
 	if (at_directive("!read"))
 		skip_line();
@@ -177,6 +270,8 @@ static ssize_t fake_read(void *buf, size_t count)
 		errno = EAGAIN;
 		return -1;
 	}
+	if (dev.binary)
+		return fake_read_binary(buf, count);
 	while (!at_end() && dev.script[dev.pos] != '!') {
 		const char *line = dev.script + dev.pos;
 		const char *nl = strchr(line, '\n');
@@ -192,14 +287,14 @@ static ssize_t fake_read(void *buf, size_t count)
 	return (ssize_t)n;
 }
 
-ssize_t read(int fd, void *buf, size_t count)
+FAKE ssize_t read(int fd, void *buf, size_t count)
 {
 	ssize_t (*next)(int, void *, size_t) = dlsym(RTLD_NEXT, "read");
 
 	return is_fake(fd) ? fake_read(buf, count) : next(fd, buf, count);
 }
 
-ssize_t __read_chk(int fd, void *buf, size_t count, size_t size)
+FAKE ssize_t __read_chk(int fd, void *buf, size_t count, size_t size)
 {
 	(void)size;
 	return read(fd, buf, count);
@@ -209,6 +304,7 @@ static ssize_t fake_write(const void *buf, size_t count)
 {
 	const char *log = getenv("TT_FAKEDEV_LOG");
 	const char *deny = getenv("TT_FAKEDEV_DENY");
+	const char *unknown = getenv("TT_FAKEDEV_UNKNOWN");
 	char cmd[80];
 	FILE *f;
 
@@ -222,12 +318,27 @@ static ssize_t fake_write(const void *buf, size_t count)
 		errno = EPERM;
 		return -1;
 	}
+	if (unknown && strcmp(unknown, cmd) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (strcmp(cmd, "follow") == 0)
 		dev.follow = true;
+	if (strncmp(cmd, "binary=", 7) == 0) {
+		if (strcmp(cmd, "binary=1") != 0) {
+			errno = strcmp(cmd, "binary=2") == 0 ? EPROTONOSUPPORT : EINVAL;
+			return -1;
+		}
+		if (dev.started) {
+			errno = EBUSY;
+			return -1;
+		}
+		dev.binary = true;
+	}
 	return (ssize_t)count;
 }
 
-ssize_t write(int fd, const void *buf, size_t count)
+FAKE ssize_t write(int fd, const void *buf, size_t count)
 {
 	ssize_t (*next)(int, const void *, size_t) = dlsym(RTLD_NEXT, "write");
 
@@ -263,7 +374,7 @@ static int fake_wait(struct pollfd *pfd, const struct timespec *timeout,
 	return -1;
 }
 
-int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+FAKE int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
 	  const sigset_t *mask)
 {
 	int (*next)(struct pollfd *, nfds_t, const struct timespec *,
@@ -303,7 +414,7 @@ static int poll_with_fake(struct pollfd *fds, nfds_t nfds, int timeout,
 	return ret;
 }
 
-int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+FAKE int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	int (*next)(struct pollfd *, nfds_t, int) = dlsym(RTLD_NEXT, "poll");
 	nfds_t i;
@@ -316,7 +427,7 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	return next(fds, nfds, timeout);
 }
 
-int close(int fd)
+FAKE int close(int fd)
 {
 	int (*next)(int) = dlsym(RTLD_NEXT, "close");
 
