@@ -13,7 +13,6 @@
 
 struct writer {
 	FILE *out;
-	const char *name;
 	const char *device;
 	bool selecting;		/* a selection option was given */
 	bool ok;
@@ -109,7 +108,6 @@ bool tt_capture_write(struct tt_input *in, FILE *out, const char *name,
 	static const struct tt_filter none;
 	struct writer w = {
 		.out = out,
-		.name = name,
 		.device = in->name,
 		/* The options' filter starts zeroed: any option changes it. */
 		.selecting = memcmp(filter, &none, sizeof(none)) != 0,
