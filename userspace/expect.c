@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "binary.h"
 #include "expect.h"
 #include "filter.h"
 #include "model.h"
@@ -477,12 +478,11 @@ struct expect_view {
 static bool expect_record(struct tt_view *v, const struct tt_record *r)
 {
 	struct expect_view *x = (struct expect_view *)v;
-	const char *line = x->in->line;
+	const char *line = x->in->item == TT_ITEM_LINE ? x->in->line : NULL;
 	size_t len = x->in->len;
+	char rendered[TT_RENDER_MAX];
 	unsigned int i;
 
-	if (len && line[len - 1] == '\n')
-		len--;
 	for (i = 0; x->set && i < x->set->count; i++) {
 		struct tt_expect *e = x->set->items[i];
 
@@ -492,8 +492,14 @@ static bool expect_record(struct tt_view *v, const struct tt_record *r)
 		if (has_path(e, r))
 			e->matched++;
 		if (e->nr_shown < TT_EXPECT_SHOWN) {
-			char *copy = strndup(line, len);
+			char *copy;
 
+			/* A binary record, as the line the module writes for it. */
+			if (!line) {
+				len = tt_binary_render(r, rendered);
+				line = rendered;
+			}
+			copy = strndup(line, len && line[len - 1] == '\n' ? len - 1 : len);
 			if (!copy) {
 				fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
 				return false;

@@ -45,7 +45,8 @@ bool tt_expect_compile(struct tt_expect_set *set, char err[TT_EXPECT_ERR_MAX]);
  * The view that checks the compiled @set against the records it is fed
  * and prints the KTAP report to @out when finished; its finish() is false
  * if an expectation does not hold. The records it lists are the raw lines
- * @in has read (in->line when the record is fed).
+ * @in has read (in->line when the record is fed), binary ones as the
+ * lines the module writes for them.
  */
 struct tt_view *tt_expect_view(FILE *out, const struct tt_style *style,
 			       struct tt_expect_set *set, const struct tt_input *in);

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "binary.h"
+#include "capture.h"
 #include "expect.h"
 #include "filter.h"
 #include "input.h"
@@ -63,6 +65,7 @@ struct options {
 	const char **inputs;
 	size_t nr_inputs;
 	bool read_given;	/* -r: captures, not the device */
+	const char *write_file;	/* -w: a binary capture of the device, "-": stdout */
 	enum view_kind view;
 	const char *view_option;	/* the option that chose it, for messages */
 	bool json;
@@ -92,7 +95,12 @@ static const char usage_text[] =
 	"Input:\n"
 	"  -r, --read=FILE        read a saved capture from FILE ('-' for standard\n"
 	"                         input) instead of " TCPTRACE_DEVICE "; repeatable:\n"
-	"                         captures of many hosts, read as one input\n"
+	"                         captures of many hosts, read as one input; text\n"
+	"                         or binary (-w), whichever each is\n"
+	"  -w, --write=FILE       save the device's records, as read, in a binary\n"
+	"                         capture ('-' for standard output) instead of\n"
+	"                         showing them; with selection options, those\n"
+	"                         selected\n"
 	"  -f, --follow           show histories as they complete, until interrupted\n"
 	"      --all-netns        show every network namespace (needs CAP_NET_ADMIN)\n"
 	"\n"
@@ -163,6 +171,7 @@ enum {
 
 static const struct option long_options[] = {
 	{ "read",         required_argument, NULL, 'r' },
+	{ "write",        required_argument, NULL, 'w' },
 	{ "follow",       no_argument,       NULL, 'f' },
 	{ "all-netns",    no_argument,       NULL, OPT_ALL_NETNS },
 	{ "timeline",     no_argument,       NULL, OPT_TIMELINE },
@@ -186,7 +195,7 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char short_options[] = ":r:fsj" TT_FILTER_SHORT_OPTIONS "HSnhV";
+static const char short_options[] = ":r:w:fsj" TT_FILTER_SHORT_OPTIONS "HSnhV";
 
 /*
  * For "--name=value" where --name takes no argument, the length of
@@ -288,6 +297,11 @@ static int parse_option(int c, char *argv[], struct options *opt)
 		opt->inputs[opt->nr_inputs++] = optarg;
 		opt->read_given = true;
 		return -1;
+	case 'w':
+		if (!*optarg)
+			return usage_error("empty file name for --write");
+		opt->write_file = optarg;
+		return -1;
 	case 'f':
 		opt->follow = true;
 		return -1;
@@ -368,6 +382,11 @@ static int check_options(const struct options *opt)
 			  opt->view == VIEW_GRAPH || opt->view == VIEW_METRICS ||
 			  opt->view == VIEW_EXPECT))
 		return usage_error("--json does not apply to %s", opt->view_option);
+	if (opt->write_file && opt->read_given)
+		return usage_error("--write saves " TCPTRACE_DEVICE "'s records, not a capture (--read)");
+	if (opt->write_file && (opt->view_option || opt->json))
+		return usage_error("--write saves records, it shows no view (%s)",
+				   opt->json ? "--json" : opt->view_option);
 	if (opt->follow && opt->read_given)
 		return usage_error("--follow reads " TCPTRACE_DEVICE ", not a capture (--read)");
 	if (opt->all_netns && opt->read_given)
@@ -454,18 +473,69 @@ static const char *input_path(const struct options *opt, size_t i)
 	return opt->nr_inputs ? opt->inputs[i] : TCPTRACE_DEVICE;
 }
 
-/* Open the capture or the device, and give the device its commands. */
+/* The layout of the UAPI header this reader is built with, or later. */
+#define STRINGIFY(x)	#x
+#define VERSION_TEXT(x)	STRINGIFY(x)
+#define CMD_BINARY	TCPTRACE_CMD_BINARY VERSION_TEXT(TCPTRACE_BINARY_VERSION)
+
+/*
+ * Binary records from the device: no formatting in the kernel, no parsing
+ * here. A module older than them does not know the command (EINVAL): the
+ * text then, which reads the same, unless -w, which saves binary only.
+ */
+static int ask_binary(struct tt_input *in, const struct options *opt,
+		      const char *path)
+{
+	if (tt_input_command(in, CMD_BINARY) == 0)
+		return 0;
+	if (errno == EINVAL && !opt->write_file)
+		return 0;
+	if (errno == EINVAL)
+		fprintf(stderr, "tcptrace: %s: " CMD_BINARY ": %s (a module without binary records: 'tcptrace record' writes a text capture)\n",
+			path, strerror(errno));
+	else
+		report_open_error(path, CMD_BINARY);
+	return -1;
+}
+
+/*
+ * What the views need of a binary record: the text of the addresses only
+ * if they print them.
+ */
+static unsigned int decode_flags(const struct options *opt)
+{
+	if (opt->write_file || opt->view == VIEW_SUMMARY || opt->view == VIEW_GRAPH ||
+	    opt->view == VIEW_METRICS || opt->view == VIEW_STATS)
+		return TT_DECODE_NO_ADDR_TEXT;
+	return 0;
+}
+
+/*
+ * Open the capture or the device, and give the device its commands: it is
+ * opened for writing too, for binary=1, but read in text as before where
+ * a mode changed by hand lets it be read only.
+ */
 static int open_input(struct tt_input *in, const struct options *opt,
 		      const char *path)
 {
-	bool writable = opt->follow || opt->all_netns;
+	bool device = !opt->read_given, binary = device;
+	bool commands = opt->follow || opt->all_netns || opt->write_file;
 
-	if (tt_input_open(in, path, writable) < 0) {
-		report_open_error(path, NULL);
-		return -1;
+	if (tt_input_open(in, path, device) < 0) {
+		if (!device || commands || errno != EACCES ||
+		    tt_input_open(in, path, false) < 0) {
+			report_open_error(path, NULL);
+			return -1;
+		}
+		binary = false;
 	}
+	in->decode = decode_flags(opt);
 	if (opt->all_netns && tt_input_command(in, TCPTRACE_CMD_ALL_NETNS) < 0) {
 		report_open_error(path, TCPTRACE_CMD_ALL_NETNS);
+		tt_input_close(in);
+		return -1;
+	}
+	if (binary && ask_binary(in, opt, path) < 0) {
 		tt_input_close(in);
 		return -1;
 	}
@@ -495,13 +565,16 @@ static bool open_next(struct tt_input *in, const struct options *opt,
 
 static void report_line(const struct tt_input *in, const char *message)
 {
-	fprintf(stderr, "tcptrace: %s:%lu: %s\n", in->name, in->lineno, message);
+	char where[TT_WHERE_MAX];
+
+	fprintf(stderr, "tcptrace: %s%s: %s\n", in->name, tt_input_where(in, where),
+		message);
 }
 
 /* The format requires the header first; say so once, at line 1. */
 static bool check_first_line(const struct tt_input *in)
 {
-	if (in->lineno != 1 || tt_is_header_line(in->line, in->len))
+	if (in->items != 1 || tt_input_is_header(in) || in->item == TT_ITEM_BAD)
 		return true;
 	report_line(in, "missing header line (the first line must be '"
 		    TCPTRACE_HEADER_TAG " format=...')");
@@ -515,7 +588,7 @@ static bool check_end_of_input(const struct tt_input *in, int last_read)
 		fprintf(stderr, "tcptrace: %s: %s\n", in->name, strerror(errno));
 		return false;
 	}
-	if (in->lineno == 0) {
+	if (in->items == 0) {
 		fprintf(stderr, "tcptrace: %s: empty input (no header line)\n",
 			in->name);
 		return false;
@@ -630,7 +703,7 @@ static enum next_step handle_line(struct tt_input *in, const struct options *opt
 	char err[TT_ERR_MAX];
 	struct tt_line parsed;
 
-	switch (tt_parse_line(in->line, in->len, &parsed, err)) {
+	switch (tt_input_parse(in, &parsed, err)) {
 	case TT_LINE_RECORD:
 		p->section_has_record = true;
 		note_seq(p, view, &parsed.record);
@@ -651,7 +724,7 @@ static enum next_step handle_line(struct tt_input *in, const struct options *opt
 		return STOP;
 	case TT_LINE_HEADER:
 		/* A capture concatenated to another: a section of its own. */
-		if (in->lineno > 1) {
+		if (in->items > 1) {
 			tt_view_section(view);
 			p->section_has_record = false;
 		}
@@ -884,13 +957,13 @@ static bool stats_read(struct tt_input *in, const struct options *opt,
 		if (!check_first_line(in))
 			return false;
 		last = st->count > first ? &st->sections[st->count - 1] : NULL;
-		if (!tt_is_header_line(in->line, in->len) &&
-		    !tt_is_origin_line(in->line, in->len)) {
-			if (last && in->line[0] != '#' && in->line[0] != '\n')
+		if (!tt_input_is_header(in) && !tt_input_is_origin(in) &&
+		    in->item != TT_ITEM_BAD) {
+			if (last && tt_input_is_record(in))
 				last->has_record = true;
 			continue;
 		}
-		switch (tt_parse_line(in->line, in->len, &parsed, err)) {
+		switch (tt_input_parse(in, &parsed, err)) {
 		case TT_LINE_HEADER:
 			if (!stats_add(st, &parsed.header)) {
 				fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
@@ -918,7 +991,7 @@ static bool stats_read(struct tt_input *in, const struct options *opt,
 			return false;	/* the rest would be misread */
 		default:
 			report_line(in, err);
-			if (in->lineno == 1)
+			if (in->items == 1)
 				return false;
 			st->ok = false;
 			break;
@@ -984,6 +1057,28 @@ static int close_stdout(bool quiet_epipe)
 	return EXIT_TROUBLE;
 }
 
+/* -w: the device's binary stream into FILE, which is made only once it opened. */
+static int write_capture(struct tt_input *in, const struct options *opt)
+{
+	bool to_stdout = strcmp(opt->write_file, "-") == 0;
+	const char *name = to_stdout ? "<stdout>" : opt->write_file;
+	FILE *out = to_stdout ? stdout : fopen(opt->write_file, "we");
+	bool ok;
+
+	if (!out) {
+		fprintf(stderr, "tcptrace: %s: %s\n", name, strerror(errno));
+		return EXIT_TROUBLE;
+	}
+	ok = tt_capture_write(in, out, name, &opt->filter, &stop_requested);
+	if (to_stdout) {
+		clearerr(stdout);	/* a write error was said */
+	} else if (fclose(out) != 0 && ok) {
+		fprintf(stderr, "tcptrace: %s: %s\n", name, strerror(errno));
+		ok = false;
+	}
+	return ok ? EXIT_OK : EXIT_TROUBLE;
+}
+
 static int run(struct options *opt)
 {
 	struct tt_services *services = NULL;
@@ -1008,7 +1103,9 @@ static int run(struct options *opt)
 		free(in);
 		return EXIT_TROUBLE;
 	}
-	if (opt->view == VIEW_STATS) {
+	if (opt->write_file) {
+		status = write_capture(in, opt);
+	} else if (opt->view == VIEW_STATS) {
 		status = show_stats(in, opt, first);
 	} else {
 		opt->style.color = use_color(opt);

@@ -8,7 +8,8 @@
 # The streaming views (the table, JSON, the timeline, the summary and the
 # graph) run on N and on N/10 histories: their peak RSS must be the same
 # within RSS_SLACK KiB, or the benchmark fails. --ladder holds what it
-# pairs, so it runs on its limit, 100000 histories, alone.
+# pairs, so it runs on its limit, 100000 histories, alone. Last, the
+# summary of the same N histories in a binary capture (tcptrace -w).
 #
 # Usage: bench-views/run.sh [N]   (default 1000000)
 
@@ -53,4 +54,14 @@ for view in "table:-n" "json:--json" "summary:--summary" "timeline:-n --timeline
 done
 
 bench-views/measure ladder "$LADDER" ./tcptrace -n --ladder -r "$TMP/ladder.txt" || failed=1
+
+# The summary of a binary capture of the same histories: tcptrace -w of
+# the fake device of the tests, which gives the capture's lines in binary.
+if TT_FAKEDEV="$TMP/big.txt" LD_PRELOAD=$PWD/tests/fakedev.so ./tcptrace -w "$TMP/big.bin"; then
+	rm -f "$TMP/big.txt"
+	bench-views/measure summary-binary "$N" ./tcptrace --summary -r "$TMP/big.bin" || failed=1
+else
+	echo "summary-binary: tcptrace -w failed"
+	failed=1
+fi
 exit "$failed"

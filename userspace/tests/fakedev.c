@@ -21,9 +21,17 @@
  *                       0 (end of file); in follow mode the reader waits,
  *                       and the wait is interrupted by a SIGINT, as if the
  *                       user pressed Ctrl-C.
+ *                       After "binary=1" the lines are given as binary
+ *                       records, encoded by ../binary.c: a header line
+ *                       alone in its read, records whole, as many as fit
+ *                       (EINVAL if not even one does); other lines are
+ *                       left out, and one that cannot be encoded is said
+ *                       on stderr.
  * TT_FAKEDEV_LOG=FILE   each command written is appended to FILE
  * TT_FAKEDEV_OPEN_ERRNO=N   open() fails with errno N
  * TT_FAKEDEV_DENY=CMD   writing CMD fails with EPERM
+ * TT_FAKEDEV_UNKNOWN=CMD    writing CMD fails with EINVAL, as a module
+ *                       older than the command does ("binary=1")
  *
  * Only what tcptrace does is imitated: one open file at a time (tcptrace
  * record closes its follower before it opens the snapshot; each open
@@ -47,11 +55,21 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "../binary.h"
+
 #define DEVICE	"/dev/tcptrace"
+
+/*
+ * What tcptrace calls: the only symbols this library exports (the parser
+ * and encoder it is built with stay its own, apart from tcptrace's).
+ */
+#define FAKE	__attribute__((visibility("default")))
 
 struct fake {
 	int fd;			/* a real descriptor (of /dev/null), or -1 */
 	bool follow;
+	bool binary;		/* "binary=1" */
+	bool started;		/* read from: "binary=1" comes too late */
 	char *script;		/* the whole script, NUL-terminated */
 	size_t pos;		/* next unread byte */
 };
@@ -105,7 +123,7 @@ static int fake_open(const char *path, int flags, mode_t mode)
 	return dev.fd;
 }
 
-int open(const char *path, int flags, ...)
+FAKE int open(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
@@ -116,7 +134,7 @@ int open(const char *path, int flags, ...)
 	return fake_open(path, flags, mode);
 }
 
-int open64(const char *path, int flags, ...)
+FAKE int open64(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
@@ -193,11 +211,90 @@ static size_t expand_line(const char *line, size_t len, char *out, size_t size)
 	return n;
 }
 
+/* The line at the script's position, its '\n' included: its length. */
+static size_t line_len(void)
+{
+	const char *line = dev.script + dev.pos;
+	const char *nl = strchr(line, '\n');
+
+	return nl ? (size_t)(nl + 1 - line) : strlen(line);
+}
+
+union binary {
+	struct tcptrace_binary_header h;
+	struct tcptrace_binary_record r;
+};
+
+/*
+ * The line at the script's position as the module's binary stream has it,
+ * into @bin: its size, or 0 for a line the stream leaves out.
+ */
+static size_t encode_line(union binary *bin)
+{
+	char line[2 * TCPTRACE_LINE_MAX], err[TT_ERR_MAX];
+	size_t len = expand_line(dev.script + dev.pos, line_len(), line, sizeof(line));
+	struct tt_line parsed;
+
+	if (len == SIZE_MAX) {
+		fprintf(stderr, "fakedev: a line too long for the device\n");
+		return 0;
+	}
+	switch (tt_parse_line(line, len, &parsed, err)) {
+	case TT_LINE_HEADER:
+		tt_binary_encode_header(&parsed.header, &bin->h);
+		return sizeof(bin->h);
+	case TT_LINE_RECORD:
+		if (tt_binary_encode_record(&parsed.record, &bin->r, err))
+			return sizeof(bin->r);
+		/* fall through */
+	case TT_LINE_ERROR:
+	case TT_LINE_UNSUPPORTED:
+		fprintf(stderr, "fakedev: cannot write in binary: %s: %.*s", err,
+			(int)len, line);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* The binary stream: a header alone in its read, records whole. */
+static ssize_t fake_read(void *buf, size_t count);
+
+static ssize_t fake_read_binary(void *buf, size_t count)
+{
+	union binary bin;
+	size_t n = 0;
+
+	while (!at_end() && dev.script[dev.pos] != '!') {
+		size_t size = encode_line(&bin);
+		bool header = size == sizeof(bin.h);
+
+		if (size && (n + size > count || (header && n)))
+			break;
+		if (size) {
+			memcpy((char *)buf + n, &bin, size);
+			n += size;
+		}
+		dev.pos += line_len();
+		skip_comments();
+		if (header)
+			break;
+	}
+	if (n)
+		return (ssize_t)n;
+	if (!at_end() && dev.script[dev.pos] != '!') {
+		errno = EINVAL;	/* too small for the next record */
+		return -1;
+	}
+	return fake_read(buf, count);	/* only lines left out: on to the next */
+}
+
 /* Lines up to the next directive, as many as fit in @count bytes. */
 static ssize_t fake_read(void *buf, size_t count)
 {
 	size_t n = 0;
 
+	dev.started = true;
 	skip_comments();
 	if (at_directive("!read"))
 		skip_line();
@@ -216,6 +313,8 @@ static ssize_t fake_read(void *buf, size_t count)
 		errno = EAGAIN;
 		return -1;
 	}
+	if (dev.binary)
+		return fake_read_binary(buf, count);
 	while (!at_end() && dev.script[dev.pos] != '!') {
 		const char *line = dev.script + dev.pos;
 		const char *nl = strchr(line, '\n');
@@ -231,14 +330,14 @@ static ssize_t fake_read(void *buf, size_t count)
 	return (ssize_t)n;
 }
 
-ssize_t read(int fd, void *buf, size_t count)
+FAKE ssize_t read(int fd, void *buf, size_t count)
 {
 	ssize_t (*next)(int, void *, size_t) = dlsym(RTLD_NEXT, "read");
 
 	return is_fake(fd) ? fake_read(buf, count) : next(fd, buf, count);
 }
 
-ssize_t __read_chk(int fd, void *buf, size_t count, size_t size)
+FAKE ssize_t __read_chk(int fd, void *buf, size_t count, size_t size)
 {
 	(void)size;
 	return read(fd, buf, count);
@@ -248,6 +347,7 @@ static ssize_t fake_write(const void *buf, size_t count)
 {
 	const char *log = getenv("TT_FAKEDEV_LOG");
 	const char *deny = getenv("TT_FAKEDEV_DENY");
+	const char *unknown = getenv("TT_FAKEDEV_UNKNOWN");
 	char cmd[80];
 	FILE *f;
 
@@ -261,12 +361,27 @@ static ssize_t fake_write(const void *buf, size_t count)
 		errno = EPERM;
 		return -1;
 	}
+	if (unknown && strcmp(unknown, cmd) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (strcmp(cmd, "follow") == 0)
 		dev.follow = true;
+	if (strncmp(cmd, "binary=", 7) == 0) {
+		if (strcmp(cmd, "binary=1") != 0) {
+			errno = strcmp(cmd, "binary=2") == 0 ? EPROTONOSUPPORT : EINVAL;
+			return -1;
+		}
+		if (dev.started) {
+			errno = EBUSY;
+			return -1;
+		}
+		dev.binary = true;
+	}
 	return (ssize_t)count;
 }
 
-ssize_t write(int fd, const void *buf, size_t count)
+FAKE ssize_t write(int fd, const void *buf, size_t count)
 {
 	ssize_t (*next)(int, const void *, size_t) = dlsym(RTLD_NEXT, "write");
 
@@ -302,7 +417,7 @@ static int fake_wait(struct pollfd *pfd, const struct timespec *timeout,
 	return -1;
 }
 
-int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+FAKE int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
 	  const sigset_t *mask)
 {
 	int (*next)(struct pollfd *, nfds_t, const struct timespec *,
@@ -342,7 +457,7 @@ static int poll_with_fake(struct pollfd *fds, nfds_t nfds, int timeout,
 	return ret;
 }
 
-int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+FAKE int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	int (*next)(struct pollfd *, nfds_t, int) = dlsym(RTLD_NEXT, "poll");
 	nfds_t i;
@@ -355,7 +470,7 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	return next(fds, nfds, timeout);
 }
 
-int close(int fd)
+FAKE int close(int fd)
 {
 	int (*next)(int) = dlsym(RTLD_NEXT, "close");
 

@@ -15,7 +15,8 @@ set -u
 
 cd "$(dirname "$0")/.." || exit 1
 TCPTRACE=$PWD/tcptrace
-TEST_PROGRAMS="$PWD/tests/test_parse $PWD/tests/test_model"
+TEST_PROGRAMS="$PWD/tests/test_parse $PWD/tests/test_model $PWD/tests/test_binary"
+BINCAT=$PWD/tests/bincat
 FUZZ=$PWD/tests/fuzz
 FAKEDEV=$PWD/tests/fakedev.so
 MAN_PAGE=$PWD/tcptrace.1
@@ -647,6 +648,7 @@ follow: losses of unknown size
 follow: the summary at Ctrl-C
 follow: exits 0 when its reader goes away
 snapshot of the device: --all-netns writes all-netns
+follow and snapshot: text, as before, when binary=1 is refused (EINVAL)
 all-netns refused: one line, exit 1
 device that cannot be opened: the hint for EPERM"
 	fake follow.script "$TCPTRACE" --stats > "$TMP/out" 2>&1
@@ -663,8 +665,8 @@ device that cannot be opened: the hint for EPERM"
 
 	: > "$TMP/commands"
 	fake follow.script expect_run follow.out.table /dev/null 0 "$TCPTRACE" -f -n
-	[ "$(cat "$TMP/commands")" = follow ] ||
-		detail "commands written: $(cat "$TMP/commands")"
+	[ "$(cat "$TMP/commands")" = "binary=1
+follow" ] || detail "commands written: $(cat "$TMP/commands")"
 	result "follow: table, lost histories reported in-band"
 
 	# The device's records are this machine's: its host name and boot id.
@@ -690,7 +692,7 @@ device that cannot be opened: the hint for EPERM"
 		head -n 3 follow.script
 		echo '!read'
 		awk 'BEGIN { for (i = 0; i < 20000; i++)
-			print "done " i " ipv4 127.0.0.1:" 1024 + i % 60000 " 127.0.0.1:9 seq=" i " t0=1 path=CLOSE>SYN_SENT@0>CLOSE@5s" }'
+			print "done " i " ipv4 127.0.0.1:" 1024 + i % 60000 " 127.0.0.1:9 seq=" i " t0=1 netns=1 uid=0 end=refused bytes_acked=0 bytes_received=0 retrans=0 srtt_us=0 path=CLOSE>SYN_SENT@0>CLOSE@5s" }'
 	} > "$TMP/many.script"
 	{ fake "$TMP/many.script" "$TCPTRACE" -f -n 2> "$TMP/err"; echo $? > "$TMP/status"; } |
 		head -n 2 > /dev/null
@@ -700,9 +702,19 @@ device that cannot be opened: the hint for EPERM"
 
 	: > "$TMP/commands"
 	fake lifecycle.txt expect_run lifecycle.table /dev/null 0 "$TCPTRACE" -n --all-netns
-	[ "$(cat "$TMP/commands")" = all-netns ] ||
-		detail "commands written: $(cat "$TMP/commands")"
+	[ "$(cat "$TMP/commands")" = "all-netns
+binary=1" ] || detail "commands written: $(cat "$TMP/commands")"
 	result "snapshot of the device: --all-netns writes all-netns"
+
+	# A module older than binary records refuses binary=1: text, the same.
+	TT_FAKEDEV_UNKNOWN=binary=1 fake follow.script expect_run follow.out.table /dev/null 0 "$TCPTRACE" -f -n
+	TT_FAKEDEV_UNKNOWN=binary=1 fake follow.script expect_run "$TMP/follow.out.json" /dev/null 0 "$TCPTRACE" -f --json
+	TT_FAKEDEV_UNKNOWN=binary=1 fake lostfirst.script expect_run lostfirst.out.table /dev/null 0 "$TCPTRACE" -f -n
+	: > "$TMP/commands"
+	TT_FAKEDEV_UNKNOWN=binary=1 fake lifecycle.txt expect_run lifecycle.table /dev/null 0 "$TCPTRACE" -n --all-netns
+	[ "$(cat "$TMP/commands")" = "all-netns
+binary=1" ] || detail "commands written: $(cat "$TMP/commands")"
+	result "follow and snapshot: text, as before, when binary=1 is refused (EINVAL)"
 
 	TT_FAKEDEV_DENY=all-netns fake follow.script expect_message 1 \
 		"tcptrace: /dev/tcptrace: all-netns: Operation not permitted (it needs CAP_NET_ADMIN in the initial network namespace)" \
@@ -713,6 +725,249 @@ device that cannot be opened: the hint for EPERM"
 		"tcptrace: /dev/tcptrace: Operation not permitted (opening it needs CAP_NET_ADMIN)" \
 		"$TCPTRACE"
 	result "device that cannot be opened: the hint for EPERM"
+
+	cd - > /dev/null || return
+}
+
+# ---- binary captures (tcptrace -w; tests/fakedev.c gives binary records) --
+
+# bin_capture CAPTURE FILE [OPTION...]: FILE made by "tcptrace -w" of the
+# device playing CAPTURE (a snapshot), stderr in $TMP/w_err; its status.
+bin_capture() {
+	capture=$1 file=$2
+	shift 2
+	fake "$capture" "$TCPTRACE" -w "$file" "$@" 2> "$TMP/w_err"
+}
+
+# with_origin FILE HOST BOOT_ID: binary capture FILE with this origin line
+# instead of its own.
+with_origin() {
+	printf '# origin host=%s boot_id=%s\n' "$2" "$3"
+	tail -c +$(($(head -n 1 "$1" | wc -c) + 1)) "$1"
+}
+
+# poke FILE OFFSET BYTE: write BYTE (octal) at OFFSET of FILE.
+poke() {
+	# shellcheck disable=SC2059 # the byte is the format
+	printf "\\$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2> /dev/null
+}
+
+# views_agree CAPTURE TEXT: every view of binary CAPTURE is byte for byte
+# that of TEXT, the same records in text (tests/bincat).
+views_agree() {
+	{
+		printf '%s\n' "$VIEWS"
+		printf '%s\n' "stats:--stats" "stats.json:--stats --json"
+	} > "$TMP/views"
+	while IFS=: read -r suffix options; do
+		# shellcheck disable=SC2086 # options are words
+		"$TCPTRACE" $options -r "$1" > "$TMP/out.bin" 2>&1
+		echo "exit status $?" >> "$TMP/out.bin"
+		# shellcheck disable=SC2086
+		"$TCPTRACE" $options -r "$2" > "$TMP/out.txt" 2>&1
+		echo "exit status $?" >> "$TMP/out.txt"
+		if ! diff -u "$TMP/out.txt" "$TMP/out.bin" > "$TMP/diff"; then
+			detail "$suffix differs, in binary:"
+			head -n 20 "$TMP/diff" >> "$DETAILS"
+		fi
+	done < "$TMP/views"
+}
+
+# Sizes of the UAPI's version 1, for the corrupt captures below.
+HDR_SIZE=176
+REC_SIZE=280
+
+binary_usage_tests() {
+	expect_usage "-w x.bin -r lifecycle.txt:--write saves /dev/tcptrace's records, not a capture (--read)" \
+		"-w x.bin --summary:--write saves records, it shows no view (--summary)" \
+		"-w x.bin -j:--write saves records, it shows no view (--json)" \
+		"-w x.bin --expect CLOSE:--write saves records, it shows no view (--expect)" \
+		"--write=:empty file name for --write"
+}
+
+binary_tests() {
+	cd "$DATA" || return
+	if [ "$fakedev_works" != yes ]; then
+		skip "binary: every view of each capture, saved with -w" "LD_PRELOAD of tests/fakedev.so does not work here"
+		cd - > /dev/null || return
+		return
+	fi
+
+	# Every capture through the device in binary and -w, then each view
+	# of the binary capture and of its records in text. The records read
+	# back are the capture's, line for line, where the capture's lines
+	# have a binary form (format 1 lines without netns=, and some made by
+	# hand without counters, have none).
+	for capture in *.txt; do
+		name=${capture%.txt}
+		[ -f "$name.err" ] && continue
+		bin_capture "$capture" "$TMP/$name.bin" || detail "tcptrace -w: exit status $?"
+		grep -v -e '^fakedev: cannot write in binary: no netns= ' \
+			-e '^fakedev: cannot write in binary: no uid= ' \
+			-e '^fakedev: cannot write in binary: a done record without all of ' \
+			"$TMP/w_err" > "$TMP/err"
+		[ -s "$TMP/err" ] && { detail "tcptrace -w:"; cat "$TMP/err" >> "$DETAILS"; }
+		head -n 1 "$TMP/$name.bin" | grep -q "^# origin host=$(uname -n) " ||
+			detail "the capture does not start with this host's origin line"
+		"$BINCAT" "$TMP/$name.bin" > "$TMP/$name.bin.txt" || detail "tests/bincat failed"
+		if [ ! -s "$TMP/w_err" ]; then
+			grep '^done \|^live ' "$capture" > "$TMP/want"
+			grep '^done \|^live ' "$TMP/$name.bin.txt" | diff -u "$TMP/want" - > "$TMP/diff" ||
+				{ detail "records read back:"; cat "$TMP/diff" >> "$DETAILS"; }
+		fi
+		views_agree "$TMP/$name.bin" "$TMP/$name.bin.txt"
+		result "binary: every view of $capture, saved with -w, as of its text"
+	done
+
+	# The device in binary, and in text (a module without binary records):
+	# every view the same, from a capture with all of today's header.
+	{
+		printf '%s\n' "$VIEWS"
+		printf '%s\n' "stats:--stats" "stats.json:--stats --json"
+	} > "$TMP/views"
+	while IFS=: read -r suffix options; do
+		# shellcheck disable=SC2086 # options are words
+		fake reasons.txt "$TCPTRACE" $options > "$TMP/out.bin" 2>&1
+		# shellcheck disable=SC2086
+		TT_FAKEDEV_UNKNOWN=binary=1 fake reasons.txt "$TCPTRACE" $options > "$TMP/out.txt" 2>&1
+		diff -u "$TMP/out.txt" "$TMP/out.bin" > "$TMP/diff" ||
+			{ detail "$suffix differs, in binary:"; head -n 20 "$TMP/diff" >> "$DETAILS"; }
+	done < "$TMP/views"
+	fake reasons.txt expect_run reasons.table /dev/null 0 "$TCPTRACE" -n
+	fake lifecycle.txt expect_run lifecycle.timeline /dev/null 0 "$TCPTRACE" -n --timeline
+	result "binary: snapshots of the device, every view as in text"
+
+	# --expect lists the records it selected as their lines.
+	fake expect.txt expect_run expect.ktap /dev/null 1 "$TCPTRACE" \
+		--expect "-D 80: CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE" \
+		--expect '-6: 2 CLOSE>SYN_SENT>CLOSE end=refused' \
+		--expect '-L 80 --comm=nginx: none CLOSE>LISTEN'
+	expect_run expect.ktap /dev/null 1 "$TCPTRACE" -r "$TMP/expect.bin" \
+		--expect "-D 80: CLOSE>SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE" \
+		--expect '-6: 2 CLOSE>SYN_SENT>CLOSE end=refused' \
+		--expect '-L 80 --comm=nginx: none CLOSE>LISTEN'
+	result "binary: --expect shows binary records as their lines"
+
+	# The selection applies to what -w saves.
+	bin_capture lifecycle.txt "$TMP/sel.bin" -L 8080 --end passive_close,active_close ||
+		detail "tcptrace -w: exit status $?"
+	"$TCPTRACE" -n -r lifecycle.txt -L 8080 --end passive_close,active_close > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 0 "$TCPTRACE" -n -r "$TMP/sel.bin"
+	result "binary: -w with selection options saves the records selected"
+
+	fake lifecycle.txt "$TCPTRACE" -w - > "$TMP/stdout.bin" 2> "$TMP/err"
+	cmp -s "$TMP/stdout.bin" "$TMP/lifecycle.bin" || detail "-w - differs from -w FILE"
+	[ -s "$TMP/err" ] && detail "stderr: $(cat "$TMP/err")"
+	result "binary: -w - writes to standard output"
+
+	# Following: flushed as records come, losses said on stderr.
+	bin_capture follow.script "$TMP/follow.bin" -f || detail "exit status $?"
+	printf '%s\n' "tcptrace: lost 3 histories while following (overwritten before they were read)" > "$TMP/want"
+	diff -u "$TMP/want" "$TMP/w_err" > "$TMP/diff" || { detail "stderr:"; cat "$TMP/diff" >> "$DETAILS"; }
+	grep '^done ' follow.script > "$TMP/want"
+	"$BINCAT" "$TMP/follow.bin" | grep '^done ' | diff -u "$TMP/want" - > "$TMP/diff" ||
+		{ detail "records:"; cat "$TMP/diff" >> "$DETAILS"; }
+	bin_capture lostfirst.script "$TMP/lostfirst.bin" -f || detail "exit status $?"
+	printf '%s\n' "tcptrace: lost histories before seq 8 while following (overwritten before they were read)" > "$TMP/want"
+	diff -u "$TMP/want" "$TMP/w_err" > "$TMP/diff" || { detail "stderr:"; cat "$TMP/diff" >> "$DETAILS"; }
+	result "binary: -w -f saves what comes until Ctrl-C, and says what was lost"
+
+	: > "$TMP/commands"
+	TT_FAKEDEV_UNKNOWN=binary=1 fake lifecycle.txt expect_message 1 \
+		"tcptrace: /dev/tcptrace: binary=1: Invalid argument (a module without binary records: 'tcptrace record' writes a text capture)" \
+		"$TCPTRACE" -w "$TMP/old.bin"
+	[ -e "$TMP/old.bin" ] && detail "$TMP/old.bin was made"
+	fake lifecycle.txt expect_message 1 "tcptrace: $TMP/no/x.bin: No such file or directory" \
+		"$TCPTRACE" -w "$TMP/no/x.bin"
+	result "binary: -w of a module without binary records, or to a file it cannot make"
+
+	# Captures of two hosts concatenated, binary and text mixed: each one
+	# a section, as with -r for each.
+	with_origin "$TMP/lifecycle.bin" web1 "$BOOT_A" > "$TMP/a.bin"
+	with_origin "$TMP/reasons.bin" web2 "$BOOT_B" > "$TMP/b.bin"
+	"$BINCAT" "$TMP/a.bin" > "$TMP/a.txt"
+	"$BINCAT" "$TMP/b.bin" > "$TMP/b.txt"
+	cat "$TMP/a.bin" "$TMP/b.bin" > "$TMP/ab.bin"
+	cat "$TMP/a.txt" "$TMP/b.bin" > "$TMP/ab.mixed"
+	cat "$TMP/a.bin" "$TMP/b.txt" > "$TMP/ba.mixed"
+	for options in "-n --ladder" --json --stats "-n --summary" --metrics; do
+		# shellcheck disable=SC2086 # options are words
+		"$TCPTRACE" $options -r "$TMP/a.txt" -r "$TMP/b.txt" > "$TMP/want"
+		for both in ab.bin ab.mixed ba.mixed; do
+			# shellcheck disable=SC2086
+			"$TCPTRACE" $options -r "$TMP/$both" > "$TMP/out" 2>&1
+			diff -u "$TMP/want" "$TMP/out" > "$TMP/diff" ||
+				{ detail "$options of $both:"; head -n 20 "$TMP/diff" >> "$DETAILS"; }
+		done
+	done
+	result "binary: captures concatenated, binary and text mixed, each a section"
+
+	# Cut short, or corrupt: one line each, what can be read is shown.
+	origin_len=$(head -n 1 "$TMP/lifecycle.bin" | wc -c)
+	records=$((origin_len + HDR_SIZE))
+	head -c $((records + 3 * REC_SIZE + 100)) "$TMP/lifecycle.bin" > "$TMP/cut.bin"
+	"$TCPTRACE" -n -r "$TMP/lifecycle.bin" | head -n 4 > "$TMP/want"
+	printf '%s\n' "tcptrace: $TMP/cut.bin: record 4 at byte $((records + 3 * REC_SIZE)): truncated record (100 of 280 bytes)" > "$TMP/want_err"
+	expect_run "$TMP/want" "$TMP/want_err" 1 "$TCPTRACE" -n -r "$TMP/cut.bin"
+	head -c $((origin_len + 100)) "$TMP/lifecycle.bin" > "$TMP/cuthdr.bin"
+	expect_message 1 "tcptrace: $TMP/cuthdr.bin: header at byte $origin_len: truncated binary header (100 of 176 bytes)" \
+		"$TCPTRACE" -n -r "$TMP/cuthdr.bin"
+	head -c 20 "$TMP/lifecycle.bin" > "$TMP/cutorigin.bin"
+	{
+		echo "tcptrace: $TMP/cutorigin.bin:1: missing header line (the first line must be '# tcptrace format=...')"
+		echo "tcptrace: $TMP/cutorigin.bin:1: truncated line (no newline)"
+	} > "$TMP/want_err"
+	expect_run /dev/null "$TMP/want_err" 1 "$TCPTRACE" -n -r "$TMP/cutorigin.bin"
+	result "binary: a capture cut short: a line of what, exit 1"
+
+	cp "$TMP/lifecycle.bin" "$TMP/kind.bin"
+	poke "$TMP/kind.bin" $((records + REC_SIZE)) 000
+	cp "$TMP/lifecycle.bin" "$TMP/state.bin"
+	poke "$TMP/state.bin" $((records + 2 * REC_SIZE + 237)) 143
+	{
+		echo "tcptrace: $TMP/kind.bin: record 2 at byte $((records + REC_SIZE)): bad record kind 0"
+		echo "tcptrace: $TMP/state.bin: record 3 at byte $((records + 2 * REC_SIZE)): bad path: unknown state 99 in step 1"
+	} > "$TMP/want_err"
+	"$TCPTRACE" -n -H -r "$TMP/lifecycle.bin" | sed -e 2d > "$TMP/want"
+	"$TCPTRACE" -n -H -r "$TMP/lifecycle.bin" | sed -e 3d >> "$TMP/want"
+	{ "$TCPTRACE" -n -H -r "$TMP/kind.bin"; "$TCPTRACE" -n -H -r "$TMP/state.bin"; } > "$TMP/out" 2> "$TMP/err"
+	diff -u "$TMP/want" "$TMP/out" > "$TMP/diff" || { detail "stdout:"; cat "$TMP/diff" >> "$DETAILS"; }
+	diff -u "$TMP/want_err" "$TMP/err" > "$TMP/diff" || { detail "stderr:"; cat "$TMP/diff" >> "$DETAILS"; }
+	result "binary: a malformed record: one line, the others shown"
+
+	cp "$TMP/lifecycle.bin" "$TMP/swapped.bin"
+	printf 'TCPT' | dd of="$TMP/swapped.bin" bs=1 seek="$origin_len" conv=notrunc 2> /dev/null
+	if [ "$(printf '\001\000' | od -An -tu2 | tr -d ' ')" = 1 ]; then
+		order="a big-endian machine: this one is little-endian"
+	else
+		order="a little-endian machine: this one is big-endian"
+	fi
+	expect_message 1 "tcptrace: $TMP/swapped.bin: header at byte $origin_len: binary capture of $order, and cannot read it" \
+		"$TCPTRACE" -n -r "$TMP/swapped.bin"
+	cp "$TMP/lifecycle.bin" "$TMP/small.bin"
+	poke "$TMP/small.bin" $((origin_len + 6)) 017
+	expect_message 1 "tcptrace: $TMP/small.bin: header at byte $origin_len: binary header: header_size 15 (this tcptrace reads 176 to 16384)" \
+		"$TCPTRACE" --stats -r "$TMP/small.bin"
+	result "binary: another byte order, or a header this reader cannot frame"
+
+	# Cut anywhere, or any byte made 0xff: never a crash, messages of a
+	# line each (a record_size changed misframes all after it).
+	size=$(wc -c < "$TMP/lifecycle.bin")
+	offset=1
+	while [ "$offset" -lt "$size" ]; do
+		head -c "$offset" "$TMP/lifecycle.bin" > "$TMP/cut.any"
+		cp "$TMP/lifecycle.bin" "$TMP/poked.any"
+		poke "$TMP/poked.any" "$offset" 377
+		for capture in cut.any poked.any; do
+			"$TCPTRACE" -n -r "$TMP/$capture" > /dev/null 2> "$TMP/err"
+			status=$?
+			[ "$status" -le 1 ] || detail "$capture at $offset: exit status $status"
+			grep -qv "^tcptrace: $TMP/${capture}[:,]" "$TMP/err" &&
+				detail "$capture at $offset: $(cat "$TMP/err")"
+		done
+		offset=$((offset + 23))
+	done
+	result "binary: a capture cut or changed anywhere: no crash, one-line messages"
 
 	cd - > /dev/null || return
 }
@@ -1458,6 +1713,25 @@ valgrind_tests() {
 		--expect '-L 80 --addr ::/0: none CLOSE>LISTEN' --expect '3 CLOSE>SYN_SENT>CLOSE'
 	valgrind_run "$TCPTRACE" -r expect.txt --expect '-L 80: 2 CLOSE>ESTABLISHD'
 	valgrind_run "$TCPTRACE" --color=always --rst-reason tcp_state,42 -r reasons.txt
+	# Binary: the captures binary_tests made, whole, cut short, corrupt,
+	# concatenated; and tcptrace -w itself, of the fake device.
+	if [ -f "$TMP/lifecycle.bin" ]; then
+		printf '%s\n' "$VIEWS" > "$TMP/views"
+		while IFS=: read -r suffix options; do
+			# shellcheck disable=SC2086 # options are words
+			valgrind_run "$TCPTRACE" $options -r "$TMP/lifecycle.bin"
+		done < "$TMP/views"
+		for capture in cut.bin cuthdr.bin cutorigin.bin kind.bin state.bin swapped.bin \
+			       small.bin ab.bin ab.mixed ba.mixed; do
+			valgrind_run "$TCPTRACE" -r "$TMP/$capture"
+			valgrind_run "$TCPTRACE" --stats -r "$TMP/$capture"
+		done
+		valgrind_run "$TCPTRACE" -r "$TMP/expect.bin" --expect '-D 80: all CLOSE>SYN_SENT>CLOSE'
+		valgrind_run "$BINCAT" "$TMP/lifecycle.bin"
+		fake lifecycle.txt valgrind_run "$TCPTRACE" -w "$TMP/vg.bin" -L 8080
+		fake follow.script valgrind_run "$TCPTRACE" -f -w "$TMP/vg.bin"
+		fake follow.script valgrind_run "$TCPTRACE" -f --summary
+	fi
 	for options in --ladder --json --stats "--stats --json" --summary --metrics; do
 		# shellcheck disable=SC2086 # options are words
 		valgrind_run "$TCPTRACE" $options -r origin-a.txt -r badorigin.txt \
@@ -1484,6 +1758,22 @@ valgrind_tests() {
 		[ -n "$small" ] && [ "$small" = "$big" ] ||
 			detail "tcptrace $view: ${small:-?} bytes allocated for 1 record, ${big:-?} for 5000"
 	done
+	# The same in binary (the records with the fields binary ones have).
+	if [ "$fakedev_works" = yes ]; then
+		for size in small big; do
+			sed 's/ path=/ netns=1 uid=0 end=active_close bytes_acked=0 bytes_received=0 retrans=0 srtt_us=0 path=/' \
+				"$TMP/$size.txt" > "$TMP/$size.script"
+			fake "$TMP/$size.script" "$TCPTRACE" -w "$TMP/$size.heap.bin"
+		done
+		for view in "" --summary; do
+			# shellcheck disable=SC2086 # $view is words
+			small=$(heap_bytes "$TCPTRACE" $view -r "$TMP/small.heap.bin")
+			# shellcheck disable=SC2086
+			big=$(heap_bytes "$TCPTRACE" $view -r "$TMP/big.heap.bin")
+			[ -n "$small" ] && [ "$small" = "$big" ] ||
+				detail "tcptrace $view, binary: ${small:-?} bytes allocated for 1 record, ${big:-?} for 5000"
+		done
+	fi
 	result "memory does not grow with the input"
 }
 
@@ -1500,6 +1790,8 @@ ladder_limit_test
 origin_tests
 follow_usage_tests
 follow_tests
+binary_usage_tests
+binary_tests
 record_tests
 metrics_tests
 metrics_netns_tests
