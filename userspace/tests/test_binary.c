@@ -191,9 +191,13 @@ static void test_round_trip_captures(struct test *t)
 		free(names[i]);
 	}
 	free(names);
-	/* 53 lines when this was written, 19 without the fields of format 2. */
+	/*
+	 * 53 lines when this was written; 25 are written by hand without
+	 * fields the module always writes (netns=, uid=, a done record's
+	 * counters), 6 of them in handover.txt.
+	 */
 	CHECK(t, lines >= 53);
-	CHECK(t, refused <= 19);
+	CHECK(t, refused <= 25);
 }
 
 /* Lines made to reach every field and every way of writing a path. */

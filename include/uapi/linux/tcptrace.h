@@ -119,7 +119,7 @@ enum tcptrace_end {
  * the wire.
  */
 #define TCPTRACE_BINARY_VERSION	1
-#define TCPTRACE_BINARY_MAGIC	0x54435054	/* "TCPT" read as a little-endian __u32 */
+#define TCPTRACE_BINARY_MAGIC	0x54504354	/* "TCPT" in a little-endian machine's memory */
 
 /* The header line's fields, in its order; the first record of a stream. */
 struct tcptrace_binary_header {
