@@ -39,7 +39,7 @@ FIXTURE(binary) {
 
 FIXTURE_SETUP(binary)
 {
-	const char *why = module_ensure(NULL);
+	const char *why = module_ensure("");
 
 	if (why) {
 		self->skip = true;
