@@ -31,18 +31,6 @@ _Static_assert(TT_BINARY_SIZE_MAX <= UINT16_MAX + 1, "a header_size fits");
 #define STEP_SHOWN_FLAGS (TCPTRACE_BINARY_STEP_SOFTIRQ | TCPTRACE_BINARY_STEP_UNEXPECTED | \
 			  TCPTRACE_BINARY_STEP_DERIVED | TCPTRACE_BINARY_STEP_TIMEWAIT)
 
-/* Write a message to @err; returns false so callers can "return set_error()". */
-__attribute__((format(printf, 2, 3)))
-static bool set_error(char err[TT_ERR_MAX], const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, TT_ERR_MAX, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
 static bool little_endian(void)
 {
 	const uint16_t one = 1;
@@ -72,19 +60,19 @@ bool tt_binary_sizes(const void *p, size_t *header_size, size_t *record_size,
 	case TT_MAGIC_NATIVE:
 		break;
 	case TT_MAGIC_SWAPPED:
-		return set_error(err, "binary capture of a %s-endian machine: this one is %s-endian, and cannot read it",
+		return tt_set_error(err, "binary capture of a %s-endian machine: this one is %s-endian, and cannot read it",
 				 little_endian() ? "big" : "little",
 				 little_endian() ? "little" : "big");
 	default:
-		return set_error(err, "binary header: bad magic 0x%08" PRIx32, b.magic);
+		return tt_set_error(err, "binary header: bad magic 0x%08" PRIx32, b.magic);
 	}
 	if (b.version == 0)
-		return set_error(err, "binary header: version 0 (versions start at 1)");
+		return tt_set_error(err, "binary header: version 0 (versions start at 1)");
 	if (b.header_size < HEADER_SIZE || b.header_size > TT_BINARY_SIZE_MAX)
-		return set_error(err, "binary header: header_size %u (this tcptrace reads %zu to %d)",
+		return tt_set_error(err, "binary header: header_size %u (this tcptrace reads %zu to %d)",
 				 b.header_size, HEADER_SIZE, TT_BINARY_SIZE_MAX);
 	if (b.record_size < RECORD_SIZE || b.record_size > TT_BINARY_SIZE_MAX)
-		return set_error(err, "binary header: record_size %" PRIu32 " (this tcptrace reads %zu to %d)",
+		return tt_set_error(err, "binary header: record_size %" PRIu32 " (this tcptrace reads %zu to %d)",
 				 b.record_size, RECORD_SIZE, TT_BINARY_SIZE_MAX);
 	*header_size = b.header_size;
 	*record_size = b.record_size;
@@ -283,7 +271,7 @@ static int field_string(const char *field, size_t size, const char *name,
 	const char *nul = memchr(field, '\0', size);
 
 	if (!nul) {
-		set_error(err, "%s: no NUL in its %zu bytes", name, size);
+		tt_set_error(err, "%s: no NUL in its %zu bytes", name, size);
 		return -1;
 	}
 	return (int)(nul - field);
@@ -295,19 +283,19 @@ static bool decode_path(const struct tcptrace_binary_record *b, struct tt_record
 	unsigned int i, prev;
 
 	if (b->nsteps > TCPTRACE_MAX_STEPS)
-		return set_error(err, "bad path: %u steps (at most %d)", b->nsteps,
+		return tt_set_error(err, "bad path: %u steps (at most %d)", b->nsteps,
 				 TCPTRACE_MAX_STEPS);
 	/* The path starts with the first step's old state, seeded or not. */
 	prev = b->steps[0].oldstate;
 	if (prev >= TCPTRACE_NR_STATES)
-		return set_error(err, "bad path: unknown state %u in step 1", prev);
+		return tt_set_error(err, "bad path: unknown state %u in step 1", prev);
 	r->first_state = (uint8_t)prev;
 	for (i = 0; i < b->nsteps; i++) {
 		const struct tcptrace_binary_step *s = &b->steps[i];
 		struct tt_step *step;
 
 		if (s->oldstate >= TCPTRACE_NR_STATES || s->newstate >= TCPTRACE_NR_STATES)
-			return set_error(err, "bad path: unknown state %u in step %u",
+			return tt_set_error(err, "bad path: unknown state %u in step %u",
 					 s->oldstate >= TCPTRACE_NR_STATES ? s->oldstate :
 					 s->newstate, i + 1);
 		/* The state at load stands for the start of the path: no step of it. */
@@ -372,7 +360,7 @@ static bool decode_strings(const struct tcptrace_binary_record *b, struct tt_rec
 			return false;
 		if (!tt_rst_reason_valid(b->rst_reason, len)) {
 			tt_comm_encode(b->rst_reason, len, quoted);
-			return set_error(err, "rst_reason: expected 1 to %d characters of [A-Z0-9_], got '%.40s'",
+			return tt_set_error(err, "rst_reason: expected 1 to %d characters of [A-Z0-9_], got '%.40s'",
 					 TT_RST_REASON_MAX, quoted);
 		}
 		memcpy(r->rst_reason, b->rst_reason, len + 1);
@@ -392,7 +380,7 @@ enum tt_line_type tt_binary_parse_record(const void *p, struct tt_record *r,
 	if (b.kind != TCPTRACE_BINARY_DONE && b.kind != TCPTRACE_BINARY_LIVE) {
 		if (b.kind)
 			return TT_LINE_UNKNOWN_KIND;	/* a kind from a later version */
-		set_error(err, "bad record kind 0");
+		tt_set_error(err, "bad record kind 0");
 		return TT_LINE_ERROR;
 	}
 	done = b.kind == TCPTRACE_BINARY_DONE;
@@ -407,7 +395,7 @@ enum tt_line_type tt_binary_parse_record(const void *p, struct tt_record *r,
 	} else if (b.family == 6) {
 		r->family = TT_FAMILY_IPV6;
 	} else {
-		set_error(err, "family: expected 4 or 6, got %u", b.family);
+		tt_set_error(err, "family: expected 4 or 6, got %u", b.family);
 		return TT_LINE_ERROR;
 	}
 	decode_endpoint(&r->local, r->family, b.saddr, b.sport, text);
@@ -426,7 +414,7 @@ enum tt_line_type tt_binary_parse_record(const void *p, struct tt_record *r,
 		return TT_LINE_ERROR;
 	if (done) {
 		if (b.end >= TCPTRACE_NR_ENDS) {
-			set_error(err, "unknown end reason %u", b.end);
+			tt_set_error(err, "unknown end reason %u", b.end);
 			return TT_LINE_ERROR;
 		}
 		r->has |= TT_HAS_END | TT_HAS_BYTES_ACKED | TT_HAS_BYTES_RECEIVED |
@@ -470,7 +458,7 @@ static bool fits(uint64_t value, uint64_t max, const char *name, char err[TT_ERR
 {
 	if (value <= max)
 		return true;
-	return set_error(err, "%s=%" PRIu64 " does not fit in the binary record (at most %" PRIu64 ")",
+	return tt_set_error(err, "%s=%" PRIu64 " does not fit in the binary record (at most %" PRIu64 ")",
 			 name, value, max);
 }
 
@@ -482,7 +470,7 @@ static bool optional_nonzero(const struct tt_record *r, unsigned int bit,
 			     uint64_t value, const char *name, char err[TT_ERR_MAX])
 {
 	if ((r->has & bit) && !value)
-		return set_error(err, "%s=0 cannot be written in binary (absent means 0)", name);
+		return tt_set_error(err, "%s=0 cannot be written in binary (absent means 0)", name);
 	return true;
 }
 
@@ -498,14 +486,14 @@ static bool encode_fields(const struct tt_record *r, struct tcptrace_binary_reco
 	bool done = r->kind == TT_KIND_DONE;
 
 	if ((r->has & ALWAYS_BITS) != ALWAYS_BITS)
-		return set_error(err, "no %s= (a binary record always has netns and uid)",
+		return tt_set_error(err, "no %s= (a binary record always has netns and uid)",
 				 r->has & TT_HAS_NETNS ? "uid" : "netns");
 	if (done && (r->has & DONE_BITS) != DONE_BITS)
-		return set_error(err, "a done record without all of seq, end, bytes_acked, bytes_received, retrans and srtt_us");
+		return tt_set_error(err, "a done record without all of seq, end, bytes_acked, bytes_received, retrans and srtt_us");
 	if (!done && (r->has & (DONE_BITS | TT_HAS_TIMEWAIT)))
-		return set_error(err, "a live record with a field of done records");
+		return tt_set_error(err, "a live record with a field of done records");
 	if ((r->has & OWNER_BITS) && (r->has & OWNER_BITS) != OWNER_BITS)
-		return set_error(err, "an owner without all of pid, tgid and comm");
+		return tt_set_error(err, "an owner without all of pid, tgid and comm");
 	if (!fits(r->netns, UINT32_MAX, "netns", err) || !fits(r->uid, UINT32_MAX, "uid", err) ||
 	    !fits(r->pid, UINT32_MAX, "pid", err) || !fits(r->tgid, UINT32_MAX, "tgid", err) ||
 	    !fits(r->retrans, UINT32_MAX, "retrans", err) ||
@@ -519,7 +507,7 @@ static bool encode_fields(const struct tt_record *r, struct tcptrace_binary_reco
 	    !optional_nonzero(r, TT_HAS_SEEN_AT_LOAD, r->seen_at_load, "seen_at_load", err))
 		return false;
 	if (r->end >= TCPTRACE_NR_ENDS)
-		return set_error(err, "unknown end reason %u", r->end);
+		return tt_set_error(err, "unknown end reason %u", r->end);
 
 	b->kind = done ? TCPTRACE_BINARY_DONE : TCPTRACE_BINARY_LIVE;
 	b->cookie = r->id;
@@ -551,17 +539,17 @@ static bool encode_strings(const struct tt_record *r, struct tcptrace_binary_rec
 	if (r->has & TT_HAS_COMM) {
 		len = tt_comm_decode(r->comm, strlen(r->comm), b->comm, sizeof(b->comm) - 1);
 		if (len < 0)
-			return set_error(err, "comm: longer than the %zu bytes of the binary record",
+			return tt_set_error(err, "comm: longer than the %zu bytes of the binary record",
 					 sizeof(b->comm) - 1);
 		if (memchr(b->comm, '\0', len))
-			return set_error(err, "comm: a NUL byte cannot be written in binary");
+			return tt_set_error(err, "comm: a NUL byte cannot be written in binary");
 		b->flags |= TCPTRACE_BINARY_OWNER;
 		b->pid = (uint32_t)r->pid;
 		b->tgid = (uint32_t)r->tgid;
 	}
 	if (r->has & TT_HAS_RST_REASON) {
 		if (strlen(r->rst_reason) >= sizeof(b->rst_reason))
-			return set_error(err, "rst_reason: longer than the %zu bytes of the binary record",
+			return tt_set_error(err, "rst_reason: longer than the %zu bytes of the binary record",
 					 sizeof(b->rst_reason) - 1);
 		strcpy(b->rst_reason, r->rst_reason);
 	}
@@ -580,11 +568,11 @@ static bool encode_path(const struct tt_record *r, struct tcptrace_binary_record
 	unsigned int i, n = 0, prev = r->first_state;
 
 	if (r->nr_steps > TCPTRACE_MAX_STEPS)
-		return set_error(err, "bad path: more than %d steps", TCPTRACE_MAX_STEPS);
+		return tt_set_error(err, "bad path: more than %d steps", TCPTRACE_MAX_STEPS);
 	b->steps[0].oldstate = r->first_state;
 	if (r->nr_steps && r->steps[0].gap && r->steps[0].old_state != r->first_state) {
 		if (r->nr_steps == TCPTRACE_MAX_STEPS)
-			return set_error(err, "bad path: %d steps and a '/' on the first one do not fit in binary",
+			return tt_set_error(err, "bad path: %d steps and a '/' on the first one do not fit in binary",
 					 TCPTRACE_MAX_STEPS);
 		b->steps[0].newstate = r->first_state;
 		b->steps[0].flags = TCPTRACE_BINARY_STEP_SEEDED;
@@ -594,7 +582,7 @@ static bool encode_path(const struct tt_record *r, struct tcptrace_binary_record
 		const struct tt_step *s = &r->steps[i];
 
 		if (s->gap != (s->old_state != prev))
-			return set_error(err, "bad path: '/%s' in step %u names the state before it",
+			return tt_set_error(err, "bad path: '/%s' in step %u names the state before it",
 					 tt_state_name(s->old_state), i + 1);
 		b->steps[n].oldstate = s->old_state;
 		b->steps[n].newstate = s->new_state;

@@ -115,9 +115,7 @@ static bool span_is(struct span sp, const char *str)
 #define STARTS_WITH(p, left, lit) \
 	((left) >= sizeof(lit) - 1 && memcmp(p, lit, sizeof(lit) - 1) == 0)
 
-/* Write a message to @err; returns false so callers can "return set_error()". */
-__attribute__((format(printf, 2, 3)))
-static bool set_error(char err[TT_ERR_MAX], const char *fmt, ...)
+bool tt_set_error(char err[TT_ERR_MAX], const char *fmt, ...)
 {
 	va_list ap;
 
@@ -199,9 +197,9 @@ static bool parse_value(const char *prefix, const char *name,
 	case NUMBER_OK:
 		return true;
 	case NUMBER_OVERFLOW:
-		return set_error(err, "%s%s: number overflows u64", prefix, name);
+		return tt_set_error(err, "%s%s: number overflows u64", prefix, name);
 	default:
-		return set_error(err, "%s%s: expected a decimal number, got '%.*s'",
+		return tt_set_error(err, "%s%s: expected a decimal number, got '%.*s'",
 			     prefix, name, QUOTED(value));
 	}
 }
@@ -242,7 +240,7 @@ static bool next_field(struct fields *fs, struct span *field)
 static bool empty_field_error(const struct fields *fs, const char *prefix,
 			      char err[TT_ERR_MAX])
 {
-	return set_error(err, "%sfield %d: empty (fields are separated by one space)",
+	return tt_set_error(err, "%sfield %d: empty (fields are separated by one space)",
 		     prefix, fs->index);
 }
 
@@ -409,9 +407,9 @@ static inline bool parse_state(struct cursor *c, const char *where,
 		c->pos++;
 	name->len = c->pos - name->s;
 	if (name->len == 0)
-		return set_error(err, "bad path: expected a state %s", where);
+		return tt_set_error(err, "bad path: expected a state %s", where);
 	if (!lookup_state(*name, state))
-		return set_error(err, "unknown state '%.*s'", QUOTED(*name));
+		return tt_set_error(err, "unknown state '%.*s'", QUOTED(*name));
 	return true;
 }
 
@@ -422,15 +420,15 @@ static bool parse_step_time(struct cursor *c, struct span name,
 	const char *digits;
 
 	if (!take(c, '@'))
-		return set_error(err, "bad path: expected '@' after state '%.*s'",
+		return tt_set_error(err, "bad path: expected '@' after state '%.*s'",
 			     QUOTED(name));
 	digits = c->pos;
 	c->pos = scan_u64(c->pos, c->end, &step->t_ns);
 	if (!c->pos)
-		return set_error(err, "bad path: time of state '%.*s' overflows u64",
+		return tt_set_error(err, "bad path: time of state '%.*s' overflows u64",
 			     QUOTED(name));
 	if (c->pos == digits)
-		return set_error(err, "bad path: expected a time after '%.*s@'",
+		return tt_set_error(err, "bad path: expected a time after '%.*s@'",
 			     QUOTED(name));
 	/* Flags are lowercase letters; the extension rule says skip unknown. */
 	while (!at_end(c) && is_lower(*c->pos)) {
@@ -451,7 +449,7 @@ static bool parse_step_time(struct cursor *c, struct span name,
 		c->pos++;
 	}
 	if (!at_end(c) && *c->pos != '/' && *c->pos != '>')
-		return set_error(err, "bad path: unexpected '%c' after the time of state '%.*s'",
+		return tt_set_error(err, "bad path: unexpected '%c' after the time of state '%.*s'",
 			     *c->pos, QUOTED(name));
 	return true;
 }
@@ -472,7 +470,7 @@ static bool parse_path(struct span value, struct tt_record *r,
 		struct tt_step step = { .old_state = prev_state };
 
 		if (r->nr_steps == TCPTRACE_MAX_STEPS)
-			return set_error(err, "bad path: more than %d steps",
+			return tt_set_error(err, "bad path: more than %d steps",
 				     TCPTRACE_MAX_STEPS);
 		if (take(&c, '/')) {
 			step.gap = true;
@@ -481,7 +479,7 @@ static bool parse_path(struct span value, struct tt_record *r,
 				return false;
 		}
 		if (!take(&c, '>'))
-			return set_error(err, "bad path: expected '>' after state '%.*s'",
+			return tt_set_error(err, "bad path: expected '>' after state '%.*s'",
 				     QUOTED(name));
 		if (!parse_state(&c, "after '>'", &step.new_state, &name, err) ||
 		    !parse_step_time(&c, name, &step, err))
@@ -512,7 +510,7 @@ static bool positional_field(struct fields *fs, const char *what,
 			     struct span *field, char err[TT_ERR_MAX])
 {
 	if (!next_field(fs, field))
-		return set_error(err, "field %d: missing %s", fs->index + 1, what);
+		return tt_set_error(err, "field %d: missing %s", fs->index + 1, what);
 	if (field->len == 0)
 		return empty_field_error(fs, "", err);
 	return true;
@@ -576,30 +574,30 @@ static bool parse_endpoint(struct span field, int index, enum tt_family family,
 		}
 	}
 	if (!colon)
-		return set_error(err, "field %d: expected %s, got '%.*s'", index,
+		return tt_set_error(err, "field %d: expected %s, got '%.*s'", index,
 			     expected, QUOTED(field));
 	addr = (struct span){ field.s, colon - field.s };
 	port = (struct span){ colon + 1, field.s + field.len - (colon + 1) };
 
 	if (family == TT_FAMILY_IPV6) {
 		if (addr.len < 2 || addr.s[0] != '[' || addr.s[addr.len - 1] != ']')
-			return set_error(err, "field %d: expected %s, got '%.*s'",
+			return tt_set_error(err, "field %d: expected %s, got '%.*s'",
 				     index, expected, QUOTED(field));
 		addr.s++;
 		addr.len -= 2;
 	}
 	if (addr.len >= sizeof(ep->addr))
-		return set_error(err, "field %d: bad %s address '%.*s'", index,
+		return tt_set_error(err, "field %d: bad %s address '%.*s'", index,
 			     family == TT_FAMILY_IPV4 ? "IPv4" : "IPv6", QUOTED(addr));
 	memcpy(ep->addr, addr.s, addr.len);
 	ep->addr[addr.len] = '\0';
 	if (!(family == TT_FAMILY_IPV4 && parse_ipv4(addr, ep->bin)) &&
 	    inet_pton(family == TT_FAMILY_IPV4 ? AF_INET : AF_INET6,
 		      ep->addr, ep->bin) != 1)
-		return set_error(err, "field %d: bad %s address '%.*s'", index,
+		return tt_set_error(err, "field %d: bad %s address '%.*s'", index,
 			     family == TT_FAMILY_IPV4 ? "IPv4" : "IPv6", QUOTED(addr));
 	if (!parse_port(port, &ep->port))
-		return set_error(err, "field %d: bad port '%.*s'", index, QUOTED(port));
+		return tt_set_error(err, "field %d: bad port '%.*s'", index, QUOTED(port));
 	return true;
 }
 
@@ -615,9 +613,9 @@ static bool parse_positional(struct fields *fs, struct tt_record *r,
 	case NUMBER_OK:
 		break;
 	case NUMBER_OVERFLOW:
-		return set_error(err, "field 2: socket id overflows u64");
+		return tt_set_error(err, "field 2: socket id overflows u64");
 	default:
-		return set_error(err, "field 2: expected a decimal socket id, got '%.*s'",
+		return tt_set_error(err, "field 2: expected a decimal socket id, got '%.*s'",
 			     QUOTED(f));
 	}
 
@@ -628,7 +626,7 @@ static bool parse_positional(struct fields *fs, struct tt_record *r,
 	else if (SPAN_IS(f, "ipv6"))
 		r->family = TT_FAMILY_IPV6;
 	else
-		return set_error(err, "field 3: expected ipv4 or ipv6, got '%.*s'",
+		return tt_set_error(err, "field 3: expected ipv4 or ipv6, got '%.*s'",
 			     QUOTED(f));
 
 	if (!positional_field(fs, "local address", &f, err) ||
@@ -719,13 +717,13 @@ static int decode_escaped(struct span value, char *decoded, size_t max,
 		int byte = escaped_byte(value.s + i, value.len - i);
 
 		if (value.s[i] == '\\' && byte < 0) {
-			set_error(err, "%s: bad escape '%.*s' (expected \\xHH)", what,
+			tt_set_error(err, "%s: bad escape '%.*s' (expected \\xHH)", what,
 				  (int)(value.len - i < 4 ? value.len - i : 4),
 				  value.s + i);
 			return -1;
 		}
 		if (n == max) {
-			set_error(err, "%s: longer than %zu bytes", what, max);
+			tt_set_error(err, "%s: longer than %zu bytes", what, max);
 			return -1;
 		}
 		if (byte >= 0) {
@@ -841,7 +839,7 @@ static bool first_time(unsigned int *seen, unsigned int bit, const char *name,
 		       char err[TT_ERR_MAX])
 {
 	if (*seen & bit)
-		return set_error(err, "duplicate key '%s'", name);
+		return tt_set_error(err, "duplicate key '%s'", name);
 	*seen |= bit;
 	return true;
 }
@@ -852,7 +850,7 @@ static bool parse_end(struct span value, struct tt_record *r,
 	int end = lookup_end(value);
 
 	if (end < 0)
-		return set_error(err, "unknown end reason '%.*s'", QUOTED(value));
+		return tt_set_error(err, "unknown end reason '%.*s'", QUOTED(value));
 	r->end = (unsigned int)end;
 	return true;
 }
@@ -865,7 +863,7 @@ static bool parse_timewait(struct span value, struct tt_record *r,
 	else if (SPAN_IS(value, "killed"))
 		r->timewait = TT_TIMEWAIT_KILLED;
 	else
-		return set_error(err, "timewait: expected expired or killed, got '%.*s'",
+		return tt_set_error(err, "timewait: expected expired or killed, got '%.*s'",
 			     QUOTED(value));
 	return true;
 }
@@ -874,7 +872,7 @@ static bool parse_seen_at_load(struct span value, struct tt_record *r,
 			       char err[TT_ERR_MAX])
 {
 	if (!SPAN_IS(value, "0") && !SPAN_IS(value, "1"))
-		return set_error(err, "seen_at_load: expected 0 or 1, got '%.*s'",
+		return tt_set_error(err, "seen_at_load: expected 0 or 1, got '%.*s'",
 			     QUOTED(value));
 	r->seen_at_load = value.s[0] == '1';
 	return true;
@@ -898,7 +896,7 @@ static bool parse_rst_reason(struct span value, struct tt_record *r,
 			     char err[TT_ERR_MAX])
 {
 	if (!tt_rst_reason_valid(value.s, value.len))
-		return set_error(err, "rst_reason: expected 1 to %d characters of [A-Z0-9_], got '%.*s'",
+		return tt_set_error(err, "rst_reason: expected 1 to %d characters of [A-Z0-9_], got '%.*s'",
 			     TT_RST_REASON_MAX, QUOTED(value));
 	memcpy(r->rst_reason, value.s, value.len);
 	r->rst_reason[value.len] = '\0';
@@ -989,17 +987,17 @@ static bool parse_record_keys(struct fields *fs, struct tt_record *r,
 		if (f.len == 0)
 			return empty_field_error(fs, "", err);
 		if (!split_key_value(f, &key, &value))
-			return set_error(err, "field %d: expected key=value, got '%.*s'",
+			return tt_set_error(err, "field %d: expected key=value, got '%.*s'",
 				     fs->index, QUOTED(f));
 	}
 	r->has = seen & ~(SEEN_T0 | SEEN_PATH);
 
 	if (!(seen & SEEN_PATH))
-		return set_error(err, "missing path=");
+		return tt_set_error(err, "missing path=");
 	if (!(seen & SEEN_T0))
-		return set_error(err, "missing t0=");
+		return tt_set_error(err, "missing t0=");
 	if (r->kind == TT_KIND_DONE && !(r->has & TT_HAS_SEQ))
-		return set_error(err, "missing seq= (required on done records)");
+		return tt_set_error(err, "missing seq= (required on done records)");
 	return true;
 }
 
@@ -1022,7 +1020,7 @@ static enum tt_line_type parse_record(const char *start, const char *end,
 	} else if (is_kind_word(kind)) {
 		return TT_LINE_UNKNOWN_KIND;	/* a kind from a later version */
 	} else {
-		set_error(err, "field 1: bad record kind '%.*s'", QUOTED(kind));
+		tt_set_error(err, "field 1: bad record kind '%.*s'", QUOTED(kind));
 		return TT_LINE_ERROR;
 	}
 
@@ -1074,7 +1072,7 @@ static enum tt_line_type check_header_format(const char *start, const char *end,
 		}
 		return TT_LINE_HEADER;
 	}
-	set_error(err, "header: missing format=");
+	tt_set_error(err, "header: missing format=");
 	return TT_LINE_ERROR;
 }
 
@@ -1093,14 +1091,14 @@ static bool parse_header_keys(const char *start, const char *end,
 		if (f.len == 0)
 			return empty_field_error(&fs, "header: ", err);
 		if (!split_key_value(f, &key, &value))
-			return set_error(err, "header: field %d: expected key=value, got '%.*s'",
+			return tt_set_error(err, "header: field %d: expected key=value, got '%.*s'",
 				     fs.index, QUOTED(f));
 		known = lookup_header_key(key);
 		if (!known)
 			continue;	/* a counter from a later version */
 		i = known - tt_header_keys;
 		if (h->has & (1u << i))
-			return set_error(err, "header: duplicate key '%s'", known->name);
+			return tt_set_error(err, "header: duplicate key '%s'", known->name);
 		h->has |= 1u << i;
 		counter = (char *)h + known->offset;
 		if (!parse_value("header: ", known->name, value, counter, err))
@@ -1108,7 +1106,7 @@ static bool parse_header_keys(const char *start, const char *end,
 	}
 	for (i = 0; i < tt_nr_header_keys; i++)
 		if (tt_header_keys[i].required && !(h->has & (1u << i)))
-			return set_error(err, "header: missing %s=", tt_header_keys[i].name);
+			return tt_set_error(err, "header: missing %s=", tt_header_keys[i].name);
 	return true;
 }
 
@@ -1120,7 +1118,7 @@ static enum tt_line_type parse_header(const char *start, const char *end,
 	memset(h, 0, sizeof(*h));
 	start += strlen(TCPTRACE_HEADER_TAG);
 	if (start == end) {
-		set_error(err, "header: missing format=");
+		tt_set_error(err, "header: missing format=");
 		return TT_LINE_ERROR;
 	}
 	start++;		/* the space after the tag */
@@ -1171,7 +1169,7 @@ static bool parse_origin_host(struct span value, struct tt_origin *o,
 	_Static_assert(TT_HOST_TEXT_MAX == TT_COMM_TEXT_MAX,
 		       "host= is encoded by tt_comm_encode()");
 	if (value.len == 0)
-		return set_error(err, "origin: host: empty");
+		return tt_set_error(err, "origin: host: empty");
 	n = decode_escaped(value, decoded, sizeof(decoded), "origin: host", err);
 	if (n < 0)
 		return false;
@@ -1185,7 +1183,7 @@ static bool parse_origin_boot_id(struct span value, struct tt_origin *o,
 	size_t i;
 
 	if (!tt_boot_id_valid(value.s, value.len))
-		return set_error(err, "origin: boot_id: expected a UUID, got '%.*s'",
+		return tt_set_error(err, "origin: boot_id: expected a UUID, got '%.*s'",
 			     QUOTED(value));
 	for (i = 0; i < value.len; i++)
 		o->boot_id[i] = value.s[i] >= 'A' && value.s[i] <= 'F' ?
@@ -1204,7 +1202,7 @@ static enum tt_line_type parse_origin(const char *start, const char *end,
 	memset(o, 0, sizeof(*o));
 	start += strlen(TCPTRACE_ORIGIN_TAG);
 	if (start == end) {
-		set_error(err, "origin: missing host=");
+		tt_set_error(err, "origin: missing host=");
 		return TT_LINE_ERROR;
 	}
 	fs = fields_of(start + 1, end);
@@ -1216,24 +1214,24 @@ static enum tt_line_type parse_origin(const char *start, const char *end,
 			return TT_LINE_ERROR;
 		}
 		if (!split_key_value(f, &key, &value)) {
-			set_error(err, "origin: field %d: expected key=value, got '%.*s'",
+			tt_set_error(err, "origin: field %d: expected key=value, got '%.*s'",
 				  fs.index, QUOTED(f));
 			return TT_LINE_ERROR;
 		}
 		if (SPAN_IS(key, "host")) {
 			ok = !host ? parse_origin_host(value, o, err) :
-			     set_error(err, "origin: duplicate key 'host'");
+			     tt_set_error(err, "origin: duplicate key 'host'");
 			host = true;
 		} else if (SPAN_IS(key, "boot_id")) {
 			ok = !boot_id ? parse_origin_boot_id(value, o, err) :
-			     set_error(err, "origin: duplicate key 'boot_id'");
+			     tt_set_error(err, "origin: duplicate key 'boot_id'");
 			boot_id = true;
 		}
 		if (!ok)
 			return TT_LINE_ERROR;
 	}
 	if (!host) {
-		set_error(err, "origin: missing host=");
+		tt_set_error(err, "origin: missing host=");
 		return TT_LINE_ERROR;
 	}
 	return TT_LINE_ORIGIN;
@@ -1301,7 +1299,7 @@ static bool check_printable(const char *start, const char *end,
 		return true;
 	for (p = start; p < end && is_printable(*p); p++)
 		;
-	return set_error(err, "non-printable byte 0x%02x at column %zu",
+	return tt_set_error(err, "non-printable byte 0x%02x at column %zu",
 			 (unsigned char)*p, (size_t)(p - start) + 1);
 }
 
@@ -1312,11 +1310,11 @@ static enum tt_line_type classify_and_parse(const char *line, size_t len,
 	const char *end;
 
 	if (len > TCPTRACE_LINE_MAX) {
-		set_error(err, "line too long (more than %d bytes)", TCPTRACE_LINE_MAX);
+		tt_set_error(err, "line too long (more than %d bytes)", TCPTRACE_LINE_MAX);
 		return TT_LINE_ERROR;
 	}
 	if (len == 0 || line[len - 1] != '\n') {
-		set_error(err, "truncated line (no newline)");
+		tt_set_error(err, "truncated line (no newline)");
 		return TT_LINE_ERROR;
 	}
 	end = line + len - 1;	/* at the '\n' */

@@ -250,6 +250,13 @@ struct tt_line {
 enum tt_line_type tt_parse_line(const char *line, size_t len,
 				struct tt_line *out, char err[TT_ERR_MAX]);
 
+/*
+ * Write a one-line message to @err; returns false, so that a parser may
+ * "return tt_set_error(err, ...)".
+ */
+__attribute__((format(printf, 2, 3)))
+bool tt_set_error(char err[TT_ERR_MAX], const char *fmt, ...);
+
 /* Does this line start like the header (whether or not it is valid)? */
 bool tt_is_header_line(const char *line, size_t len);
 
