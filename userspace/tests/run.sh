@@ -936,12 +936,14 @@ binary_tests() {
 	result "binary: a malformed record: one line, the others shown"
 
 	cp "$TMP/lifecycle.bin" "$TMP/swapped.bin"
-	printf 'TCPT' | dd of="$TMP/swapped.bin" bs=1 seek="$origin_len" conv=notrunc 2> /dev/null
+	# The magic as a machine of the other byte order writes it: "TCPT" in
+	# a little-endian one's memory, "TPCT" in a big-endian one's.
 	if [ "$(printf '\001\000' | od -An -tu2 | tr -d ' ')" = 1 ]; then
-		order="a big-endian machine: this one is little-endian"
+		swapped=TPCT order="a big-endian machine: this one is little-endian"
 	else
-		order="a little-endian machine: this one is big-endian"
+		swapped=TCPT order="a little-endian machine: this one is big-endian"
 	fi
+	printf '%s' "$swapped" | dd of="$TMP/swapped.bin" bs=1 seek="$origin_len" conv=notrunc 2> /dev/null
 	expect_message 1 "tcptrace: $TMP/swapped.bin: header at byte $origin_len: binary capture of $order, and cannot read it" \
 		"$TCPTRACE" -n -r "$TMP/swapped.bin"
 	cp "$TMP/lifecycle.bin" "$TMP/small.bin"
