@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,6 +51,27 @@ static inline bool report(const char *prefix, const char *name,
 {
 	printf("%s %s%s\n", t->failed ? "not ok" : "ok", prefix, name);
 	return !t->failed;
+}
+
+/* A unit test: its name in the KTAP output, and the function that runs it. */
+struct test_case {
+	const char *name;
+	void (*run)(struct test *t);
+};
+
+/* Run @n tests and print each one's line: true if every one passed. */
+static inline bool run_tests(const struct test_case *tests, size_t n)
+{
+	bool all_passed = true;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct test t = { false };
+
+		tests[i].run(&t);
+		all_passed &= report("", tests[i].name, &t);
+	}
+	return all_passed;
 }
 
 #endif /* TCPTRACE_TESTS_CHECK_H */

@@ -586,10 +586,7 @@ static void test_mutated_records(struct test *t)
 	CHECK(t, taken > iterations / 2 && refused > iterations / 20);
 }
 
-static const struct {
-	const char *name;
-	void (*run)(struct test *t);
-} tests[] = {
+static const struct test_case tests[] = {
 	{ "binary: every record line of tests/data, text -> binary -> text", test_round_trip_captures },
 	{ "binary: every field and path, text -> binary -> text", test_round_trip_lines },
 	{ "binary: what the layout cannot hold is refused", test_encode_refuses },
@@ -604,14 +601,5 @@ static const struct {
 
 int main(void)
 {
-	bool all_passed = true;
-	size_t i;
-
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		struct test t = { false };
-
-		tests[i].run(&t);
-		all_passed &= report("", tests[i].name, &t);
-	}
-	return all_passed ? 0 : 1;
+	return run_tests(tests, sizeof(tests) / sizeof(tests[0])) ? 0 : 1;
 }

@@ -1030,10 +1030,7 @@ out:
 	free(f);
 }
 
-static const struct {
-	const char *name;
-	void (*run)(struct test *t);
-} tests[] = {
+static const struct test_case tests[] = {
 	{ "model: lifetime and visited states", test_lifetime_and_visited },
 	{ "model: roles", test_roles },
 	{ "model: handshake times", test_handshake },
@@ -1056,14 +1053,5 @@ static const struct {
 
 int main(void)
 {
-	bool all_passed = true;
-	size_t i;
-
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		struct test t = { false };
-
-		tests[i].run(&t);
-		all_passed &= report("", tests[i].name, &t);
-	}
-	return all_passed ? 0 : 1;
+	return run_tests(tests, sizeof(tests) / sizeof(tests[0])) ? 0 : 1;
 }

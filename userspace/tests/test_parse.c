@@ -806,10 +806,7 @@ static void test_line_too_long(struct test *t)
 
 /* ---- runner ---------------------------------------------------------- */
 
-static const struct {
-	const char *name;
-	void (*run)(struct test *t);
-} tests[] = {
+static const struct test_case tests[] = {
 	{ "parse: done ipv4 record (example of the format)", test_done_ipv4 },
 	{ "parse: live ipv6 record (example of the format)", test_live_ipv6 },
 	{ "parse: ipv6 record with v4-mapped addresses", test_v4_mapped },
@@ -842,15 +839,9 @@ static const struct {
 
 int main(void)
 {
-	bool all_passed = true;
+	bool all_passed = run_tests(tests, sizeof(tests) / sizeof(tests[0]));
 	size_t i;
 
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		struct test t = { false };
-
-		tests[i].run(&t);
-		all_passed &= report("", tests[i].name, &t);
-	}
 	for (i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
 		struct test t = { false };
 
