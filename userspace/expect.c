@@ -478,7 +478,8 @@ struct expect_view {
 static bool expect_record(struct tt_view *v, const struct tt_record *r)
 {
 	struct expect_view *x = (struct expect_view *)v;
-	const char *line = x->in->item == TT_ITEM_LINE ? x->in->line : NULL;
+	const char *line = x->in->item == TT_ITEM_LINE && !tt_input_is_json(x->in) ?
+			   x->in->line : NULL;
 	size_t len = x->in->len;
 	char rendered[TT_RENDER_MAX];
 	unsigned int i;
@@ -494,7 +495,7 @@ static bool expect_record(struct tt_view *v, const struct tt_record *r)
 		if (e->nr_shown < TT_EXPECT_SHOWN) {
 			char *copy;
 
-			/* A binary record, as the line the module writes for it. */
+			/* A binary or JSON record, as the line the module writes for it. */
 			if (!line) {
 				len = tt_binary_render(r, rendered);
 				line = rendered;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Line reader with fixed buffers: no line of the format is longer than
- * TCPTRACE_LINE_MAX, so one line buffer of that size (plus one byte to
- * notice a longer line) and one read buffer are all the memory reading
- * ever needs, whatever the input.
+ * TCPTRACE_LINE_MAX, and no JSON line longer than TT_JSON_LINE_MAX, so one
+ * line buffer of the larger size (plus one byte to notice a longer line)
+ * and one read buffer are all the memory reading ever needs, whatever the
+ * input.
  *
  * It reads a file, standard input, a snapshot of the device, or the
  * device in follow mode, where it waits for records with poll() and
@@ -14,6 +15,7 @@
  * records of its record_size, each read whole); '#' a text line (an
  * origin or comment line, or the header of a text capture, which starts
  * a text section); in a binary section anything else starts a record.
+ * Outside one, a line starting with '{' is JSON (json.h).
  * A binary capture's origin line comes before its header (it is the
  * origin line and the device's stream as read): the reader hands them
  * over in the text's order, the header first.
@@ -28,6 +30,7 @@
 
 #include <linux/tcptrace.h>
 
+#include "json.h"
 #include "parse.h"
 
 /* Bytes asked of each read(): many records of the device at once. */
@@ -80,11 +83,11 @@ struct tt_input {
 	char err[TT_ERR_MAX];	/* TT_ITEM_BAD */
 	/*
 	 * Bytes of the current line in line[], its '\n' included. A line
-	 * longer than TCPTRACE_LINE_MAX is cut to TCPTRACE_LINE_MAX + 1
-	 * bytes (the rest is skipped), which is enough to call it too long.
+	 * longer than TT_JSON_LINE_MAX is cut to TT_JSON_LINE_MAX + 1 bytes
+	 * (the rest is skipped), which is enough to call it too long.
 	 */
 	size_t len;
-	char line[TCPTRACE_LINE_MAX + 1];
+	char line[TT_JSON_LINE_MAX + 1];
 	size_t buf_pos, buf_len;	/* unread bytes: buf[buf_pos..buf_len) */
 	uint64_t buf_offset;		/* of buf[0] in the input */
 	char buf[TT_INPUT_BUF];
@@ -140,6 +143,12 @@ static inline bool tt_input_is_header(const struct tt_input *in)
 {
 	return in->item == TT_ITEM_HEADER ||
 	       (in->item == TT_ITEM_LINE && tt_is_header_line(in->line, in->len));
+}
+
+/* Is the item read a JSON line (a history or a "lost" object)? */
+static inline bool tt_input_is_json(const struct tt_input *in)
+{
+	return in->item == TT_ITEM_LINE && in->len && in->line[0] == '{';
 }
 
 /* Is the item read an origin line? */

@@ -95,8 +95,8 @@ static const char usage_text[] =
 	"Input:\n"
 	"  -r, --read=FILE        read a saved capture from FILE ('-' for standard\n"
 	"                         input) instead of " TCPTRACE_DEVICE "; repeatable:\n"
-	"                         captures of many hosts, read as one input; text\n"
-	"                         or binary (-w), whichever each is\n"
+	"                         captures of many hosts, read as one input; text,\n"
+	"                         binary (-w) or JSON (--json), whichever each is\n"
 	"  -w, --write=FILE       save the device's records, as read, in a binary\n"
 	"                         capture ('-' for standard output) instead of\n"
 	"                         showing them; with selection options, those\n"
@@ -571,10 +571,14 @@ static void report_line(const struct tt_input *in, const char *message)
 		message);
 }
 
-/* The format requires the header first; say so once, at line 1. */
+/*
+ * The format requires the header first; say so once, at line 1. JSON
+ * lines have none: each history is whole.
+ */
 static bool check_first_line(const struct tt_input *in)
 {
-	if (in->items != 1 || tt_input_is_header(in) || in->item == TT_ITEM_BAD)
+	if (in->items != 1 || tt_input_is_header(in) || tt_input_is_json(in) ||
+	    in->item == TT_ITEM_BAD)
 		return true;
 	report_line(in, "missing header line (the first line must be '"
 		    TCPTRACE_HEADER_TAG " format=...')");
@@ -697,6 +701,25 @@ enum next_step {
 	GIVE_UP,	/* the view gave up (it said why): show nothing more */
 };
 
+/*
+ * A JSON history says where it was recorded: one of another origin than
+ * the section's starts a section of its own, as the captures the JSON was
+ * made of were.
+ */
+static void json_origin(struct tt_view *view, struct progress *p,
+			const struct tt_line *l)
+{
+	if (l->has_origin == view->has_origin &&
+	    (!l->has_origin || tt_origin_same(&l->origin, &view->origin)))
+		return;
+	if (p->section_has_record || view->has_origin) {
+		tt_view_section(view);
+		p->section_has_record = false;
+	}
+	if (l->has_origin)
+		tt_view_origin(view, &l->origin);
+}
+
 static enum next_step handle_line(struct tt_input *in, const struct options *opt,
 				  struct tt_view *view, struct progress *p)
 {
@@ -705,6 +728,8 @@ static enum next_step handle_line(struct tt_input *in, const struct options *opt
 
 	switch (tt_input_parse(in, &parsed, err)) {
 	case TT_LINE_RECORD:
+		if (parsed.json)
+			json_origin(view, p, &parsed);
 		p->section_has_record = true;
 		note_seq(p, view, &parsed.record);
 		if (tt_filter_match(&opt->filter, &parsed.record) &&
@@ -731,6 +756,9 @@ static enum next_step handle_line(struct tt_input *in, const struct options *opt
 		tt_view_header(view, &parsed.header);
 		if (p->local)
 			tt_view_origin(view, p->local);
+		return GO_ON;
+	case TT_LINE_LOST:
+		tt_view_lost(view, parsed.lost.known, parsed.lost.n, parsed.lost.next_seq);
 		return GO_ON;
 	case TT_LINE_ORIGIN:
 		/* The records before it were shown without it: too late. */
@@ -956,6 +984,10 @@ static bool stats_read(struct tt_input *in, const struct options *opt,
 	while ((got = tt_input_next(in)) == TT_INPUT_LINE) {
 		if (!check_first_line(in))
 			return false;
+		if (in->items == 1 && tt_input_is_json(in)) {
+			report_line(in, "JSON histories have no header: --stats shows a text or binary capture's");
+			return false;
+		}
 		last = st->count > first ? &st->sections[st->count - 1] : NULL;
 		if (!tt_input_is_header(in) && !tt_input_is_origin(in) &&
 		    in->item != TT_ITEM_BAD) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "parse.h"
 
 /* At most this much of an offending token is quoted in a message. */
@@ -297,6 +298,13 @@ static bool lookup_state(struct span name, uint8_t *state)
 		}
 	}
 	return false;
+}
+
+int tt_state_number(const char *name)
+{
+	uint8_t state;
+
+	return lookup_state((struct span){ name, strlen(name) }, &state) ? state : -1;
 }
 
 /* ---- path= -------------------------------------------------------- */
@@ -736,6 +744,27 @@ static int decode_escaped(struct span value, char *decoded, size_t max,
 	return (int)n;
 }
 
+bool tt_name_canonical(const char *text, size_t len, size_t max,
+		       char out[TT_COMM_TEXT_MAX], const char *what,
+		       char err[TT_ERR_MAX])
+{
+	char decoded[TT_COMM_TEXT_MAX];
+	size_t i;
+	int n;
+
+	for (i = 0; i < len; i++)
+		if (text[i] <= ' ' || text[i] >= 0x7f)
+			return tt_set_error(err, "%s: byte 0x%02x (expected '!' to '~', others as \\xHH)",
+					    what, (unsigned char)text[i]);
+	if (max > sizeof(decoded))
+		max = sizeof(decoded);
+	n = decode_escaped((struct span){ text, len }, decoded, max, what, err);
+	if (n < 0)
+		return false;
+	tt_comm_encode(decoded, n, out);
+	return true;
+}
+
 /*
  * comm=: bytes from '!' to '~', a backslash only as "\xHH". Kept in the
  * canonical form, so that two spellings of one name compare equal.
@@ -743,9 +772,6 @@ static int decode_escaped(struct span value, char *decoded, size_t max,
 static bool parse_comm(struct span value, struct tt_record *r,
 		       char err[TT_ERR_MAX])
 {
-	char decoded[TT_COMM_MAX];
-	int n;
-
 	/*
 	 * Most names have no escape: bytes from '!' to '~' (the line is
 	 * printable, and a field has no space) but the backslash are their
@@ -756,11 +782,7 @@ static bool parse_comm(struct span value, struct tt_record *r,
 		r->comm[value.len] = '\0';
 		return true;
 	}
-	n = decode_escaped(value, decoded, sizeof(decoded), "comm", err);
-	if (n < 0)
-		return false;
-	tt_comm_encode(decoded, n, r->comm);
-	return true;
+	return tt_name_canonical(value.s, value.len, TT_COMM_MAX, r->comm, "comm", err);
 }
 
 /* ---- record keys -------------------------------------------------- */
@@ -1163,18 +1185,12 @@ bool tt_boot_id_valid(const char *text, size_t len)
 static bool parse_origin_host(struct span value, struct tt_origin *o,
 			      char err[TT_ERR_MAX])
 {
-	char decoded[TT_HOST_MAX];
-	int n;
-
 	_Static_assert(TT_HOST_TEXT_MAX == TT_COMM_TEXT_MAX,
 		       "host= is encoded by tt_comm_encode()");
 	if (value.len == 0)
 		return tt_set_error(err, "origin: host: empty");
-	n = decode_escaped(value, decoded, sizeof(decoded), "origin: host", err);
-	if (n < 0)
-		return false;
-	tt_comm_encode(decoded, n, o->host);
-	return true;
+	return tt_name_canonical(value.s, value.len, TT_HOST_MAX, o->host,
+				 "origin: host", err);
 }
 
 static bool parse_origin_boot_id(struct span value, struct tt_origin *o,
@@ -1335,6 +1351,10 @@ static enum tt_line_type classify_and_parse(const char *line, size_t len,
 enum tt_line_type tt_parse_line(const char *line, size_t len,
 				struct tt_line *out, char err[TT_ERR_MAX])
 {
+	if (len && line[0] == '{')
+		return tt_json_parse_line(line, len, out, err);
+	out->json = false;
 	out->type = classify_and_parse(line, len, out, err);
+	out->has_origin = out->type == TT_LINE_ORIGIN;
 	return out->type;
 }

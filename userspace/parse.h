@@ -231,15 +231,34 @@ enum tt_line_type {
 	TT_LINE_RECORD,
 	TT_LINE_ERROR,		/* malformed: the message says why */
 	TT_LINE_UNSUPPORTED,	/* header of another format: stop reading */
+	TT_LINE_LOST,		/* JSON: histories a follower lost */
+};
+
+/*
+ * What "tcptrace -f --json" wrote where the device said histories were
+ * lost: {"lost":N}, or {"lost":null,"next_seq":SEQ} when N is not known.
+ */
+struct tt_lost {
+	bool known;
+	uint64_t n;
+	uint64_t next_seq;
 };
 
 struct tt_line {
 	enum tt_line_type type;
 	union {
 		struct tt_header header;	/* TT_LINE_HEADER */
-		struct tt_origin origin;	/* TT_LINE_ORIGIN */
 		struct tt_record record;	/* TT_LINE_RECORD */
+		struct tt_lost lost;		/* TT_LINE_LOST */
 	};
+	/* The line was JSON (json.h): a record says its own origin. */
+	bool json;
+	/*
+	 * TT_LINE_ORIGIN: the origin line's. A JSON TT_LINE_RECORD: its
+	 * "host" and "boot_id", if has_origin.
+	 */
+	bool has_origin;
+	struct tt_origin origin;
 };
 
 /*
@@ -269,6 +288,9 @@ bool tt_boot_id_valid(const char *text, size_t len);
 /* "ESTABLISHED" for 1, ...; "UNKNOWN" for numbers past the table. */
 const char *tt_state_name(unsigned int state);
 
+/* The number of state @name as the format writes it ("ESTABLISHED": 1), or -1. */
+int tt_state_number(const char *name);
+
 /* "active_close" for TCPTRACE_END_ACTIVE_CLOSE, ...; "none" past the table. */
 const char *tt_end_name(unsigned int end);
 
@@ -281,6 +303,16 @@ int tt_end_lookup(const char *name);
  * itself. Returns the decoded length, or -1 if it does not fit.
  */
 int tt_comm_decode(const char *text, size_t len, char *buf, size_t size);
+
+/*
+ * @text, of @len bytes, written as comm= and host= are (bytes from '!' to
+ * '~', a backslash only as "\xHH"), at most @max bytes once decoded: into
+ * @out in the canonical form of tt_record.comm. False, with a message
+ * starting with @what, if it is not.
+ */
+bool tt_name_canonical(const char *text, size_t len, size_t max,
+		       char out[TT_COMM_TEXT_MAX], const char *what,
+		       char err[TT_ERR_MAX]);
 
 /* Write the @len bytes of @comm in the canonical form of tt_record.comm. */
 void tt_comm_encode(const char *comm, size_t len, char out[TT_COMM_TEXT_MAX]);

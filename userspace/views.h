@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "json.h"
 #include "output.h"
 #include "parse.h"
 
@@ -29,9 +30,6 @@
  * the records of any other count under netns="other".
  */
 #define TT_METRICS_NETNS	256
-
-/* Version of the JSON objects, their "schema" member. */
-#define TT_JSON_SCHEMA	1
 
 struct tt_view;
 
