@@ -239,7 +239,8 @@ static bool parse_path(struct tt_expect *e, const char *alt, struct path *p,
 {
 	const char *s = alt, *slash;
 	size_t len, state_len;
-	uint16_t elem;
+	/* Set by parse_state() before any use, which gcc -O3 does not see. */
+	uint16_t elem = 0;
 
 	if (!*alt)
 		return fail(err, e->text, "empty path");

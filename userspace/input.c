@@ -314,9 +314,11 @@ int tt_input_next(struct tt_input *in)
 enum tt_line_type tt_input_parse(const struct tt_input *in, struct tt_line *out,
 				 char err[TT_ERR_MAX])
 {
-	switch (in->item) {
-	case TT_ITEM_LINE:
+	if (in->item == TT_ITEM_LINE)
 		return tt_parse_line(in->line, in->len, out, err);
+	out->json = false;
+	out->has_origin = false;
+	switch (in->item) {
 	case TT_ITEM_HEADER:
 		out->type = tt_binary_parse_header(in->raw, in->raw_len, &out->header, err);
 		return out->type;

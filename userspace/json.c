@@ -89,8 +89,16 @@ static const char *what_is_here(struct json *j)
 		return "a boolean";
 	case 'n':
 		return "null";
+	case '}':
+		return "'}'";
+	case ']':
+		return "']'";
+	case ',':
+		return "','";
+	case ':':
+		return "':'";
 	default:
-		return "a number or something else";
+		return strchr("-0123456789", *j->p) ? "a number" : "something else";
 	}
 }
 
@@ -873,6 +881,10 @@ static enum tt_line_type finish(struct json *j, struct history *h)
 		}
 		out->lost.known = !h->lost_null;
 		return TT_LINE_LOST;
+	}
+	if (!(h->seen & M_SCHEMA)) {
+		tt_set_error(j->err, "JSON: no \"schema\": not a line of tcptrace --json");
+		return TT_LINE_ERROR;
 	}
 	if (!(h->seen & M_KIND)) {
 		tt_set_error(j->err, "JSON: no \"kind\": not a history (tcptrace --json writes one a line)");

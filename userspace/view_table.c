@@ -133,6 +133,8 @@ static bool table_record(struct tt_view *v, const struct tt_record *r)
 
 static void table_lost(struct tt_view *v, bool known, uint64_t n, uint64_t next_seq)
 {
+	/* Under the heading, whether a record came first or not (JSON has no header). */
+	print_heading((struct table_view *)v);
 	tt_print_lost(v->out, v->style, known, n, next_seq);
 }
 

@@ -35,6 +35,11 @@ static const char *const tokens[] = {
 	"ipv4", "ipv6", "[::ffff:127.0.0.1]:", "[::]:0", "127.0.0.1:", ":65535", ":65536",
 	"done ", "live ", "gone ", "# tcptrace format=2 ", "# tcptrace format=1 ",
 	"# tcptrace format=3\n",
+	/* JSON (json.c) */
+	"{", "}", "[", "]", "\"", ":", ",", "\\u00e9", "\\ud83d\\ude00", "\\ud800",
+	"null", "true", "false", "-1.5e+3", "{\"lost\":3}\n", "\"schema\":1,",
+	"\"kind\":\"done\",", "\"steps\":[", "{\"from\":\"CLOSE\",\"to\":\"SYN_SENT\",\"t_ns\":0}",
+	"\"host\":\"h\",", "\"boot_id\":\"0a6c9f4e-8b1f-4c55-9d0e-3b2f1e0c7d11\",",
 };
 
 static const char builtin_seed[] =
