@@ -177,6 +177,11 @@ static long unicode_escape(struct json *j)
 	return 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
 }
 
+/* The bytes that end a run of a string's plain bytes. */
+static const bool ends_run[256] = {
+	[0 ... 0x1f] = true, ['"'] = true, ['\\'] = true,
+};
+
 /*
  * The string at p, decoded into @buf (@size bytes, NUL added) if @buf is
  * not NULL; its decoded length in *@len, which may be more than fits
@@ -190,10 +195,20 @@ static bool string(struct json *j, char *buf, size_t size, size_t *len)
 	if (!take(j, '"'))
 		return syntax_error(j, "expected a string, got %s", what_is_here(j));
 	for (;;) {
+		const char *plain = j->p;
 		char bytes[4];
 		size_t count = 1, i;
 		const char *e;
 
+		/* Most strings have no escape: copied a run at a time. */
+		while (j->p < j->end && !ends_run[(unsigned char)*j->p])
+			j->p++;
+		if (buf && n + 1 < size) {
+			size_t room = size - 1 - n, run = j->p - plain;
+
+			memcpy(buf + n, plain, run < room ? run : room);
+		}
+		n += j->p - plain;
 		if (j->p == j->end)
 			return syntax_error(j, "unterminated string");
 		bytes[0] = *j->p++;
@@ -455,6 +470,20 @@ struct history {
 	int family;		/* AF_INET, AF_INET6 */
 };
 
+/* @name's index among the @n @names, or -1. */
+static int lookup(const char *name, const char *const *names, size_t n)
+{
+	size_t i;
+
+	/* The first byte tells most names apart: strcmp() only on a match. */
+	for (i = 0; i < n; i++)
+		if (names[i][0] == name[0] && strcmp(names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+#define LOOKUP(name, names)	lookup(name, names, sizeof(names) / sizeof(names[0]))
+
 /* The numbers of a history: where they go, and their TT_HAS_ bit. */
 struct number_member {
 	const char *name;
@@ -585,39 +614,32 @@ struct step {
 
 static bool step_member(struct json *j, void *ctx, const char *name)
 {
-	static const char *const flags[] = {
-		"softirq", "gap", "unexpected", "derived", "timewait",
+	/* The bit of each in step.seen is 1 << its index. */
+	static const char *const names[] = {
+		"from", "to", "t_ns", "softirq", "gap", "unexpected", "derived", "timewait",
 	};
 	struct step *s = ctx;
-	bool *flag_fields[] = {
+	bool *flags[] = {
 		&s->step->softirq, &s->step->gap, &s->step->unexpected,
 		&s->step->derived, &s->step->timewait,
 	};
-	unsigned int i, bit;
+	int i = LOOKUP(name, names);
 
-	if (strcmp(name, "from") == 0 || strcmp(name, "to") == 0) {
-		bit = name[0] == 'f' ? 1 : 2;
-		if (s->seen & bit)
-			return twice(j, name);
-		s->seen |= bit;
-		return state(j, name, bit == 1 ? &s->step->old_state : &s->step->new_state);
-	}
-	if (strcmp(name, "t_ns") == 0) {
-		if (s->seen & 4)
-			return twice(j, name);
-		s->seen |= 4;
+	if (i < 0)
+		return skip_value(j, 2);
+	if (s->seen & (1u << i))
+		return twice(j, name);
+	s->seen |= 1u << i;
+	switch (i) {
+	case 0:
+		return state(j, name, &s->step->old_state);
+	case 1:
+		return state(j, name, &s->step->new_state);
+	case 2:
 		return u64(j, name, &s->step->t_ns);
+	default:
+		return boolean(j, name, flags[i - 3]);
 	}
-	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		if (strcmp(name, flags[i]) != 0)
-			continue;
-		bit = 8u << i;
-		if (s->seen & bit)
-			return twice(j, name);
-		s->seen |= bit;
-		return boolean(j, name, flag_fields[i]);
-	}
-	return skip_value(j, 2);
 }
 
 /* "steps": an array of objects, at most TCPTRACE_MAX_STEPS. */
@@ -749,89 +771,131 @@ static bool has_member(struct json *j, struct history *h, unsigned int bit,
 	return ok;
 }
 
-static bool history_member(struct json *j, void *ctx, const char *name)
+/* The members of a history but its numbers, with code of their own. */
+enum history_member_id {
+	HM_SCHEMA, HM_HOST, HM_BOOT_ID, HM_KIND, HM_ID, HM_FAMILY, HM_LOCAL,
+	HM_REMOTE, HM_T0, HM_COMM, HM_END, HM_TIMEWAIT, HM_RST_REASON,
+	HM_SEEN_AT_LOAD, HM_FIRST_STATE, HM_STEPS, HM_LOST, HM_NEXT_SEQ,
+};
+
+static const char *const history_names[] = {
+	[HM_SCHEMA] = "schema", [HM_HOST] = "host", [HM_BOOT_ID] = "boot_id",
+	[HM_KIND] = "kind", [HM_ID] = "id", [HM_FAMILY] = "family",
+	[HM_LOCAL] = "local", [HM_REMOTE] = "remote", [HM_T0] = "t0",
+	[HM_COMM] = "comm", [HM_END] = "end", [HM_TIMEWAIT] = "timewait",
+	[HM_RST_REASON] = "rst_reason", [HM_SEEN_AT_LOAD] = "seen_at_load",
+	[HM_FIRST_STATE] = "first_state", [HM_STEPS] = "steps", [HM_LOST] = "lost",
+	[HM_NEXT_SEQ] = "next_seq",
+};
+
+static bool schema(struct json *j, struct history *h, const char *name)
+{
+	uint64_t n;
+
+	if (!first(j, h, M_SCHEMA, name) || !u64(j, name, &n))
+		return false;
+	/* Another schema may mean anything: its objects are not read. */
+	if (n != TT_JSON_SCHEMA)
+		return tt_set_error(j->err, "JSON: schema %" PRIu64 " (this tcptrace reads schema %d)",
+				    n, TT_JSON_SCHEMA);
+	return true;
+}
+
+static bool kind(struct json *j, struct history *h, const char *name)
 {
 	static const char *const kinds[] = { "done", "live" };
-	static const char *const families[] = { "ipv4", "ipv6" };
-	struct history *h = ctx;
-	struct tt_record *r = &h->out->record;
 	char buf[NAME_MAX_LEN + 1];
-	uint64_t schema;
-	size_t i;
 	int w;
 
+	if (!first(j, h, M_KIND, name))
+		return false;
+	w = word(j, kinds, 2, buf);
+	if (w == -2)
+		return false;
+	h->out->record.kind = w == 1 ? TT_KIND_LIVE : TT_KIND_DONE;
+	h->unknown_kind = w < 0;	/* a kind from a later version */
+	return true;
+}
+
+static bool family(struct json *j, struct history *h, const char *name)
+{
+	static const char *const families[] = { "ipv4", "ipv6" };
+	char buf[NAME_MAX_LEN + 1];
+	int w;
+
+	if (!first(j, h, M_FAMILY, name))
+		return false;
+	w = word(j, families, 2, buf);
+	if (w == -1)
+		return tt_set_error(j->err, "JSON: \"family\": expected \"ipv4\" or \"ipv6\", got \"%.40s\"", buf);
+	h->out->record.family = w == 1 ? TT_FAMILY_IPV6 : TT_FAMILY_IPV4;
+	h->family = w == 1 ? AF_INET6 : AF_INET;
+	return w >= 0;
+}
+
+static bool lost(struct json *j, struct history *h, const char *name)
+{
+	if (!first(j, h, M_LOST, name))
+		return false;
+	if (literal(j, "null")) {
+		h->lost_null = true;
+		return true;
+	}
+	return u64(j, name, &h->out->lost.n);
+}
+
+static bool history_member(struct json *j, void *ctx, const char *name)
+{
+	struct history *h = ctx;
+	struct tt_record *r = &h->out->record;
+	size_t i;
+
 	for (i = 0; i < sizeof(number_members) / sizeof(number_members[0]); i++)
-		if (strcmp(name, number_members[i].name) == 0)
+		if (number_members[i].name[0] == name[0] &&
+		    strcmp(number_members[i].name, name) == 0)
 			return number_member(j, h, &number_members[i]);
-	if (strcmp(name, "schema") == 0) {
-		if (!first(j, h, M_SCHEMA, name) || !u64(j, name, &schema))
-			return false;
-		/* Another schema may mean anything: nothing more is read. */
-		if (schema != TT_JSON_SCHEMA)
-			return tt_set_error(j->err, "JSON: schema %" PRIu64 " (this tcptrace reads schema %d)",
-					    schema, TT_JSON_SCHEMA);
-		return true;
-	}
-	if (strcmp(name, "kind") == 0) {
-		if (!first(j, h, M_KIND, name))
-			return false;
-		w = word(j, kinds, 2, buf);
-		if (w == -2)
-			return false;
-		r->kind = w == 1 ? TT_KIND_LIVE : TT_KIND_DONE;
-		h->unknown_kind = w < 0;	/* a kind from a later version */
-		return true;
-	}
-	if (strcmp(name, "family") == 0) {
-		if (!first(j, h, M_FAMILY, name))
-			return false;
-		w = word(j, families, 2, buf);
-		if (w == -1)
-			return tt_set_error(j->err, "JSON: \"family\": expected \"ipv4\" or \"ipv6\", got \"%.40s\"", buf);
-		r->family = w == 1 ? TT_FAMILY_IPV6 : TT_FAMILY_IPV4;
-		h->family = w == 1 ? AF_INET6 : AF_INET;
-		return w >= 0;
-	}
-	if (strcmp(name, "id") == 0)
-		return first(j, h, M_ID, name) && u64(j, name, &r->id);
-	if (strcmp(name, "t0") == 0)
-		return first(j, h, M_T0, name) && u64(j, name, &r->t0);
-	if (strcmp(name, "local") == 0)
-		return first(j, h, M_LOCAL, name) && endpoint(j, h, 0, name);
-	if (strcmp(name, "remote") == 0)
-		return first(j, h, M_REMOTE, name) && endpoint(j, h, 1, name);
-	if (strcmp(name, "first_state") == 0)
-		return first(j, h, M_FIRST_STATE, name) && state(j, name, &r->first_state);
-	if (strcmp(name, "steps") == 0)
-		return first(j, h, M_STEPS, name) && steps(j, h);
-	if (strcmp(name, "host") == 0)
+	switch (LOOKUP(name, history_names)) {
+	case HM_SCHEMA:
+		return schema(j, h, name);
+	case HM_HOST:
 		return first(j, h, M_HOST, name) &&
 		       name_member(j, name, TT_HOST_MAX, h->out->origin.host);
-	if (strcmp(name, "boot_id") == 0)
+	case HM_BOOT_ID:
 		return first(j, h, M_BOOT_ID, name) && boot_id(j, &h->out->origin);
-	if (strcmp(name, "comm") == 0)
+	case HM_KIND:
+		return kind(j, h, name);
+	case HM_ID:
+		return first(j, h, M_ID, name) && u64(j, name, &r->id);
+	case HM_FAMILY:
+		return family(j, h, name);
+	case HM_LOCAL:
+		return first(j, h, M_LOCAL, name) && endpoint(j, h, 0, name);
+	case HM_REMOTE:
+		return first(j, h, M_REMOTE, name) && endpoint(j, h, 1, name);
+	case HM_T0:
+		return first(j, h, M_T0, name) && u64(j, name, &r->t0);
+	case HM_COMM:
 		return has_member(j, h, TT_HAS_COMM, name);
-	if (strcmp(name, "end") == 0)
+	case HM_END:
 		return has_member(j, h, TT_HAS_END, name);
-	if (strcmp(name, "timewait") == 0)
+	case HM_TIMEWAIT:
 		return has_member(j, h, TT_HAS_TIMEWAIT, name);
-	if (strcmp(name, "rst_reason") == 0)
+	case HM_RST_REASON:
 		return has_member(j, h, TT_HAS_RST_REASON, name);
-	if (strcmp(name, "seen_at_load") == 0)
+	case HM_SEEN_AT_LOAD:
 		return has_member(j, h, TT_HAS_SEEN_AT_LOAD, name);
-	if (strcmp(name, "lost") == 0) {
-		if (!first(j, h, M_LOST, name))
-			return false;
-		if (literal(j, "null")) {
-			h->lost_null = true;
-			return true;
-		}
-		return u64(j, name, &h->out->lost.n);
-	}
-	if (strcmp(name, "next_seq") == 0)
+	case HM_FIRST_STATE:
+		return first(j, h, M_FIRST_STATE, name) && state(j, name, &r->first_state);
+	case HM_STEPS:
+		return first(j, h, M_STEPS, name) && steps(j, h);
+	case HM_LOST:
+		return lost(j, h, name);
+	case HM_NEXT_SEQ:
 		return first(j, h, M_NEXT_SEQ, name) && u64(j, name, &h->out->lost.next_seq);
-	/* role, lifetime_ns, handshake_ns, and a later version's members. */
-	return skip_value(j, 1);
+	default:
+		/* role, lifetime_ns, handshake_ns, and a later version's members. */
+		return skip_value(j, 1);
+	}
 }
 
 /* An address as the family says, into its text and binary forms. */

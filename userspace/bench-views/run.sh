@@ -9,7 +9,8 @@
 # graph) run on N and on N/10 histories: their peak RSS must be the same
 # within RSS_SLACK KiB, or the benchmark fails. --ladder holds what it
 # pairs, so it runs on its limit, 100000 histories, alone. Last, the
-# summary of the same N histories in a binary capture (tcptrace -w).
+# summary of the same N histories read back from their JSON (--json), and
+# in a binary capture (tcptrace -w).
 #
 # Usage: bench-views/run.sh [N]   (default 1000000)
 
@@ -54,6 +55,15 @@ for view in "table:-n" "json:--json" "summary:--summary" "timeline:-n --timeline
 done
 
 bench-views/measure ladder "$LADDER" ./tcptrace -n --ladder -r "$TMP/ladder.txt" || failed=1
+
+# The summary of the same histories read back from their JSON (--json).
+if ./tcptrace --json -r "$TMP/big.txt" > "$TMP/big.json"; then
+	bench-views/measure summary-json "$N" ./tcptrace --summary -r "$TMP/big.json" || failed=1
+else
+	echo "summary-json: tcptrace --json failed"
+	failed=1
+fi
+rm -f "$TMP/big.json"
 
 # The summary of a binary capture of the same histories: tcptrace -w of
 # the fake device of the tests, which gives the capture's lines in binary.
