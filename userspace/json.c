@@ -104,17 +104,6 @@ static const char *what_is_here(struct json *j)
 
 /* ---- strings ------------------------------------------------------------ */
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The 4 hex digits of "\uXXXX" at p (after the 'u'), or -1. */
 static long hex4(struct json *j)
 {
@@ -124,7 +113,7 @@ static long hex4(struct json *j)
 	if (j->end - j->p < 4)
 		return -1;
 	for (i = 0; i < 4; i++) {
-		int d = hex_value(j->p[i]);
+		int d = tt_hex_digit(j->p[i]);
 
 		if (d < 0)
 			return -1;

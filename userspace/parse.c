@@ -648,7 +648,7 @@ static bool parse_positional(struct fields *fs, struct tt_record *r,
 
 /* ---- comm --------------------------------------------------------- */
 
-static int hex_digit(char c)
+int tt_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -666,8 +666,8 @@ static int escaped_byte(const char *s, size_t len)
 
 	if (len < 4 || s[0] != '\\' || s[1] != 'x')
 		return -1;
-	hi = hex_digit(s[2]);
-	lo = hex_digit(s[3]);
+	hi = tt_hex_digit(s[2]);
+	lo = tt_hex_digit(s[3]);
 	return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
@@ -1176,7 +1176,7 @@ bool tt_boot_id_valid(const char *text, size_t len)
 	for (i = 0; i < len; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-		if (dash ? text[i] != '-' : hex_digit(text[i]) < 0)
+		if (dash ? text[i] != '-' : tt_hex_digit(text[i]) < 0)
 			return false;
 	}
 	return true;

@@ -282,6 +282,9 @@ bool tt_is_header_line(const char *line, size_t len);
 /* Does this line start like an origin line (whether or not it is valid)? */
 bool tt_is_origin_line(const char *line, size_t len);
 
+/* The value of hex digit @c, either case, or -1. */
+int tt_hex_digit(char c);
+
 /* Is @text, of @len bytes, a UUID: 8-4-4-4-12 hex digits, either case? */
 bool tt_boot_id_valid(const char *text, size_t len);
 
