@@ -29,8 +29,9 @@
 #
 # Environment: TCPTRACE_KO (required), TCPTRACE_ORACLE_CONNS (default
 # 5000), TCPTRACE_ORACLE_SEED (default: the time), TCPTRACE_ORACLE_KPROBES
-# (default 0). Needs root, bpftrace and python3. Unloads the module if it
-# is loaded, and leaves it unloaded.
+# (default 0), TCPTRACE_BT_STOP_TIMEOUT (default 60 seconds, see
+# bt_stop). Needs root, bpftrace and python3. Unloads the module if it is
+# loaded, and leaves it unloaded.
 
 set -u
 
@@ -38,6 +39,7 @@ readonly CONNS=${TCPTRACE_ORACLE_CONNS:-5000}
 readonly SEED=${TCPTRACE_ORACLE_SEED:-$(date +%s)}
 readonly KPROBES=${TCPTRACE_ORACLE_KPROBES:-0}
 readonly START_TIMEOUT=${TCPTRACE_BT_START_TIMEOUT:-240}
+readonly STOP_TIMEOUT=${TCPTRACE_BT_STOP_TIMEOUT:-60}
 readonly RING=$(( (3 * CONNS + 1024 + 1023) / 1024 * 1024 ))
 
 here=$(cd -- "$(dirname -- "$0")" && pwd)
@@ -74,6 +76,34 @@ bt_missed() {
 	done
 	echo "$sum"
 }
+
+# Stops bpftrace with SIGINT, as a user would, and returns its exit
+# status. Everything the test compares was printed before the last canary,
+# so a bpftrace that does not exit within STOP_TIMEOUT seconds is shown
+# (where each of its threads waits, in the kernel and in itself) and
+# killed, and the comparison goes on: 128 + 9 is then its status.
+bt_stop() {
+	local t rc
+
+	kill -INT "$bt_pid"
+	if ! busywait $((STOP_TIMEOUT * 1000)) bt_gone; then
+		diag "bpftrace has not exited ${STOP_TIMEOUT}s after SIGINT; its threads:"
+		for t in /proc/"$bt_pid"/task/*; do
+			diag "  ${t##*/} $(cat "$t/comm" 2>/dev/null) wchan $(cat "$t/wchan" 2>/dev/null)"
+			sed 's/^/#     /' "$t/stack" 2>/dev/null
+		done
+		command -v gdb >/dev/null &&
+			timeout 60 gdb -p "$bt_pid" -batch -ex 'thread apply all bt 8' 2>&1 |
+			grep -E '^(Thread|#[0-9])' | sed 's/^/#     /'
+		kill -KILL "$bt_pid" 2>/dev/null
+	fi
+	wait "$bt_pid"
+	rc=$?
+	bt_pid=
+	return $rc
+}
+
+bt_gone() { ! kill -0 "$bt_pid" 2>/dev/null; }
 
 # A refused connect to 127.0.0.1:1, by bash itself; wait for bpftrace to
 # print its end (SYN_SENT>CLOSE, to port 1), once more than before.
@@ -162,11 +192,9 @@ snapshot "$TMP/snap" && read_header "$TMP/snap" || ktap_bail "reading $DEV faile
 events=$((H[events] - events0))
 sleep 2
 missed=$(( $(bt_missed) - missed0 ))
-kill -INT "$bt_pid"
-wait "$bt_pid"
+bt_stop
 rc=$?
 diag "${SECONDS}s: bpftrace stopped"
-bt_pid=
 diag "bpftrace exited ($rc), its program skipped $missed events; module: $(head -n 1 "$TMP/snap")"
 
 rc=0
