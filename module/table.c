@@ -8,7 +8,7 @@
  *   buckets[]  -- raw_spinlock + hlist of live histories -----+
  *        |                                                    |
  *        | first event of a socket: take a slot     slots[] (max_live, preallocated)
- *        | from the free list  <--------------------  free list (free_lock)
+ *        | from this CPU's cache of free ones <-----  per-CPU caches <-- batches --> free list
  *        |    full? evict another bucket's oldest (trylock only)
  *        |
  *        | complete: unlink, copy into the ring (ring.c), return the slot
@@ -26,13 +26,21 @@
  * the same bucket is reached from process and softirq context. Each is
  * held for a lookup or a copy of one history, never while formatting.
  *
+ * Free slots are cached per CPU, so that a CPU starting and ending
+ * histories at a high rate takes only its own cache's lock, whose line no
+ * other CPU writes; the shared free list is taken once a batch. A CPU that
+ * finds its cache and the list empty takes a slot from another CPU's cache
+ * before it evicts: a history is evicted only when every slot is live.
+ *
  * Lock order: a bucket lock, then another bucket's only by trylock (to
- * evict), then free_lock or the ring's lock, which are never held together.
+ * evict), then one CPU's cache lock, then free_lock; the ring's lock is
+ * never held with a cache lock or free_lock.
  */
 
 #include <linux/hash.h>
 #include <linux/lockdep.h>
 #include <linux/log2.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 
 #include "tcptrace.h"
@@ -45,6 +53,21 @@ static HLIST_HEAD(tcptrace_free);
 static unsigned int tcptrace_nr_free;
 static unsigned int tcptrace_max_live;
 static DEFINE_RAW_SPINLOCK(tcptrace_free_lock);	/* protects tcptrace_free, tcptrace_nr_free */
+
+/*
+ * A CPU's free slots. Its own CPU takes the lock with interrupts off; any
+ * other CPU only to take a slot when every other source is empty, or to
+ * count them for the header.
+ */
+struct tcptrace_slot_cache {
+	raw_spinlock_t lock;		/* protects head and nr */
+	struct hlist_head head;
+	unsigned int nr;
+};
+
+static struct tcptrace_slot_cache __percpu *tcptrace_slot_caches;
+#define TCPTRACE_CACHE_BATCH	16	/* slots moved to or from the free list at once */
+#define TCPTRACE_CACHE_MAX	(2 * TCPTRACE_CACHE_BATCH)
 
 /* Eviction: whether a full table makes room, and where it looks next. */
 static bool tcptrace_evict_on;
@@ -84,34 +107,95 @@ void tcptrace_bucket_del(struct tcptrace_bucket *b, struct tcptrace_history *h)
 	hlist_del(&h->node);
 }
 
-/*
- * The free list is reached with a bucket lock held (interrupts off) and
- * without (a history completing after its bucket was unlocked): both ends
- * save and restore interrupts.
- */
-static struct tcptrace_history *tcptrace_slot_get(void)
+/* Move up to @n slots from the locked list @from to the locked list @to. */
+static unsigned int tcptrace_slots_move(struct hlist_head *from, struct hlist_head *to,
+					unsigned int n)
 {
-	struct tcptrace_history *h = NULL;
-	unsigned long flags;
+	unsigned int moved;
 
-	raw_spin_lock_irqsave(&tcptrace_free_lock, flags);
-	if (!hlist_empty(&tcptrace_free)) {
-		h = hlist_entry(tcptrace_free.first, struct tcptrace_history, node);
-		hlist_del(&h->node);
-		tcptrace_nr_free--;
+	for (moved = 0; moved < n && !hlist_empty(from); moved++) {
+		struct hlist_node *node = from->first;
+
+		hlist_del(node);
+		hlist_add_head(node, to);
 	}
-	raw_spin_unlock_irqrestore(&tcptrace_free_lock, flags);
+	return moved;
+}
+
+/* The first slot of the locked cache @c, refilled from the free list if empty. */
+static struct tcptrace_history *tcptrace_cache_pop(struct tcptrace_slot_cache *c)
+{
+	struct tcptrace_history *h;
+
+	lockdep_assert_held(&c->lock);
+	if (!c->nr) {
+		raw_spin_lock(&tcptrace_free_lock);
+		c->nr = tcptrace_slots_move(&tcptrace_free, &c->head, TCPTRACE_CACHE_BATCH);
+		tcptrace_nr_free -= c->nr;
+		raw_spin_unlock(&tcptrace_free_lock);
+		if (!c->nr)
+			return NULL;
+	}
+	h = hlist_entry(c->head.first, struct tcptrace_history, node);
+	hlist_del(&h->node);
+	c->nr--;
 	return h;
 }
 
+/*
+ * A free slot: from this CPU's cache, else a batch from the free list,
+ * else one from another CPU's cache. NULL when every slot is live (or on
+ * its way between two CPUs). Interrupts off (tcptrace_slot_for()).
+ */
+static struct tcptrace_history *tcptrace_slot_get(void)
+{
+	struct tcptrace_slot_cache *c = this_cpu_ptr(tcptrace_slot_caches);
+	struct tcptrace_history *h;
+	int cpu;
+
+	raw_spin_lock(&c->lock);
+	h = tcptrace_cache_pop(c);
+	raw_spin_unlock(&c->lock);
+	if (h)
+		return h;
+
+	for_each_possible_cpu(cpu) {
+		c = per_cpu_ptr(tcptrace_slot_caches, cpu);
+		if (!READ_ONCE(c->nr))
+			continue;
+		raw_spin_lock(&c->lock);
+		h = tcptrace_cache_pop(c);
+		raw_spin_unlock(&c->lock);
+		if (h)
+			return h;
+	}
+	return NULL;
+}
+
+/*
+ * Back into this CPU's cache; a full cache gives a batch back to the free
+ * list. Any context: a history may complete with no bucket locked.
+ */
 void tcptrace_slot_put(struct tcptrace_history *h)
 {
+	struct tcptrace_slot_cache *c;
 	unsigned long flags;
 
-	raw_spin_lock_irqsave(&tcptrace_free_lock, flags);
-	hlist_add_head(&h->node, &tcptrace_free);
-	tcptrace_nr_free++;
-	raw_spin_unlock_irqrestore(&tcptrace_free_lock, flags);
+	local_irq_save(flags);
+	c = this_cpu_ptr(tcptrace_slot_caches);
+	raw_spin_lock(&c->lock);
+	hlist_add_head(&h->node, &c->head);
+	if (++c->nr > TCPTRACE_CACHE_MAX) {
+		unsigned int moved;
+
+		raw_spin_lock(&tcptrace_free_lock);
+		moved = tcptrace_slots_move(&c->head, &tcptrace_free, TCPTRACE_CACHE_BATCH);
+		tcptrace_nr_free += moved;
+		raw_spin_unlock(&tcptrace_free_lock);
+		c->nr -= moved;
+	}
+	raw_spin_unlock(&c->lock);
+	local_irq_restore(flags);
 }
 
 /* Done: into the ring, and the slot back to the pool. */
@@ -301,11 +385,17 @@ bool tcptrace_table_copy(unsigned int *bucket, unsigned int *index,
 
 void tcptrace_table_stats(struct tcptrace_stats *stats)
 {
-	unsigned long flags;
+	unsigned int nr_free;
+	int cpu;
 
-	raw_spin_lock_irqsave(&tcptrace_free_lock, flags);
-	stats->live = tcptrace_max_live - tcptrace_nr_free;
-	raw_spin_unlock_irqrestore(&tcptrace_free_lock, flags);
+	/*
+	 * Exact when no slot moves meanwhile; otherwise a batch in transit
+	 * may be counted twice or not at all, hence the clamp.
+	 */
+	nr_free = READ_ONCE(tcptrace_nr_free);
+	for_each_possible_cpu(cpu)
+		nr_free += READ_ONCE(per_cpu_ptr(tcptrace_slot_caches, cpu)->nr);
+	stats->live = tcptrace_max_live - min(nr_free, tcptrace_max_live);
 	stats->live_max = tcptrace_max_live;
 	stats->mem_bytes += ((u64)1 << tcptrace_bucket_bits) * sizeof(*tcptrace_buckets) +
 			    (u64)tcptrace_max_live * sizeof(*tcptrace_slots);
@@ -320,6 +410,7 @@ int tcptrace_table_init(unsigned int max_live, bool evict)
 	 */
 	size_t nbuckets = roundup_pow_of_two(max(max_live / 2, 2U));
 	unsigned int i;
+	int cpu;
 
 	/* nsteps is four bits wide. */
 	BUILD_BUG_ON(TCPTRACE_MAX_STEPS > 15);
@@ -328,7 +419,10 @@ int tcptrace_table_init(unsigned int max_live, bool evict)
 	if (!tcptrace_buckets)
 		return -ENOMEM;
 	tcptrace_slots = kvcalloc(max_live, sizeof(*tcptrace_slots), GFP_KERNEL);
-	if (!tcptrace_slots) {
+	tcptrace_slot_caches = alloc_percpu(struct tcptrace_slot_cache);
+	if (!tcptrace_slots || !tcptrace_slot_caches) {
+		free_percpu(tcptrace_slot_caches);
+		kvfree(tcptrace_slots);
 		kvfree(tcptrace_buckets);
 		return -ENOMEM;
 	}
@@ -337,6 +431,12 @@ int tcptrace_table_init(unsigned int max_live, bool evict)
 	for (i = 0; i < nbuckets; i++) {
 		raw_spin_lock_init(&tcptrace_buckets[i].lock);
 		INIT_HLIST_HEAD(&tcptrace_buckets[i].head);
+	}
+	for_each_possible_cpu(cpu) {
+		struct tcptrace_slot_cache *c = per_cpu_ptr(tcptrace_slot_caches, cpu);
+
+		raw_spin_lock_init(&c->lock);
+		INIT_HLIST_HEAD(&c->head);
 	}
 	for (i = 0; i < max_live; i++)
 		hlist_add_head(&tcptrace_slots[i].node, &tcptrace_free);
@@ -349,6 +449,7 @@ int tcptrace_table_init(unsigned int max_live, bool evict)
 /* Only after the probes are detached and every running probe has returned. */
 void tcptrace_table_exit(void)
 {
+	free_percpu(tcptrace_slot_caches);
 	kvfree(tcptrace_slots);
 	kvfree(tcptrace_buckets);
 }
