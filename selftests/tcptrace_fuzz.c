@@ -382,14 +382,7 @@ static bool snap_valid(struct fuzz *f, const char *text, size_t len, bool all_ne
 	size_t i;
 	bool ok = true;
 
-	memset(&d, 0, sizeof(d));
-	d.raw = malloc(len + 1);
-	if (!d.raw)
-		return fail(f, "out of memory");
-	memcpy(d.raw, text, len);
-	d.raw[len] = '\0';
-	d.len = len;
-	if (dump_parse(&d))
+	if (dump_parse_text(&d, text, len, true))
 		ok = fail(f, "the snapshot does not parse: %s", d.err);
 	for (i = 0; ok && i < d.nrecs; i++) {
 		const struct rec *r = &d.recs[i];
@@ -556,14 +549,7 @@ static bool follow_data(struct fuzz *f, struct slot *s, const char *buf, size_t 
 	}
 	for (i = 0; i < n; i++)
 		lines += p[i] == '\n';
-	memset(&d, 0, sizeof(d));
-	d.raw = malloc(n + 1);
-	if (!d.raw)
-		return fail(f, "out of memory");
-	memcpy(d.raw, p, n);
-	d.raw[n] = '\0';
-	d.len = n;
-	if (dump_parse_lines(&d, false))
+	if (dump_parse_text(&d, p, n, false))
 		ok = fail(f, "follow records do not parse: %s", d.err);
 	else if (d.nrecs != lines)
 		ok = fail(f, "a follow read returned %zu lines, %zu of them records",

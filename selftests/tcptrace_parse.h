@@ -646,6 +646,21 @@ static inline int dump_parse(struct dump *d)
 	return dump_parse_lines(d, true);
 }
 
+/* Parse a copy of @len bytes at @text into a cleared @d, as dump_parse_lines(). */
+static inline int dump_parse_text(struct dump *d, const char *text, size_t len, bool header)
+{
+	memset(d, 0, sizeof(*d));
+	d->raw = malloc(len + 1);
+	if (!d->raw) {
+		snprintf(d->err, sizeof(d->err), "out of memory");
+		return -1;
+	}
+	memcpy(d->raw, text, len);
+	d->raw[len] = '\0';
+	d->len = len;
+	return dump_parse_lines(d, header);
+}
+
 /* Read and parse one snapshot; on failure, d->err says why. */
 static inline int dump_read(struct dump *d)
 {

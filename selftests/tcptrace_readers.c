@@ -213,14 +213,7 @@ static bool follower_records(struct reader *r, char *buf, size_t n, bool *gap_ok
 		return reader_fail(r, "a read does not end in a newline: torn record");
 	for (i = 0; i < n; i++)
 		lines += buf[i] == '\n';
-	memset(&d, 0, sizeof(d));
-	d.raw = malloc(n + 1);
-	if (!d.raw)
-		return reader_fail(r, "out of memory");
-	memcpy(d.raw, buf, n);
-	d.raw[n] = '\0';
-	d.len = n;
-	if (dump_parse_lines(&d, false))
+	if (dump_parse_text(&d, buf, n, false))
 		ok = reader_fail(r, "records do not parse: %s", d.err);
 	else if (d.nrecs != lines)
 		ok = reader_fail(r, "%zu lines, %zu of them records", lines, d.nrecs);

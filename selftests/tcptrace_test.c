@@ -332,6 +332,16 @@ expect_path(struct expect *e, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A listener's life, CLOSE>LISTEN>CLOSE, ended by its close(); no bytes. */
+static void expect_listener(struct expect *e, const char *family, const char *local,
+			    const char *any, unsigned long long cookie)
+{
+	expect_init(e, "listener", family, local, any, cookie);
+	expect_path(e, "CLOSE>LISTEN>CLOSE");
+	e->end = "listener_closed";
+	e->no_bytes = true;
+}
+
 /* Or this one, where the kernel may take either way. */
 static void __attribute__((format(printf, 2, 3)))
 expect_or_path(struct expect *e, const char *fmt, ...)
@@ -914,11 +924,8 @@ static void expect_graceful(struct expect exp[3], const struct mode *m,
 	exp[1].end = "passive_close";
 	exp[1].min_bytes = 4;
 
-	expect_init(&exp[2], "listener", family, c->laddr, any, c->lcookie);
-	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
+	expect_listener(&exp[2], family, c->laddr, any, c->lcookie);
 	exp[2].process_steps = "CLOSE>LISTEN LISTEN>CLOSE";
-	exp[2].end = "listener_closed";
-	exp[2].no_bytes = true;
 }
 
 /* What conn_open() then conn_abort() leave. */
@@ -944,11 +951,8 @@ static void expect_aborted(struct expect exp[3], const struct mode *m,
 	exp[1].owner_optional = true;
 	exp[1].min_bytes = 4;
 
-	expect_init(&exp[2], "listener", family, c->laddr, any, c->lcookie);
-	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
+	expect_listener(&exp[2], family, c->laddr, any, c->lcookie);
 	exp[2].process_steps = "CLOSE>LISTEN LISTEN>CLOSE";
-	exp[2].end = "listener_closed";
-	exp[2].no_bytes = true;
 }
 
 /*
@@ -1087,11 +1091,8 @@ static void expect_server_first(struct expect exp[3], const struct mode *m,
 	exp[1].softirq_steps = CHILD_SOFTIRQ_STEPS;
 	exp[1].min_bytes = 4;
 
-	expect_init(&exp[2], "listener", family, c->laddr, any, c->lcookie);
-	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
+	expect_listener(&exp[2], family, c->laddr, any, c->lcookie);
 	exp[2].process_steps = "CLOSE>LISTEN LISTEN>CLOSE";
-	exp[2].end = "listener_closed";
-	exp[2].no_bytes = true;
 }
 
 /*
@@ -1141,10 +1142,7 @@ static void expect_server_reset(struct expect exp[3], const struct mode *m,
 	exp[1].rst_reason = rst_reason;
 	exp[1].min_bytes = 4;
 
-	expect_init(&exp[2], "listener", variant->family, c->laddr, variant->any, c->lcookie);
-	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
-	exp[2].end = "listener_closed";
-	exp[2].no_bytes = true;
+	expect_listener(&exp[2], variant->family, c->laddr, variant->any, c->lcookie);
 }
 
 /* The server aborts with SO_LINGER {1, 0}: its RST resets the client. */
@@ -1279,10 +1277,7 @@ TEST_F_TIMEOUT(tcptrace, half_close, 90)
 	exp[1].end = "passive_close";
 	exp[1].min_bytes = 4;
 
-	expect_init(&exp[2], "listener", variant->family, c.laddr, variant->any, c.lcookie);
-	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
-	exp[2].end = "listener_closed";
-	exp[2].no_bytes = true;
+	expect_listener(&exp[2], variant->family, c.laddr, variant->any, c.lcookie);
 
 	check_expect(_metadata, exp + 1, 2, false);
 	netns_leave(_metadata, init_fd);
@@ -1337,10 +1332,7 @@ TEST_F_TIMEOUT(tcptrace, half_close_server, 90)
 	exp[1].end = "active_close";
 	exp[1].min_bytes = 4;
 
-	expect_init(&exp[2], "listener", variant->family, c.laddr, variant->any, c.lcookie);
-	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
-	exp[2].end = "listener_closed";
-	exp[2].no_bytes = true;
+	expect_listener(&exp[2], variant->family, c.laddr, variant->any, c.lcookie);
 
 	check_expect(_metadata, exp, 1, false);
 	netns_leave(_metadata, init_fd);
@@ -1464,10 +1456,7 @@ TEST_F(tcptrace, listener_closes_pending)
 		/* inet_child_forget() disconnects each child. */
 		exp[2 + i].rst_reason = "TCP_STATE";
 	}
-	expect_init(&exp[4], "listener", variant->family, laddr, variant->any, lcookie);
-	expect_path(&exp[4], "CLOSE>LISTEN>CLOSE");
-	exp[4].end = "listener_closed";
-	exp[4].no_bytes = true;
+	expect_listener(&exp[4], variant->family, laddr, variant->any, lcookie);
 	check_expect(_metadata, exp, 5, false);
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, close(cfd[i]));
@@ -2571,11 +2560,8 @@ TEST_F_TIMEOUT(veth, simultaneous_close, 60)
 	exp[0].end = exp[1].end = "simultaneous_close";
 	exp[0].min_bytes = exp[1].min_bytes = 4;
 
-	expect_init(&exp[2], "listener", family, c.laddr, topo_any(t), c.lcookie);
+	expect_listener(&exp[2], family, c.laddr, topo_any(t), c.lcookie);
 	exp[2].netns = t->inum[0];
-	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
-	exp[2].end = "listener_closed";
-	exp[2].no_bytes = true;
 
 	wait_handed_over(_metadata, exp, 3);
 	topo_destroy(t);
@@ -2805,11 +2791,8 @@ TEST_F_TIMEOUT(veth, peer_vanished, 60)
 	exp[1].rst_reason = "TCP_STATE";
 	/* The ACK of its data may still be on the wire: bytes_acked=0. */
 
-	expect_init(&exp[2], "listener", family, c.laddr, topo_any(t), c.lcookie);
+	expect_listener(&exp[2], family, c.laddr, topo_any(t), c.lcookie);
 	exp[2].netns = t->inum[0];
-	expect_path(&exp[2], "CLOSE>LISTEN>CLOSE");
-	exp[2].end = "listener_closed";
-	exp[2].no_bytes = true;
 	check_expect(_metadata, exp, 3, true);
 }
 
@@ -3040,12 +3023,8 @@ TEST_F_TIMEOUT(veth, syn_flood, 60)
 	expect_flood(exp, FLOOD_SYNS, t, &self->mode, laddr, "handshake_failed", 1);
 	check_expect(_metadata, exp, FLOOD_SYNS, true);
 	ASSERT_EQ(0, close(lfd));
-	expect_init(&exp[FLOOD_SYNS], "listener", af_family(t->af), laddr, topo_any(t),
-		    0);
+	expect_listener(&exp[FLOOD_SYNS], af_family(t->af), laddr, topo_any(t), 0);
 	exp[FLOOD_SYNS].netns = t->inum[0];
-	expect_path(&exp[FLOOD_SYNS], "CLOSE>LISTEN>CLOSE");
-	exp[FLOOD_SYNS].end = "listener_closed";
-	exp[FLOOD_SYNS].no_bytes = true;
 	check_expect(_metadata, exp, FLOOD_SYNS + 1, true);
 }
 
