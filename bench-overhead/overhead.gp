@@ -31,5 +31,12 @@ set logscale x
 set xrange [30:300000]
 set yrange [0:*]
 set xtics rotate by 0 offset 0,0 font ",11"
-plot dir."/idle.dat" using 1:2:3:4 with yerrorlines lw 2 pt 7 lc rgb "#4477aa"
+# No idle phase (--idle ""): idle.dat has its heading only.
+if (system("grep -vc '^#' ".dir."/idle.dat") + 0 > 0) {
+	plot dir."/idle.dat" using 1:2:3:4 with yerrorlines lw 2 pt 7 lc rgb "#4477aa"
+} else {
+	set label 1 "no idle phase in this run" at graph 0.5, graph 0.5 center
+	plot [30:300000] [0:1] NaN notitle
+	unset label 1
+}
 unset multiplot
