@@ -108,4 +108,13 @@ static inline void tcptrace_lhash2_for_each(struct inet_listen_hashbucket *ilb,
 #endif
 }
 
+/*
+ * The initializer of an irq_work that waits for the next tick (no
+ * self-IPI): 6.1 has it, 5.10 only the flag.
+ */
+#ifndef TCPTRACE_HAVE_IRQ_WORK_INIT_LAZY
+#include <linux/irq_work.h>
+#define IRQ_WORK_INIT_LAZY(_func) { .flags = ATOMIC_INIT(IRQ_WORK_LAZY), .func = (_func) }
+#endif
+
 #endif /* _TCPTRACE_COMPAT_H */

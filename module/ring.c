@@ -40,14 +40,17 @@ DECLARE_WAIT_QUEUE_HEAD(tcptrace_done_wait);
 /*
  * The probe runs with preemption disabled, where PREEMPT_RT forbids the
  * wait queue's spinlock_t: wake followers from irq_work instead, as printk
- * does.
+ * does, and a lazy one, as printk's klogd wake-up: it runs at the next
+ * tick (at once on a CPU whose tick is stopped), so that followers wake
+ * once a tick with every history done since, not once a history with a
+ * self-IPI each.
  */
 static void tcptrace_wake_followers(struct irq_work *work)
 {
 	wake_up_interruptible(&tcptrace_done_wait);
 }
 
-static DEFINE_IRQ_WORK(tcptrace_wakeup_work, tcptrace_wake_followers);
+static struct irq_work tcptrace_wakeup_work = IRQ_WORK_INIT_LAZY(tcptrace_wake_followers);
 
 /* Copy @h in as the newest done history. Any context. */
 void tcptrace_ring_push(const struct tcptrace_history *h)
