@@ -56,8 +56,8 @@ static DEFINE_RAW_SPINLOCK(tcptrace_free_lock);	/* protects tcptrace_free, tcptr
 
 /*
  * A CPU's free slots. Its own CPU takes the lock with interrupts off; any
- * other CPU only to take a slot when every other source is empty, or to
- * count them for the header.
+ * other CPU only to take a slot when every other source is empty. The
+ * header reads nr without it (tcptrace_table_stats()).
  */
 struct tcptrace_slot_cache {
 	raw_spinlock_t lock;		/* protects head and nr */
