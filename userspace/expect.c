@@ -24,7 +24,9 @@
  * expected one each element equal to the one before it, which is the same.
  *
  * Memory: each expectation keeps a filter, its counts and the raw lines of
- * its first TT_EXPECT_SHOWN selected sockets, whatever the input's size.
+ * TT_EXPECT_SHOWN selected sockets, whatever the input's size: the first
+ * ones that count against it (without the path; with it, for "none"),
+ * then the first others, so that a failure always shows its culprits.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -73,7 +75,7 @@ struct tt_expect {
 	uint32_t ends;
 
 	uint64_t selected, matched;
-	unsigned int nr_shown;
+	unsigned int nr_shown, nr_against;	/* the first nr_against: against it */
 	char *shown[TT_EXPECT_SHOWN];
 };
 
@@ -476,6 +478,42 @@ struct expect_view {
 	const struct tt_input *in;
 };
 
+/* Whether a selected socket, with or without the path, counts against @e. */
+static bool counts_against(const struct tt_expect *e, bool with_path)
+{
+	return e->quantifier == Q_NONE ? with_path : !with_path;
+}
+
+/* Whether a record, @against @e or not, is kept among those it shows. */
+static bool shows(const struct tt_expect *e, bool against)
+{
+	return e->nr_shown < TT_EXPECT_SHOWN || (against && e->nr_against < TT_EXPECT_SHOWN);
+}
+
+/*
+ * Keep @line among @e's shown records (shows() said so): those against
+ * it first, then the others, each in input order; one against it takes
+ * the place of the last other one when all places are taken.
+ */
+static bool keep_shown(struct tt_expect *e, const char *line, size_t len, bool against)
+{
+	unsigned int at;
+	char *copy;
+
+	if (e->nr_shown == TT_EXPECT_SHOWN)
+		free(e->shown[--e->nr_shown]);
+	copy = strndup(line, len && line[len - 1] == '\n' ? len - 1 : len);
+	if (!copy) {
+		fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
+		return false;
+	}
+	at = against ? e->nr_against++ : e->nr_shown;
+	memmove(&e->shown[at + 1], &e->shown[at], (e->nr_shown - at) * sizeof(e->shown[0]));
+	e->shown[at] = copy;
+	e->nr_shown++;
+	return true;
+}
+
 static bool expect_record(struct tt_view *v, const struct tt_record *r)
 {
 	struct expect_view *x = (struct expect_view *)v;
@@ -487,27 +525,23 @@ static bool expect_record(struct tt_view *v, const struct tt_record *r)
 
 	for (i = 0; x->set && i < x->set->count; i++) {
 		struct tt_expect *e = x->set->items[i];
+		bool with_path, against;
 
 		if (!tt_filter_match(&e->filter, r))
 			continue;
 		e->selected++;
-		if (has_path(e, r))
-			e->matched++;
-		if (e->nr_shown < TT_EXPECT_SHOWN) {
-			char *copy;
-
-			/* A binary or JSON record, as the line the module writes for it. */
-			if (!line) {
-				len = tt_binary_render(r, rendered);
-				line = rendered;
-			}
-			copy = strndup(line, len && line[len - 1] == '\n' ? len - 1 : len);
-			if (!copy) {
-				fprintf(stderr, "tcptrace: %s\n", strerror(ENOMEM));
-				return false;
-			}
-			e->shown[e->nr_shown++] = copy;
+		with_path = has_path(e, r);
+		e->matched += with_path;
+		against = counts_against(e, with_path);
+		if (!shows(e, against))
+			continue;
+		/* A binary or JSON record, as the line the module writes for it. */
+		if (!line) {
+			len = tt_binary_render(r, rendered);
+			line = rendered;
 		}
+		if (!keep_shown(e, line, len, against))
+			return false;
 	}
 	return true;
 }

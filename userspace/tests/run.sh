@@ -1673,6 +1673,27 @@ expect_tests() {
 		--expect 'all CLOSE>SYN_SENT>CLOSE end=refused'
 	result "expect: at most 20 records, then '# ... and K more'"
 
+	# The culprits first, even past the 20th: records 22 and 24 of 25 are
+	# reset, not refused, and fail "all"; for "none" they are the others.
+	sed '23s/end=refused/end=reset_received/; 25s/end=refused/end=reset_received/' \
+		"$TMP/many.txt" > "$TMP/culprits.txt"
+	{
+		printf '%s\n' "KTAP version 1" "1..2" "not ok 1 - all CLOSE>SYN_SENT>CLOSE end=refused" \
+			"# 25 selected, 23 with this path"
+		sed -n '23s/^/# /p; 25s/^/# /p' "$TMP/culprits.txt"
+		sed -n '2,19s/^/# /p' "$TMP/culprits.txt"
+		echo "# ... and 5 more"
+		printf '%s\n' "not ok 2 - none CLOSE>SYN_SENT>CLOSE end=reset_received" \
+			"# 25 selected, 2 with this path"
+		sed -n '23s/^/# /p; 25s/^/# /p' "$TMP/culprits.txt"
+		sed -n '2,19s/^/# /p' "$TMP/culprits.txt"
+		echo "# ... and 5 more"
+	} > "$TMP/want"
+	expect_run "$TMP/want" /dev/null 1 "$TCPTRACE" -r "$TMP/culprits.txt" \
+		--expect 'all CLOSE>SYN_SENT>CLOSE end=refused' \
+		--expect 'none CLOSE>SYN_SENT>CLOSE end=reset_received'
+	result "expect: the records that break an expectation come first"
+
 	# The live device (tests/fakedev.c plays it): a snapshot.
 	fake "$DATA/expect.txt" "$TCPTRACE" --expect '-D 81: 2 CLOSE>SYN_SENT>CLOSE' > "$TMP/out" 2> "$TMP/err"
 	status=$?
