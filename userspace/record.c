@@ -21,16 +21,21 @@
  *      SIGINT/SIGTERM, which are forwarded to COMMAND when a process sent
  *      them (from a terminal, COMMAND got its own already);
  *   5. COMMAND exits: t_end; drain what the follower still has (without
- *      waiting), close it, and take one snapshot (a second open, with
- *      all-netns too): its done histories that the stream had not reached
- *      yet, and its live histories, are added;
+ *      waiting) and take one snapshot (a second open, with all-netns too):
+ *      its done histories that the stream had not reached yet are added,
+ *      its live ones held back; then drain the follower once more: a
+ *      history that completed while the snapshot was taken is in the
+ *      ring after the snapshot's done ones were read and out of the
+ *      table before its walk came by, in neither, and comes from the
+ *      follower instead. Its done record replaces a live one the snapshot
+ *      may have of it. The held live records go last;
  *   6. unload the module if we loaded it; print the summary from FILE.
  *
  * Which histories are captured (the selection rule, also in tcptrace.1):
  *
  *   done   it ended at or after t_start (its last step's time) and began
  *          at or before t_end (its t0): it completed while COMMAND ran,
- *          or was live at its end and completed before the snapshot;
+ *          or was live at its end and completed before the last drain;
  *   live   one of its steps (t0 included) is in [t_start, t_end]: the
  *          socket still open at the end did something while COMMAND ran.
  *
@@ -44,7 +49,9 @@
  *   done ...                              streamed while COMMAND ran
  *   # record: lost=N after_seq=A seq=B     an overrun (EPIPE): N histories,
  *   done ...                              seq A+1 to B-1, never read
- *   done ... / live ...                   from the final snapshot
+ *   done ...                              from the final snapshot, then
+ *                                         the follower's last drain
+ *   live ...                              the final snapshot's
  *   # record: end=NS status=S
  *
  * Nothing is lost silently: when the ring overwrote histories before they
@@ -96,10 +103,24 @@ struct rec_options {
 	char **command;		/* NULL: until SIGINT or SIGTERM */
 };
 
+/* Where a line of the device comes from. */
+enum source {
+	FROM_STREAM,	/* the follower, while COMMAND runs */
+	FROM_SNAPSHOT,	/* the final snapshot */
+	FROM_LATE,	/* the follower, after the final snapshot */
+};
+
+/* A live record of the final snapshot, written after the last drain. */
+struct held_live {
+	uint64_t id;
+	char *line;
+	size_t len;
+};
+
 struct recorder {
 	const struct rec_options *opt;
 	FILE *out;
-	int dev;		/* the follower, then the snapshot reader */
+	int dev;		/* the follower */
 	int sigfd;
 	bool all_netns;
 	bool loaded;		/* we loaded the module: unload it */
@@ -110,7 +131,10 @@ struct recorder {
 	bool lost_pending;	/* EPIPE: the next done record says how many */
 	bool header_seen;
 	bool format_error;	/* a header this reader does not know */
+	bool out_of_memory;
 	unsigned long malformed;
+	struct held_live *held;	/* the final snapshot's live records */
+	size_t nr_held, held_max;
 	size_t carry;		/* bytes of an unfinished line at buf[0] */
 	char buf[TT_INPUT_BUF];
 	struct tt_line parsed;
@@ -421,8 +445,55 @@ static void note_seq(struct recorder *r, const struct tt_record *rec)
 	r->last_seq = rec->seq;
 }
 
-/* One line of the device; @snapshot: of the final snapshot. */
-static void handle_line(struct recorder *r, const char *line, size_t len, bool snapshot)
+/* Hold a live record of the snapshot: false when out of memory. */
+static bool hold_live(struct recorder *r, const struct tt_record *rec,
+		      const char *line, size_t len)
+{
+	struct held_live *h;
+
+	if (r->nr_held == r->held_max) {
+		size_t max = r->held_max ? 2 * r->held_max : 64;
+
+		h = realloc(r->held, max * sizeof(*h));
+		if (!h)
+			return false;
+		r->held = h;
+		r->held_max = max;
+	}
+	h = &r->held[r->nr_held];
+	h->line = malloc(len);
+	if (!h->line)
+		return false;
+	memcpy(h->line, line, len);
+	h->len = len;
+	h->id = rec->id;
+	r->nr_held++;
+	return true;
+}
+
+static int held_cmp(const void *a, const void *b)
+{
+	const struct held_live *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* A history done after the snapshot: its live record there is stale. */
+static void drop_held(struct recorder *r, uint64_t id)
+{
+	struct held_live key = { .id = id }, *h;
+
+	if (!r->nr_held)
+		return;
+	h = bsearch(&key, r->held, r->nr_held, sizeof(*h), held_cmp);
+	if (h) {
+		free(h->line);
+		h->line = NULL;
+	}
+}
+
+/* One line of the device, from @from. */
+static void handle_line(struct recorder *r, const char *line, size_t len, enum source from)
 {
 	char err[TT_ERR_MAX];
 	const struct tt_record *rec = &r->parsed.record;
@@ -453,20 +524,24 @@ static void handle_line(struct recorder *r, const char *line, size_t len, bool s
 	default:
 		return;
 	}
-	if (rec->kind == TT_KIND_DONE) {
-		/* The snapshot repeats what the stream gave: after it only. */
-		if (snapshot && r->has_seq && rec->seq <= r->last_seq)
-			return;
-		/*
-		 * Gaps are losses only after an EPIPE, or when this reader
-		 * sees every namespace (a gap is then an overwritten history).
-		 */
-		if (snapshot && r->all_netns && r->has_seq && rec->seq > r->last_seq + 1)
-			r->lost_pending = true;
-		note_seq(r, rec);
-	} else if (!snapshot) {
+	if (rec->kind != TT_KIND_DONE) {
+		if (from == FROM_SNAPSHOT && in_window(r, rec) && !hold_live(r, rec, line, len))
+			r->out_of_memory = true;
 		return;
 	}
+	/* The snapshot and the last drain repeat what came before: after it only. */
+	if (from != FROM_STREAM && r->has_seq && rec->seq <= r->last_seq)
+		return;
+	/*
+	 * Gaps are losses only after an EPIPE, or when this reader sees
+	 * every namespace (a gap in the snapshot is then an overwritten
+	 * history).
+	 */
+	if (from == FROM_SNAPSHOT && r->all_netns && r->has_seq && rec->seq > r->last_seq + 1)
+		r->lost_pending = true;
+	note_seq(r, rec);
+	if (from == FROM_LATE)
+		drop_held(r, rec->id);
 	if (in_window(r, rec))
 		put(r, line, len);
 }
@@ -475,7 +550,7 @@ static void handle_line(struct recorder *r, const char *line, size_t len, bool s
  * Read what @fd has (until EAGAIN, or end of file for a snapshot) into the
  * capture. 0, or -1 with errno set.
  */
-static int pump(struct recorder *r, int fd, bool snapshot)
+static int pump(struct recorder *r, int fd, enum source from)
 {
 	for (;;) {
 		ssize_t n = read(fd, r->buf + r->carry, sizeof(r->buf) - r->carry);
@@ -483,30 +558,30 @@ static int pump(struct recorder *r, int fd, bool snapshot)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EPIPE && !snapshot) {
+		if (n < 0 && errno == EPIPE && from != FROM_SNAPSHOT) {
 			r->lost_pending = true;
 			continue;
 		}
 		if (n < 0)
-			return errno == EAGAIN && !snapshot ? 0 : -1;
+			return errno == EAGAIN && from != FROM_SNAPSHOT ? 0 : -1;
 		if (n == 0) {
 			if (r->carry)
-				handle_line(r, r->buf, r->carry, snapshot);
+				handle_line(r, r->buf, r->carry, from);
 			r->carry = 0;
 			return 0;
 		}
 		start = r->buf;
 		end = r->buf + r->carry + n;
 		while ((nl = memchr(start, '\n', end - start))) {
-			handle_line(r, start, nl + 1 - start, snapshot);
+			handle_line(r, start, nl + 1 - start, from);
 			start = nl + 1;
 		}
 		r->carry = end - start;
 		if (r->carry == sizeof(r->buf))
 			r->carry = 0;	/* no line is that long: drop it */
 		memmove(r->buf, start, r->carry);
-		if (r->format_error) {
-			errno = EPROTO;
+		if (r->format_error || r->out_of_memory) {
+			errno = r->format_error ? EPROTO : ENOMEM;
 			return -1;
 		}
 	}
@@ -533,7 +608,7 @@ static int read_header(struct recorder *r)
 		return -1;
 	nl = memchr(r->buf, '\n', n);
 	if (nl)
-		handle_line(r, r->buf, nl + 1 - r->buf, false);
+		handle_line(r, r->buf, nl + 1 - r->buf, FROM_STREAM);
 	return 0;
 }
 
@@ -569,15 +644,18 @@ static int start_follower(struct recorder *r)
 	return 0;
 }
 
-/* After COMMAND: what the follower has left, then one snapshot. */
+/*
+ * After COMMAND: what the follower has left, one snapshot, what the
+ * follower got meanwhile, then the snapshot's live records that are
+ * still live.
+ */
 static int finish_capture(struct recorder *r)
 {
+	size_t i;
 	int fd;
 
-	if (pump(r, r->dev, false) < 0)
+	if (pump(r, r->dev, FROM_STREAM) < 0)
 		return fail(TCPTRACE_DEVICE ": %s", strerror(errno));
-	close(r->dev);
-	r->dev = -1;
 	r->carry = 0;
 	fd = open(TCPTRACE_DEVICE, (r->all_netns ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0) {
@@ -589,14 +667,24 @@ static int finish_capture(struct recorder *r)
 		close(fd);
 		return TT_RECORD_FAILED;
 	}
-	if (pump(r, fd, true) < 0) {
+	if (pump(r, fd, FROM_SNAPSHOT) < 0) {
 		fail(TCPTRACE_DEVICE ": %s", strerror(errno));
 		close(fd);
 		return TT_RECORD_FAILED;
 	}
 	close(fd);
+	if (r->nr_held)
+		qsort(r->held, r->nr_held, sizeof(*r->held), held_cmp);
+	r->carry = 0;
+	if (pump(r, r->dev, FROM_LATE) < 0)
+		return fail(TCPTRACE_DEVICE ": %s", strerror(errno));
+	close(r->dev);
+	r->dev = -1;
 	if (r->lost_pending)	/* EPIPE, and no record after it */
 		fputs(COMMENT "lost=unknown\n", r->out);
+	for (i = 0; i < r->nr_held; i++)
+		if (r->held[i].line)
+			put(r, r->held[i].line, r->held[i].len);
 	return 0;
 }
 
@@ -672,7 +760,7 @@ static int record_loop(struct recorder *r, pid_t pid, int *wstatus)
 			return fail("poll: %s", strerror(errno));
 		}
 		if (pfd[0].revents) {
-			if (pump(r, r->dev, false) < 0)
+			if (pump(r, r->dev, FROM_STREAM) < 0)
 				return fail(TCPTRACE_DEVICE ": %s", strerror(errno));
 			if (fflush(r->out) != 0)
 				return fail("%s: %s", r->opt->output, strerror(errno));
@@ -988,6 +1076,9 @@ out:
 	if (r->out)
 		fclose(r->out);
 	close(r->sigfd);
+	while (r->nr_held)
+		free(r->held[--r->nr_held].line);
+	free(r->held);
 	free(r);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	return status;

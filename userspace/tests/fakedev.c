@@ -33,9 +33,10 @@
  * TT_FAKEDEV_UNKNOWN=CMD    writing CMD fails with EINVAL, as a module
  *                       older than the command does ("binary=1")
  *
- * Only what tcptrace does is imitated: one open file at a time (tcptrace
- * record closes its follower before it opens the snapshot; each open
- * starts the script again). Polled with other descriptors, the device is
+ * Only what tcptrace does is imitated: one open file at a time (each open
+ * starts the script again; tcptrace record's follower, still open when it
+ * opens the snapshot, then reads from /dev/null: nothing completed
+ * meanwhile). Polled with other descriptors, the device is
  * ready while the script has lines, and is left out of the wait at its
  * end.
  */
