@@ -24,6 +24,7 @@
  */
 
 #include <linux/bitmap.h>
+#include <linux/bsearch.h>
 #include <linux/capability.h>
 #include <linux/ctype.h>
 #include <linux/fs.h>
@@ -34,6 +35,7 @@
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/socket.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -94,15 +96,60 @@ static bool tcptrace_visible(const struct tcptrace_reader *r,
 	return r->all_netns || h->net_cookie == r->net_cookie;
 }
 
+/* The record of r->history, if visible, at @used in @buf; the new length. */
+static size_t tcptrace_snapshot_add(struct tcptrace_reader *r, char *buf,
+				    size_t size, size_t used, bool done)
+{
+	size_t len;
+
+	if (!tcptrace_visible(r, &r->history))
+		return used;
+	len = tcptrace_reader_record(r, done);
+	if (used + len > size)
+		return size;
+	memcpy(buf + used, r->line, len);
+	return used + len;
+}
+
 /*
- * Format every visible history into @buf. Returns the length, or @size
- * when @buf is too small.
+ * One life of a socket: its cookie, and the time of its first step (a
+ * socket may connect again after a failed connect, as a new life).
  */
-static size_t tcptrace_format_snapshot(struct tcptrace_reader *r, char *buf,
-				       size_t size)
+struct tcptrace_life {
+	u64 cookie;
+	u64 t0;
+};
+
+static int tcptrace_life_cmp(const void *a, const void *b)
+{
+	const struct tcptrace_life *x = a, *y = b;
+
+	if (x->cookie != y->cookie)
+		return x->cookie < y->cookie ? -1 : 1;
+	return x->t0 < y->t0 ? -1 : x->t0 > y->t0;
+}
+
+static struct tcptrace_life tcptrace_life_of(const struct tcptrace_history *h)
+{
+	return (struct tcptrace_life){ .cookie = h->cookie, .t0 = h->ts[0] };
+}
+
+/*
+ * Format every visible history into @buf: the done ones, then the live
+ * ones. Returns the length, or @size when @buf is too small.
+ *
+ * The probes run on meanwhile. A history that completes after the ring
+ * was read, and leaves its bucket before the walk comes by, would be in
+ * neither part: the ring is read once more, up to its head after the
+ * walk, for the histories the walk did not copy live (@lives, room for
+ * @lives_max, keeps those it did).
+ */
+static size_t tcptrace_format_snapshot(struct tcptrace_reader *r, char *buf, size_t size,
+				       struct tcptrace_life *lives, size_t lives_max)
 {
 	unsigned int bucket = 0, index = 0;
-	size_t len, used;
+	size_t used, nr_lives = 0;
+	struct tcptrace_life life;
 	u64 seq = 0, end;
 	int ret;
 
@@ -110,24 +157,25 @@ static size_t tcptrace_format_snapshot(struct tcptrace_reader *r, char *buf,
 	memcpy(buf, r->line, min(used, size));
 
 	end = tcptrace_ring_head();
-	while ((ret = tcptrace_ring_copy(&seq, end, &r->history))) {
+	while (used < size && (ret = tcptrace_ring_copy(&seq, end, &r->history))) {
 		/* -EPIPE: overwritten while we read; the gap shows in seq=. */
-		if (ret < 0 || !tcptrace_visible(r, &r->history))
-			continue;
-		len = tcptrace_reader_record(r, true);
-		if (used + len > size)
-			return size;
-		memcpy(buf + used, r->line, len);
-		used += len;
+		if (ret > 0)
+			used = tcptrace_snapshot_add(r, buf, size, used, true);
 	}
-	while (tcptrace_table_copy(&bucket, &index, &r->history)) {
-		if (!tcptrace_visible(r, &r->history))
+	while (used < size && tcptrace_table_copy(&bucket, &index, &r->history)) {
+		used = tcptrace_snapshot_add(r, buf, size, used, false);
+		if (nr_lives < lives_max)
+			lives[nr_lives++] = tcptrace_life_of(&r->history);
+	}
+
+	sort(lives, nr_lives, sizeof(*lives), tcptrace_life_cmp, NULL);
+	end = tcptrace_ring_head();
+	while (used < size && (ret = tcptrace_ring_copy(&seq, end, &r->history))) {
+		if (ret <= 0)
 			continue;
-		len = tcptrace_reader_record(r, false);
-		if (used + len > size)
-			return size;
-		memcpy(buf + used, r->line, len);
-		used += len;
+		life = tcptrace_life_of(&r->history);
+		if (!bsearch(&life, lives, nr_lives, sizeof(*lives), tcptrace_life_cmp))
+			used = tcptrace_snapshot_add(r, buf, size, used, true);
 	}
 	return used;
 }
@@ -135,14 +183,16 @@ static size_t tcptrace_format_snapshot(struct tcptrace_reader *r, char *buf,
 /*
  * Take the snapshot. Sized from the counters first; if histories came in
  * meanwhile and it does not fit, again twice as large. No line is longer
- * than TCPTRACE_LINE_MAX, so a buffer that size per history always fits;
- * a binary record has one size.
+ * than TCPTRACE_LINE_MAX, so a buffer that size per history always fits
+ * (the live ones, and the ring twice: read again after the walk); a
+ * binary record has one size.
  */
 static int tcptrace_snapshot_take(struct tcptrace_reader *r)
 {
 	size_t guess = TCPTRACE_AVG_LINE, most_each = TCPTRACE_LINE_MAX;
 	struct tcptrace_stats s;
 	size_t size, len, most;
+	struct tcptrace_life *lives;
 	char *buf;
 
 	if (r->binary) {
@@ -150,18 +200,24 @@ static int tcptrace_snapshot_take(struct tcptrace_reader *r)
 		most_each = guess;
 	}
 	tcptrace_stats(&s);
-	most = (s.live_max + s.ring_size + 1) * most_each;
+	lives = kvmalloc_array(s.live_max, sizeof(*lives), GFP_KERNEL_ACCOUNT);
+	if (!lives)
+		return -ENOMEM;
+	most = (s.live_max + 2 * s.ring_size + 1) * most_each;
 	size = min((s.live + s.done + 1) * guess, most);
 	for (;;) {
 		buf = kvmalloc(size, GFP_KERNEL_ACCOUNT);
 		if (!buf)
-			return -ENOMEM;
-		len = tcptrace_format_snapshot(r, buf, size);
+			break;
+		len = tcptrace_format_snapshot(r, buf, size, lives, s.live_max);
 		if (len < size || size == most)
 			break;
 		kvfree(buf);
 		size = min(size * 2, most);
 	}
+	kvfree(lives);
+	if (!buf)
+		return -ENOMEM;
 	r->snap = buf;
 	r->snap_len = len;
 	return 0;

@@ -373,27 +373,23 @@ static bool writable(const struct slot *s)
 
 /*
  * A snapshot, as Documentation/tcptrace.rst has it: the header first,
- * then done histories oldest first (seq increasing, none twice), then
- * live ones; a reader without all-netns sees its own netns only.
+ * then the records in its order (dump_disorder()); a reader without
+ * all-netns sees its own netns only.
  */
 static bool snap_valid(struct fuzz *f, const char *text, size_t len, bool all_netns)
 {
+	const char *disorder;
 	struct dump d;
 	size_t i;
 	bool ok = true;
 
 	if (dump_parse_text(&d, text, len, true))
 		ok = fail(f, "the snapshot does not parse: %s", d.err);
-	for (i = 0; ok && i < d.nrecs; i++) {
-		const struct rec *r = &d.recs[i];
-
-		if (!all_netns && r->netns != f->netns)
-			ok = fail(f, "another netns's record: %s", r->line);
-		else if (i && r->done && !d.recs[i - 1].done)
-			ok = fail(f, "a done record after a live one: %s", r->line);
-		else if (i && r->done && r->seq <= d.recs[i - 1].seq)
-			ok = fail(f, "done records not in increasing seq: %s", r->line);
-	}
+	else if ((disorder = dump_disorder(&d, &i)))
+		ok = fail(f, "%s: %s", disorder, d.recs[i].line);
+	for (i = 0; ok && i < d.nrecs; i++)
+		if (!all_netns && d.recs[i].netns != f->netns)
+			ok = fail(f, "another netns's record: %s", d.recs[i].line);
 	dump_free(&d);
 	return ok;
 }

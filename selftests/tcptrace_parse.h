@@ -674,4 +674,38 @@ static inline int dump_read(struct dump *d)
 	return dump_parse(d);
 }
 
+/*
+ * Whether a snapshot's records are in its order (Documentation/tcptrace.rst):
+ * done ones, then live ones, then done ones again (those that completed
+ * while the live ones were copied), the done ones in increasing seq, no
+ * life of a socket (id and t0) both live and done or done twice. NULL, or
+ * what is wrong, with *@at the record at fault.
+ */
+static inline const char *dump_disorder(const struct dump *d, size_t *at)
+{
+	bool late = false, any_done = false;
+	unsigned long long last_seq = 0;
+	size_t i, j;
+
+	for (i = 0; i < d->nrecs; i++) {
+		const struct rec *r = &d->recs[i];
+
+		*at = i;
+		if (i && r->done && !d->recs[i - 1].done)
+			late = true;
+		if (late && !r->done)
+			return "a live record after the late done ones";
+		if (!r->done)
+			continue;
+		if (any_done && r->seq <= last_seq)
+			return "done records not in increasing seq";
+		any_done = true;
+		last_seq = r->seq;
+		for (j = 0; j < i; j++)
+			if (r->id && d->recs[j].id == r->id && d->recs[j].t0 == r->t0)
+				return "a history twice";
+	}
+	return NULL;
+}
+
 #endif /* TCPTRACE_PARSE_H */
