@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A stand-in for /dev/tcptrace, for testing tcptrace on a host without the
- * module: LD_PRELOAD=tests/fakedev.so makes open() of /dev/tcptrace return
+ * module: LD_PRELOAD=tests/fakedev->so makes open() of /dev/tcptrace return
  * a descriptor whose reads, writes and polls follow a script.
  *
  * TT_FAKEDEV=FILE       the script: lines given to read() as the device
@@ -12,6 +12,11 @@
  *                         !wait    nothing to read: the next wait
  *                                  sleeps out its timeout and times out
  *                                  (without one, it just ends)
+ *                         !late    a snapshot ends here; a follower
+ *                                  waits here (EAGAIN, not ready) until
+ *                                  the device is opened again, then
+ *                                  goes on: what completed while that
+ *                                  snapshot was taken
  *                         !# ...   a comment
  *                       @NOW@ in a line is CLOCK_MONOTONIC in nanoseconds
  *                       when the first line holding it was read, and the
@@ -33,10 +38,9 @@
  * TT_FAKEDEV_UNKNOWN=CMD    writing CMD fails with EINVAL, as a module
  *                       older than the command does ("binary=1")
  *
- * Only what tcptrace does is imitated: one open file at a time (each open
- * starts the script again; tcptrace record's follower, still open when it
- * opens the snapshot, then reads from /dev/null: nothing completed
- * meanwhile). Polled with other descriptors, the device is
+ * Only what tcptrace does is imitated: two open files at most, each
+ * reading the script from its start (tcptrace record's follower, and the
+ * snapshot it takes at the end). Polled with other descriptors, the device is
  * ready while the script has lines, and is left out of the wait at its
  * end.
  */
@@ -73,10 +77,15 @@ struct fake {
 	bool started;		/* read from: "binary=1" comes too late */
 	char *script;		/* the whole script, NUL-terminated */
 	size_t pos;		/* next unread byte */
+	unsigned int open_nr;	/* opens before this one */
 };
 
-/* The one open fake device: this library's only state. */
-static struct fake dev = { .fd = -1 };
+/* The open fake devices, and the one the call at hand is on. */
+static struct fake fakes[2] = { { .fd = -1 }, { .fd = -1 } };
+static struct fake *dev = &fakes[0];
+
+/* Opens so far: a follower passes "!late" after an open later than its own. */
+static unsigned int opens;
 
 static char *load(const char *path)
 {
@@ -114,14 +123,18 @@ static int fake_open(const char *path, int flags, mode_t mode)
 		errno = atoi(err);
 		return -1;
 	}
-	free(dev.script);
-	dev = (struct fake){ .fd = real_open("/dev/null", O_RDWR, 0) };
-	dev.script = load(script);
-	if (!dev.script) {
+	dev = fakes[0].fd < 0 ? &fakes[0] : &fakes[1];
+	if (dev->fd >= 0) {
+		errno = EMFILE;
+		return -1;
+	}
+	*dev = (struct fake){ .fd = -1, .script = load(script), .open_nr = opens++ };
+	if (!dev->script) {
 		errno = EIO;
 		return -1;
 	}
-	return dev.fd;
+	dev->fd = real_open("/dev/null", O_RDWR, 0);
+	return dev->fd;
 }
 
 FAKE int open(const char *path, int flags, ...)
@@ -146,9 +159,18 @@ FAKE int open64(const char *path, int flags, ...)
 	return fake_open(path, flags, mode);
 }
 
+/* Whether @fd is a fake device; if so, the calls that follow are on it. */
 static bool is_fake(int fd)
 {
-	return fd >= 0 && fd == dev.fd;
+	unsigned int i;
+
+	for (i = 0; fd >= 0 && i < 2; i++) {
+		if (fakes[i].fd == fd) {
+			dev = &fakes[i];
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Does the script go on with directive @name? */
@@ -156,26 +178,42 @@ static bool at_directive(const char *name)
 {
 	size_t len = strlen(name);
 
-	return strncmp(dev.script + dev.pos, name, len) == 0 &&
-	       dev.script[dev.pos + len] == '\n';
+	return strncmp(dev->script + dev->pos, name, len) == 0 &&
+	       dev->script[dev->pos + len] == '\n';
 }
 
 static void skip_line(void)
 {
-	const char *nl = strchr(dev.script + dev.pos, '\n');
+	const char *nl = strchr(dev->script + dev->pos, '\n');
 
-	dev.pos = nl ? (size_t)(nl + 1 - dev.script) : strlen(dev.script);
+	dev->pos = nl ? (size_t)(nl + 1 - dev->script) : strlen(dev->script);
 }
 
 static bool at_end(void)
 {
-	return dev.script[dev.pos] == '\0';
+	return dev->script[dev->pos] == '\0';
 }
 
 static void skip_comments(void)
 {
-	while (strncmp(dev.script + dev.pos, "!#", 2) == 0)
+	while (strncmp(dev->script + dev->pos, "!#", 2) == 0)
 		skip_line();
+}
+
+/*
+ * At "!late": true while the script holds there (a snapshot's end, or a
+ * follower before the next open); a follower past it moves on.
+ */
+static bool held_late(void)
+{
+	skip_comments();
+	if (!at_directive("!late"))
+		return false;
+	if (!dev->follow || opens == dev->open_nr + 1)
+		return true;
+	skip_line();
+	skip_comments();
+	return false;
 }
 
 /*
@@ -215,7 +253,7 @@ static size_t expand_line(const char *line, size_t len, char *out, size_t size)
 /* The line at the script's position, its '\n' included: its length. */
 static size_t line_len(void)
 {
-	const char *line = dev.script + dev.pos;
+	const char *line = dev->script + dev->pos;
 	const char *nl = strchr(line, '\n');
 
 	return nl ? (size_t)(nl + 1 - line) : strlen(line);
@@ -233,7 +271,7 @@ union binary {
 static size_t encode_line(union binary *bin)
 {
 	char line[2 * TCPTRACE_LINE_MAX], err[TT_ERR_MAX];
-	size_t len = expand_line(dev.script + dev.pos, line_len(), line, sizeof(line));
+	size_t len = expand_line(dev->script + dev->pos, line_len(), line, sizeof(line));
 	struct tt_line parsed;
 
 	if (len == SIZE_MAX) {
@@ -266,7 +304,7 @@ static ssize_t fake_read_binary(void *buf, size_t count)
 	union binary bin;
 	size_t n = 0;
 
-	while (!at_end() && dev.script[dev.pos] != '!') {
+	while (!at_end() && dev->script[dev->pos] != '!') {
 		size_t size = encode_line(&bin);
 		bool header = size == sizeof(bin.h);
 
@@ -276,14 +314,14 @@ static ssize_t fake_read_binary(void *buf, size_t count)
 			memcpy((char *)buf + n, &bin, size);
 			n += size;
 		}
-		dev.pos += line_len();
+		dev->pos += line_len();
 		skip_comments();
 		if (header)
 			break;
 	}
 	if (n)
 		return (ssize_t)n;
-	if (!at_end() && dev.script[dev.pos] != '!') {
+	if (!at_end() && dev->script[dev->pos] != '!') {
 		errno = EINVAL;	/* too small for the next record */
 		return -1;
 	}
@@ -295,29 +333,29 @@ static ssize_t fake_read(void *buf, size_t count)
 {
 	size_t n = 0;
 
-	dev.started = true;
+	dev->started = true;
 	skip_comments();
 	if (at_directive("!read"))
 		skip_line();
 	skip_comments();
 	if (at_directive("!EPIPE")) {
 		skip_line();
-		if (dev.follow) {
+		if (dev->follow) {
 			errno = EPIPE;
 			return -1;
 		}
 		skip_comments();	/* a snapshot is never overrun */
 	}
-	if (at_end() || at_directive("!wait")) {
-		if (!dev.follow)
+	if (at_end() || at_directive("!wait") || held_late()) {
+		if (!dev->follow)
 			return 0;
 		errno = EAGAIN;
 		return -1;
 	}
-	if (dev.binary)
+	if (dev->binary)
 		return fake_read_binary(buf, count);
-	while (!at_end() && dev.script[dev.pos] != '!') {
-		const char *line = dev.script + dev.pos;
+	while (!at_end() && dev->script[dev->pos] != '!') {
+		const char *line = dev->script + dev->pos;
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl + 1 - line) : strlen(line);
 		size_t out = expand_line(line, len, (char *)buf + n, count - n);
@@ -325,7 +363,7 @@ static ssize_t fake_read(void *buf, size_t count)
 		if (out == SIZE_MAX)
 			break;
 		n += out;
-		dev.pos += len;
+		dev->pos += len;
 		skip_comments();
 	}
 	return (ssize_t)n;
@@ -367,17 +405,17 @@ static ssize_t fake_write(const void *buf, size_t count)
 		return -1;
 	}
 	if (strcmp(cmd, "follow") == 0)
-		dev.follow = true;
+		dev->follow = true;
 	if (strncmp(cmd, "binary=", 7) == 0) {
 		if (strcmp(cmd, "binary=1") != 0) {
 			errno = strcmp(cmd, "binary=2") == 0 ? EPROTONOSUPPORT : EINVAL;
 			return -1;
 		}
-		if (dev.started) {
+		if (dev->started) {
 			errno = EBUSY;
 			return -1;
 		}
-		dev.binary = true;
+		dev->binary = true;
 	}
 	return (ssize_t)count;
 }
@@ -396,6 +434,8 @@ static int fake_wait(struct pollfd *pfd, const struct timespec *timeout,
 	sigset_t old;
 
 	skip_comments();
+	if (held_late())
+		return 0;
 	if (at_directive("!wait")) {
 		skip_line();
 		if (!timeout)
@@ -438,7 +478,7 @@ static int poll_with_fake(struct pollfd *fds, nfds_t nfds, int timeout,
 			  int (*next)(struct pollfd *, nfds_t, int))
 {
 	nfds_t i, fake = nfds;
-	int ret;
+	int ret, fd;
 
 	for (i = 0; i < nfds; i++) {
 		fds[i].revents = 0;
@@ -446,15 +486,16 @@ static int poll_with_fake(struct pollfd *fds, nfds_t nfds, int timeout,
 			fake = i;
 	}
 	skip_comments();
-	if (!at_end() && !at_directive("!wait")) {
+	if (!at_end() && !at_directive("!wait") && !held_late()) {
 		fds[fake].revents = POLLIN;
 		if (at_directive("!EPIPE"))
 			fds[fake].revents |= POLLERR | POLLPRI;
 		return 1;
 	}
+	fd = fds[fake].fd;
 	fds[fake].fd = -1;
 	ret = next(fds, nfds, timeout);
-	fds[fake].fd = dev.fd;
+	fds[fake].fd = fd;
 	return ret;
 }
 
@@ -476,8 +517,8 @@ FAKE int close(int fd)
 	int (*next)(int) = dlsym(RTLD_NEXT, "close");
 
 	if (is_fake(fd)) {
-		free(dev.script);
-		dev = (struct fake){ .fd = -1 };
+		free(dev->script);
+		*dev = (struct fake){ .fd = -1 };
 	}
 	return next(fd);
 }
