@@ -23,12 +23,12 @@
  *   5. COMMAND exits: t_end; drain what the follower still has (without
  *      waiting) and take one snapshot (a second open, with all-netns too):
  *      its done histories that the stream had not reached yet are added,
- *      its live ones held back; then drain the follower once more: a
- *      history that completed while the snapshot was taken is in the
- *      ring after the snapshot's done ones were read and out of the
- *      table before its walk came by, in neither, and comes from the
- *      follower instead. Its done record replaces a live one the snapshot
- *      may have of it. The held live records go last;
+ *      its live ones held back; then drain the follower once more, for
+ *      the histories that completed after the snapshot copied them live
+ *      (or in the moment between the table and the ring that a snapshot
+ *      cannot see, Documentation/tcptrace.rst): each done record there
+ *      replaces the live record of the same life (id and t0). The held
+ *      live records go last;
  *   6. unload the module if we loaded it; print the summary from FILE.
  *
  * Which histories are captured (the selection rule, also in tcptrace.1):
@@ -112,7 +112,7 @@ enum source {
 
 /* A live record of the final snapshot, written after the last drain. */
 struct held_live {
-	uint64_t id;
+	uint64_t id, t0;	/* the life: a socket may connect again */
 	char *line;
 	size_t len;
 };
@@ -467,6 +467,7 @@ static bool hold_live(struct recorder *r, const struct tt_record *rec,
 	memcpy(h->line, line, len);
 	h->len = len;
 	h->id = rec->id;
+	h->t0 = rec->t0;
 	r->nr_held++;
 	return true;
 }
@@ -475,13 +476,15 @@ static int held_cmp(const void *a, const void *b)
 {
 	const struct held_live *x = a, *y = b;
 
-	return x->id < y->id ? -1 : x->id > y->id;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->t0 < y->t0 ? -1 : x->t0 > y->t0;
 }
 
 /* A history done after the snapshot: its live record there is stale. */
-static void drop_held(struct recorder *r, uint64_t id)
+static void drop_held(struct recorder *r, const struct tt_record *rec)
 {
-	struct held_live key = { .id = id }, *h;
+	struct held_live key = { .id = rec->id, .t0 = rec->t0 }, *h;
 
 	if (!r->nr_held)
 		return;
@@ -541,7 +544,7 @@ static void handle_line(struct recorder *r, const char *line, size_t len, enum s
 		r->lost_pending = true;
 	note_seq(r, rec);
 	if (from == FROM_LATE)
-		drop_held(r, rec->id);
+		drop_held(r, rec);
 	if (in_window(r, rec))
 		put(r, line, len);
 }

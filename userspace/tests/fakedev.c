@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A stand-in for /dev/tcptrace, for testing tcptrace on a host without the
- * module: LD_PRELOAD=tests/fakedev->so makes open() of /dev/tcptrace return
+ * module: LD_PRELOAD=tests/fakedev.so makes open() of /dev/tcptrace return
  * a descriptor whose reads, writes and polls follow a script.
  *
  * TT_FAKEDEV=FILE       the script: lines given to read() as the device

@@ -1210,22 +1210,26 @@ record_tests() {
 
 	# A history that completes while the final snapshot is taken: 16 is
 	# live in the snapshot (which ends at "!late") and done in what the
-	# follower reads after it; 18 stays live. Each is captured once.
+	# follower reads after it; 18 stays live. Each is captured once. 19's
+	# socket had an earlier life (t0=100) that the drain shows done: not
+	# this one, which stays live.
 	{
 		record_script
 		echo "live 18 ipv4 127.0.0.1:40008 127.0.0.1:80 t0=@NOW@ netns=1 path=CLOSE>SYN_SENT@0>ESTABLISHED@50000s"
+		echo "live 19 ipv4 127.0.0.1:40009 127.0.0.1:80 t0=@NOW@ netns=1 path=CLOSE>SYN_SENT@0>ESTABLISHED@50000s"
 		echo '!late'
 		echo "done 16 ipv4 127.0.0.1:40006 127.0.0.1:80 seq=9 t0=@NOW@ netns=1 end=reset_sent path=CLOSE>SYN_SENT@0>ESTABLISHED@50000s>CLOSE@70000"
+		echo "done 19 ipv4 127.0.0.1:40009 127.0.0.1:9 seq=10 t0=100 netns=1 end=refused path=CLOSE>SYN_SENT@0>CLOSE@50000s"
 	} > "$TMP/late.script"
 	fake "$TMP/late.script" "$TCPTRACE" record -o "$TMP/l.cap" -- sleep 1.5 > "$TMP/out" 2> "$TMP/err"
 	status=$?
 	[ "$status" -eq 0 ] || detail "exit status $status: $(cat "$TMP/err")"
 	grep '^[dl#]' "$TMP/l.cap" | cut -d ' ' -f 1-3 > "$TMP/got"
 	printf '%s\n' "# tcptrace format=2" "# origin host=$(uname -n)" "# record: start=*" "done 10 ipv4" \
-		"# record: lost=*" "done 15 ipv4" "done 16 ipv4" "live 18 ipv4" "# record: end=*" > "$TMP/want"
+		"# record: lost=*" "done 15 ipv4" "done 16 ipv4" "live 18 ipv4" "live 19 ipv4" "# record: end=*" > "$TMP/want"
 	sed -i 's/^\(# record: [a-z]*=\)[0-9]*$/\1*/' "$TMP/got"
 	diff -u "$TMP/want" "$TMP/got" > "$TMP/diff" || { detail "capture:"; cat "$TMP/diff" >> "$DETAILS"; }
-	grep -q '^tcptrace record: 4 histories in .*l.cap: 3 done, 1 still live ' "$TMP/err" ||
+	grep -q '^tcptrace record: 5 histories in .*l.cap: 3 done, 2 still live ' "$TMP/err" ||
 		{ detail "summary:"; cat "$TMP/err" >> "$DETAILS"; }
 	result "record: a history done while the snapshot is taken replaces its live record"
 
