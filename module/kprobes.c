@@ -76,6 +76,13 @@ static int tcptrace_kp_schedule(struct kprobe *kp, struct pt_regs *regs)
 {
 	const struct inet_timewait_sock *tw = tcptrace_arg(regs, 0);
 
+	/*
+	 * The first arming, at the hand-over, comes before the CLOSE event
+	 * that moves the history under @tw: nothing to look up. The bool is
+	 * in the register's low byte only.
+	 */
+	if (!(u8)regs_get_kernel_argument(regs, 2))
+		return 0;
 	tcptrace_timewait_rearmed(tw, READ_ONCE(tw->tw_substate));
 	return 0;
 }
@@ -127,7 +134,14 @@ static int tcptrace_kp_sock_graft(struct kprobe *kp, struct pt_regs *regs)
 
 static int tcptrace_kp_reqsk_destructor(struct kprobe *kp, struct pt_regs *regs)
 {
-	tcptrace_request_freed(tcptrace_arg(regs, 0));
+	const struct request_sock *req = tcptrace_arg(regs, 0);
+
+	/*
+	 * A request that was queued for accept() with its child: its history
+	 * went on as the child's at the clone, so there is nothing to look up.
+	 */
+	if (!req->sk)
+		tcptrace_request_freed(req);
 	return 0;
 }
 
