@@ -81,15 +81,24 @@ static void tcptrace_update_ids(struct tcptrace_history *h, const struct sock *s
 	tcptrace_read_addrs(h, sk, inet_sk(sk)->inet_sport);
 }
 
+/* A fresh history under @key, with no step yet. */
+void tcptrace_history_init(struct tcptrace_history *h, const void *key, u8 family,
+			   u32 netns, u64 net_cookie, u32 uid)
+{
+	memset(h, 0, sizeof(*h));
+	h->key = key;
+	h->family = family;
+	h->netns = netns;
+	h->net_cookie = net_cookie;
+	h->uid = uid;
+}
+
 /* A fresh history of the full socket @sk, keyed by it, with no step yet. */
 void tcptrace_history_start(struct tcptrace_history *h, const struct sock *sk)
 {
-	memset(h, 0, sizeof(*h));
-	h->key = sk;
-	h->family = sk->sk_family;
-	h->netns = sock_net(sk)->ns.inum;
-	h->net_cookie = tcptrace_net_cookie(sock_net(sk));
-	h->uid = from_kuid_munged(&init_user_ns, sk->sk_uid);
+	tcptrace_history_init(h, sk, sk->sk_family, sock_net(sk)->ns.inum,
+			      tcptrace_net_cookie(sock_net(sk)),
+			      from_kuid_munged(&init_user_ns, sk->sk_uid));
 }
 
 /*
@@ -212,6 +221,8 @@ void tcptrace_state_changed(const struct sock *sk, int oldstate, int newstate)
 	bool complete = false;
 
 	tcptrace_count(TCPTRACE_CNT_EVENTS);
+	if (tcptrace_hold_child(sk, oldstate, newstate, now))
+		return;
 
 	b = tcptrace_bucket_of(sk);
 	raw_spin_lock_irqsave(&b->lock, flags);
@@ -356,11 +367,8 @@ void tcptrace_history_seed(const struct sock *sk, int state, __be16 sport, u32 u
 		raw_spin_unlock_irqrestore(&b->lock, flags);
 		return;
 	}
-	memset(h, 0, sizeof(*h));
-	h->key = sk;
-	h->netns = sock_net(sk)->ns.inum;
-	h->net_cookie = tcptrace_net_cookie(sock_net(sk));
-	h->uid = uid;
+	tcptrace_history_init(h, sk, sk->sk_family, sock_net(sk)->ns.inum,
+			      tcptrace_net_cookie(sock_net(sk)), uid);
 	h->flags = TCPTRACE_HISTF_SEEDED;
 	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT)
 		h->flags |= TCPTRACE_HISTF_TIMEWAIT;

@@ -10,12 +10,17 @@
  *   tcptrace_request_born()     a SYN made a request: its history starts,
  *                               keyed by the request socket
  *   tcptrace_request_cloned()   the child exists: the history goes on as
- *                               the child's, keyed by the child
+ *                               the child's, keyed by the child, with the
+ *                               child's first event, held until then
+ *                               (tcptrace_hold_child())
  *   tcptrace_request_freed()    freed without a child: the history completes
  *   tcptrace_child_accepted()   accept() returned the child: its owner
  */
 
+#include <linux/cred.h>
 #include <linux/ktime.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
 #include <net/inet_sock.h>
 #include <net/ipv6.h>
 #include <net/request_sock.h>
@@ -54,6 +59,96 @@ void tcptrace_request_born(struct request_sock *req, const struct sock *listener
 	tcptrace_table_rekey(h, req);
 }
 
+/*
+ * A child's first event, held for its request. inet_csk_clone_lock()
+ * reports the child's LISTEN>SYN_RECV and then calls
+ * security_inet_csk_clone(child, req), bottom halves off throughout: on
+ * one CPU, with no other event of this CPU in between. Held until that
+ * hook, the event becomes the next step of the request's history, where
+ * it would otherwise start a history of its own only to be merged into
+ * the request's: a slot, its start and two lookups a connection.
+ *
+ * What is held is what starting the child's history needs, never the
+ * child to read later: if the hook's probe missed (kprobe_missed), the
+ * next event on this CPU starts that history from it, when the child may
+ * be gone.
+ */
+struct tcptrace_held_child {
+	const void *key;	/* the child; NULL: none held */
+	u64 net_cookie;
+	u64 ts;
+	u32 netns;
+	u32 uid;
+	__be16 sport;
+	u8 family;
+	bool softirq;		/* the event ran in softirq */
+};
+
+static DEFINE_PER_CPU(struct tcptrace_held_child, tcptrace_held_child);
+
+/* Start the held child's history, as the event would have: its hook missed. */
+static void tcptrace_release_child(struct tcptrace_held_child *held)
+{
+	struct tcptrace_history *h;
+	struct tcptrace_bucket *b;
+	unsigned long flags;
+
+	b = tcptrace_bucket_of(held->key);
+	raw_spin_lock_irqsave(&b->lock, flags);
+	/* Its next events ran on another CPU, and started one already. */
+	if (tcptrace_bucket_find(b, held->key))
+		goto out;
+	h = tcptrace_slot_for(b, held->netns, held->sport, 0);
+	if (!h)
+		goto out;
+	tcptrace_history_init(h, held->key, held->family, held->netns,
+			      held->net_cookie, held->uid);
+	tcptrace_add_step(h, TCP_LISTEN, TCP_SYN_RECV, held->ts, 0);
+	/* The step ran in the event's context, not necessarily in this one. */
+	h->steps[0].flags &= ~TCPTRACE_STEPF_SOFTIRQ;
+	if (held->softirq)
+		h->steps[0].flags |= TCPTRACE_STEPF_SOFTIRQ;
+	tcptrace_bucket_add(b, h);
+	tcptrace_count(TCPTRACE_CNT_CREATED);
+out:
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	held->key = NULL;
+}
+
+/**
+ * tcptrace_hold_child - hold a child's first event for its request
+ * @sk: the socket of a state change
+ * @oldstate: the state it leaves
+ * @newstate: the state it enters
+ * @now: the time of the change
+ *
+ * From every state change, first: a child held earlier on this CPU whose
+ * hook never came starts its history now. Returns true when this change
+ * is a child's first and is held (tcptrace_request_cloned() takes it).
+ */
+bool tcptrace_hold_child(const struct sock *sk, int oldstate, int newstate, u64 now)
+{
+	struct tcptrace_held_child *held = this_cpu_ptr(&tcptrace_held_child);
+
+	if (unlikely(held->key))
+		tcptrace_release_child(held);
+	/* Only with bottom halves off is the hook sure to come next on this CPU. */
+	if (oldstate != TCP_LISTEN || newstate != TCP_SYN_RECV || !in_softirq() ||
+	    !tcptrace_kprobes_halfopen())
+		return false;
+	*held = (struct tcptrace_held_child){
+		.key = sk,
+		.net_cookie = tcptrace_net_cookie(sock_net(sk)),
+		.ts = now,
+		.netns = sock_net(sk)->ns.inum,
+		.uid = from_kuid_munged(&init_user_ns, sk->sk_uid),
+		.sport = inet_sk(sk)->inet_sport,
+		.family = sk->sk_family,
+		.softirq = in_serving_softirq(),
+	};
+	return true;
+}
+
 /**
  * tcptrace_request_cloned - the handshake completed: a child was cloned
  * @req: the request socket
@@ -62,13 +157,27 @@ void tcptrace_request_born(struct request_sock *req, const struct sock *listener
  * The request's history goes on as the child's. The child reported its
  * first step as LISTEN>SYN_RECV, the state of the listener it was cloned
  * from; after the request, the step it really took is NEW_SYN_RECV>SYN_RECV.
+ * That event is usually held on this CPU (tcptrace_hold_child()); else it
+ * started a history of the child's, merged here.
  */
 void tcptrace_request_cloned(const void *req, const void *child)
 {
+	struct tcptrace_held_child *held = this_cpu_ptr(&tcptrace_held_child);
 	struct tcptrace_history *h, *ch;
 	unsigned int i;
 
 	h = tcptrace_table_unlink(req);
+	if (held->key == child) {
+		if (!h) {
+			/* No history of the request: the child's own, as ever. */
+			tcptrace_release_child(held);
+			return;
+		}
+		held->key = NULL;
+		tcptrace_add_step(h, TCP_NEW_SYN_RECV, TCP_SYN_RECV, held->ts, 0);
+		tcptrace_table_rekey(h, child);
+		return;
+	}
 	if (!h)
 		return;
 	ch = tcptrace_table_unlink(child);

@@ -211,6 +211,8 @@ int tcptrace_last_state(const struct tcptrace_history *h);
 u8 tcptrace_end_reason(const struct tcptrace_history *h, int oldstate, int err);
 
 /* history.c: a history from the tracepoints' events */
+void tcptrace_history_init(struct tcptrace_history *h, const void *key, u8 family,
+			   u32 netns, u64 net_cookie, u32 uid);
 void tcptrace_history_start(struct tcptrace_history *h, const struct sock *sk);
 u64 tcptrace_cookie(const struct sock *sk);
 void tcptrace_set_owner(struct tcptrace_history *h);
@@ -224,6 +226,7 @@ void tcptrace_history_seed(const struct sock *sk, int state, __be16 sport, u32 u
 /* request.c: the server side before its child socket (kprobes) */
 struct request_sock;
 void tcptrace_request_born(struct request_sock *req, const struct sock *listener);
+bool tcptrace_hold_child(const struct sock *sk, int oldstate, int newstate, u64 now);
 void tcptrace_request_cloned(const void *req, const void *child);
 void tcptrace_request_freed(const struct request_sock *req);
 void tcptrace_child_accepted(const void *child);
