@@ -37,17 +37,6 @@ static const u16 tcptrace_allowed[TCPTRACE_NR_STATES] = {
 	[TCP_NEW_SYN_RECV]	= TCPF_SYN_RECV | TCPF_CLOSE,
 };
 
-/*
- * What a step stores: a TCP state, in four bits. The tracepoint reports
- * nothing else; anything else would be UNKNOWN, and flagged unexpected.
- */
-u8 tcptrace_state(int state)
-{
-	static_assert(TCPTRACE_NR_STATES <= 16);
-
-	return state >= 0 && state < TCPTRACE_NR_STATES ? state : 0;
-}
-
 bool tcptrace_transition_expected(const struct tcptrace_history *h,
 				  int oldstate, int newstate)
 {

@@ -45,8 +45,9 @@
 
 #include "tcptrace.h"
 
-static struct tcptrace_bucket *tcptrace_buckets;
-static unsigned int tcptrace_bucket_bits;
+/* The handlers' lookups are inline, in tcptrace.h. */
+struct tcptrace_bucket *tcptrace_buckets;
+unsigned int tcptrace_bucket_bits;
 
 static struct tcptrace_history *tcptrace_slots;
 static HLIST_HEAD(tcptrace_free);
@@ -73,39 +74,6 @@ static struct tcptrace_slot_cache __percpu *tcptrace_slot_caches;
 static bool tcptrace_evict_on;
 static atomic_t tcptrace_evict_cursor = ATOMIC_INIT(0);
 #define TCPTRACE_EVICT_TRIES	64
-
-/* The bucket of @key; lock it with raw_spin_lock_irqsave(), any context. */
-struct tcptrace_bucket *tcptrace_bucket_of(const void *key)
-{
-	return &tcptrace_buckets[hash_ptr(key, tcptrace_bucket_bits)];
-}
-
-/* The live history under @key in its locked bucket @b, or NULL. */
-struct tcptrace_history *tcptrace_bucket_find(struct tcptrace_bucket *b,
-					      const void *key)
-{
-	struct tcptrace_history *h;
-
-	lockdep_assert_held(&b->lock);
-	hlist_for_each_entry(h, &b->head, node)
-		if (h->key == key)
-			return h;
-	return NULL;
-}
-
-/* Chain @h, its key set, in its key's locked bucket @b. */
-void tcptrace_bucket_add(struct tcptrace_bucket *b, struct tcptrace_history *h)
-{
-	lockdep_assert_held(&b->lock);
-	hlist_add_head(&h->node, &b->head);
-}
-
-/* Take @h out of its locked bucket @b. */
-void tcptrace_bucket_del(struct tcptrace_bucket *b, struct tcptrace_history *h)
-{
-	lockdep_assert_held(&b->lock);
-	hlist_del(&h->node);
-}
 
 /* Move up to @n slots from the locked list @from to the locked list @to. */
 static unsigned int tcptrace_slots_move(struct hlist_head *from, struct hlist_head *to,

@@ -11,8 +11,10 @@
 #ifndef _TCPTRACE_H
 #define _TCPTRACE_H
 
+#include <linux/hash.h>
 #include <linux/in6.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -184,14 +186,48 @@ void tcptrace_ring_stats(struct tcptrace_stats *stats);
 /* Woken, from irq_work, when a history completes. */
 extern struct wait_queue_head tcptrace_done_wait;
 
-/* table.c: the live histories */
+/*
+ * table.c: the live histories. A bucket's lookups are inline: every event
+ * and every kprobe hit makes one, and a call costs as much as the lookup.
+ */
+extern struct tcptrace_bucket *tcptrace_buckets;
+extern unsigned int tcptrace_bucket_bits;
+
+/* The bucket of @key; lock it with raw_spin_lock_irqsave(), any context. */
+static inline struct tcptrace_bucket *tcptrace_bucket_of(const void *key)
+{
+	return &tcptrace_buckets[hash_ptr(key, tcptrace_bucket_bits)];
+}
+
+/* The live history under @key in its locked bucket @b, or NULL. */
+static inline struct tcptrace_history *
+tcptrace_bucket_find(struct tcptrace_bucket *b, const void *key)
+{
+	struct tcptrace_history *h;
+
+	lockdep_assert_held(&b->lock);
+	hlist_for_each_entry(h, &b->head, node)
+		if (h->key == key)
+			return h;
+	return NULL;
+}
+
+/* Chain @h, its key set, in its key's locked bucket @b. */
+static inline void tcptrace_bucket_add(struct tcptrace_bucket *b, struct tcptrace_history *h)
+{
+	lockdep_assert_held(&b->lock);
+	hlist_add_head(&h->node, &b->head);
+}
+
+/* Take @h out of its locked bucket @b. */
+static inline void tcptrace_bucket_del(struct tcptrace_bucket *b, struct tcptrace_history *h)
+{
+	lockdep_assert_held(&b->lock);
+	hlist_del(&h->node);
+}
+
 int tcptrace_table_init(unsigned int max_live, bool evict);
 void tcptrace_table_exit(void);
-struct tcptrace_bucket *tcptrace_bucket_of(const void *key);
-struct tcptrace_history *tcptrace_bucket_find(struct tcptrace_bucket *b,
-					      const void *key);
-void tcptrace_bucket_add(struct tcptrace_bucket *b, struct tcptrace_history *h);
-void tcptrace_bucket_del(struct tcptrace_bucket *b, struct tcptrace_history *h);
 struct tcptrace_history *tcptrace_slot_for(struct tcptrace_bucket *held, u32 netns,
 					   __be16 sport, __be16 dport);
 void tcptrace_slot_put(struct tcptrace_history *h);
@@ -204,7 +240,19 @@ bool tcptrace_table_copy(unsigned int *bucket, unsigned int *index,
 void tcptrace_table_stats(struct tcptrace_stats *stats);
 
 /* states.c: the state machine as the module knows it */
-u8 tcptrace_state(int state);
+
+/*
+ * What a step stores: a TCP state, in four bits. The tracepoint reports
+ * nothing else; anything else would be UNKNOWN, and flagged unexpected.
+ * Inline: twice a step.
+ */
+static inline u8 tcptrace_state(int state)
+{
+	static_assert(TCPTRACE_NR_STATES <= 16);
+
+	return state >= 0 && state < TCPTRACE_NR_STATES ? state : 0;
+}
+
 bool tcptrace_transition_expected(const struct tcptrace_history *h,
 				  int oldstate, int newstate);
 int tcptrace_last_state(const struct tcptrace_history *h);
