@@ -19,7 +19,9 @@
 #   memory  tcptrace loaded with its defaults, no churn: with the arms'
 #           larger table, what one more live history costs
 #   churn   BENCH_REPS rounds; each measures every arm of BENCH_ARMS once,
-#           in order, loading and unloading it around one churn
+#           in order, loading and unloading it around one churn; named
+#           BENCH_CHURN_PHASE ("churn"; scripts/bench-overhead's 2-vCPU VM
+#           runs only this phase, as "smp2")
 #   block   each arm of BENCH_BLOCK_ARMS (bpftrace and bcc compile their
 #           programs for minutes under emulation) starts once and churns
 #           BENCH_REPS times in a row, between two arm 1 runs before and
@@ -32,7 +34,7 @@
 #
 # Environment (scripts/bench-overhead sets it): BENCH_BIN (loadgen and follow),
 # BENCH_KO, BENCH_EMPTY_KO, BENCH_REPS, BENCH_SECS (seconds per churn),
-# BENCH_ARMS, BENCH_BLOCK_ARMS, BENCH_IDLE, BENCH_IDLE_ARMS,
+# BENCH_ARMS, BENCH_CHURN_PHASE, BENCH_BLOCK_ARMS, BENCH_IDLE, BENCH_IDLE_ARMS,
 # BENCH_PROFILE_ARMS, BENCH_MAX_LIVE (tcptrace's max_live in every arm:
 # room for 200,000 idle sockets, the TIME_WAIT ones and the churn, so that
 # nothing is evicted).
@@ -41,7 +43,7 @@ set -uo pipefail
 
 : "${BENCH_BIN:?}" "${BENCH_KO:?}" "${BENCH_EMPTY_KO:?}"
 : "${BENCH_REPS:=5}" "${BENCH_SECS:=0.5}" "${BENCH_ARMS=1 2 3 4 6 8}"
-: "${BENCH_BLOCK_ARMS=5 7}" "${BENCH_IDLE=100 10000 100000}"
+: "${BENCH_CHURN_PHASE:=churn}" "${BENCH_BLOCK_ARMS=5 7}" "${BENCH_IDLE=100 10000 100000}"
 : "${BENCH_IDLE_ARMS=1 3}" "${BENCH_PROFILE_ARMS=3 4}"
 : "${BENCH_MAX_LIVE:=524288}"
 
@@ -314,18 +316,20 @@ profile() {
 log "warm-up"
 for _ in 1 2 3; do lg "churn $BENCH_SECS" > /dev/null; done
 
-log "memory: tcptrace with its defaults"
-insmod "$BENCH_KO" && kv H1 "$(header)" && rmmod tcptrace
-# shellcheck disable=SC2034 # csv reads it by name
-declare -A mem=([phase]=memory [idle]=0 [round]=1 [arm]=3 [name]=tcptrace-defaults
-		[live_max]=${H1[live_max]:-} [ring_size]=${H1[ring_size]:-}
-		[mem_bytes]=${H1[mem_bytes]:-})
-csv mem
+if [ "$BENCH_CHURN_PHASE" = churn ]; then
+	log "memory: tcptrace with its defaults"
+	insmod "$BENCH_KO" && kv H1 "$(header)" && rmmod tcptrace
+	# shellcheck disable=SC2034 # csv reads it by name
+	declare -A mem=([phase]=memory [idle]=0 [round]=1 [arm]=3 [name]=tcptrace-defaults
+			[live_max]=${H1[live_max]:-} [ring_size]=${H1[ring_size]:-}
+			[mem_bytes]=${H1[mem_bytes]:-})
+	csv mem
+fi
 
-log "churn: arms $BENCH_ARMS, $BENCH_REPS rounds of ${BENCH_SECS}s each"
+log "$BENCH_CHURN_PHASE: arms $BENCH_ARMS, $BENCH_REPS rounds of ${BENCH_SECS}s each"
 for round in $(seq 1 "$BENCH_REPS"); do
 	for arm in $BENCH_ARMS; do
-		measure churn 0 "$round" "$arm"
+		measure "$BENCH_CHURN_PHASE" 0 "$round" "$arm"
 	done
 done
 

@@ -213,6 +213,33 @@ def main():
     with open(outdir + "/churn.dat", "w") as f:
         f.write("# arm name overhead_pct min_pct max_pct\n" + "\n".join(dat) + "\n")
 
+    # The same churn in a VM with two vCPUs on the host's clock: rounds are
+    # real time, so the ratio's range across rounds is shown.
+    smp = groups.get(("smp2", 0))
+    if smp:
+        rows = []
+        for arm in sorted(set(a for r in smp.rounds.values() for a in r) | set(smp.skipped)):
+            name = NAMES.get(arm, str(arm))
+            if not smp.rows(arm):
+                rows.append([arm, name, "skipped", "", "", "", smp.skipped.get(arm, "")])
+                continue
+            cps = fmt(median(num(x, "cps") for x in smp.rows(arm)), ".0f")
+            if arm == 1:
+                rows.append([arm, name, cps, "1", "", "", ""])
+                continue
+            ratios = smp.ratios(arm)
+            r = median(ratios)
+            rows.append([arm, name, cps, fmt(r, ".3f"),
+                         "n/a" if r is None else "%.1f%%" % (100 * (1 - r)),
+                         "n/a" if not ratios else "%.3f-%.3f" % (min(ratios), max(ratios)),
+                         lost(smp, arm)])
+        out.append("")
+        out.append("Two vCPUs on the host's clock, median of %d rounds (connections/s per real "
+                   "second, both CPUs churning):" % len(smp.rounds))
+        out.append("")
+        out.append(table(["arm", "tracer", "conn/s", "ratio", "overhead", "range", "lost"],
+                         rows))
+
     idle = sorted((n, g) for (p, n), g in groups.items() if p == "idle")
     flat = []
     with open(outdir + "/idle.dat", "w") as f:
