@@ -86,15 +86,22 @@ struct tcptrace_held_child {
 
 static DEFINE_PER_CPU(struct tcptrace_held_child, tcptrace_held_child);
 
-/* Start the held child's history, as the event would have: its hook missed. */
+/*
+ * Start the held child's history, as the event would have: its hook
+ * missed. Interrupts off from the first look: this may run in a task with
+ * bottom halves on, and a softirq on this CPU holds children of its own.
+ */
 static void tcptrace_release_child(struct tcptrace_held_child *held)
 {
 	struct tcptrace_history *h;
 	struct tcptrace_bucket *b;
 	unsigned long flags;
 
+	local_irq_save(flags);
+	if (!held->key)
+		goto out_irq;
 	b = tcptrace_bucket_of(held->key);
-	raw_spin_lock_irqsave(&b->lock, flags);
+	raw_spin_lock(&b->lock);
 	/* Its next events ran on another CPU, and started one already. */
 	if (tcptrace_bucket_find(b, held->key))
 		goto out;
@@ -111,8 +118,10 @@ static void tcptrace_release_child(struct tcptrace_held_child *held)
 	tcptrace_bucket_add(b, h);
 	tcptrace_count(TCPTRACE_CNT_CREATED);
 out:
-	raw_spin_unlock_irqrestore(&b->lock, flags);
+	raw_spin_unlock(&b->lock);
 	held->key = NULL;
+out_irq:
+	local_irq_restore(flags);
 }
 
 /**
