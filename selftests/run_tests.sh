@@ -116,6 +116,23 @@ run_one() {
 	fi
 }
 
+# wait_timewait_gone: wait until this netns holds no TIME_WAIT socket, at
+# most the minute one lives. The C test counts done histories exactly: a
+# TIME_WAIT socket older than the module (another program's graceful
+# close) is seeded at load, and its history completes when it expires, in
+# the middle of some test.
+wait_timewait_gone() {
+	local i
+
+	for ((i = 0; i < 65; i++)); do
+		cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+			awk '$4 == "06" { found = 1 } END { exit !found }' || return 0
+		[ "$i" = 0 ] && echo "# TIME_WAIT sockets in this netns: waiting for them to expire"
+		sleep 1
+	done
+	echo "# TIME_WAIT sockets still here after 65 s; going on"
+}
+
 # run_c_test [PARAM=VALUE...]: the C test with the module loaded with these
 # parameters, unloaded after. A ring of 64 lets device.follow_overrun
 # overrun it in a few dozen connects (it skips with the default 8192); no
@@ -123,6 +140,7 @@ run_one() {
 run_c_test() {
 	local loaded_here=0 rc
 
+	wait_timewait_gone
 	if [ ! -c /dev/tcptrace ] && [ -n "${TCPTRACE_KO:-}" ]; then
 		insmod "$TCPTRACE_KO" ring_size=64 "$@" ||
 			{ echo "insmod $TCPTRACE_KO ring_size=64 $* failed"; return 1; }
@@ -164,7 +182,7 @@ fi
 # module as they need it.
 for params in kprobes=0 kprobes=1; do
 	if [ -x "$here/tcptrace_test" ]; then
-		export -f run_c_test
+		export -f run_c_test wait_timewait_gone
 		run_one "tcptrace_test $params" bash -c "run_c_test $params"
 	else
 		echo "# tcptrace_test is not built: make -C $here"
