@@ -81,24 +81,34 @@ static void tcptrace_update_ids(struct tcptrace_history *h, const struct sock *s
 	tcptrace_read_addrs(h, sk, inet_sk(sk)->inet_sport);
 }
 
+/* The origin of a full socket's history. */
+void tcptrace_origin_of(struct tcptrace_origin *o, const struct sock *sk)
+{
+	o->net_cookie = tcptrace_net_cookie(sock_net(sk));
+	o->netns = sock_net(sk)->ns.inum;
+	o->uid = from_kuid_munged(&init_user_ns, sk->sk_uid);
+	o->family = sk->sk_family;
+}
+
 /* A fresh history under @key, with no step yet. */
-void tcptrace_history_init(struct tcptrace_history *h, const void *key, u8 family,
-			   u32 netns, u64 net_cookie, u32 uid)
+void tcptrace_history_init(struct tcptrace_history *h, const void *key,
+			   const struct tcptrace_origin *o)
 {
 	memset(h, 0, sizeof(*h));
 	h->key = key;
-	h->family = family;
-	h->netns = netns;
-	h->net_cookie = net_cookie;
-	h->uid = uid;
+	h->family = o->family;
+	h->netns = o->netns;
+	h->net_cookie = o->net_cookie;
+	h->uid = o->uid;
 }
 
 /* A fresh history of the full socket @sk, keyed by it, with no step yet. */
 void tcptrace_history_start(struct tcptrace_history *h, const struct sock *sk)
 {
-	tcptrace_history_init(h, sk, sk->sk_family, sock_net(sk)->ns.inum,
-			      tcptrace_net_cookie(sock_net(sk)),
-			      from_kuid_munged(&init_user_ns, sk->sk_uid));
+	struct tcptrace_origin o;
+
+	tcptrace_origin_of(&o, sk);
+	tcptrace_history_init(h, sk, &o);
 }
 
 /*
@@ -118,8 +128,9 @@ void tcptrace_set_owner(struct tcptrace_history *h)
 	h->flags |= TCPTRACE_HISTF_OWNER;
 }
 
-void tcptrace_add_step(struct tcptrace_history *h, int oldstate, int newstate,
-		       u64 now, u8 flags)
+/* A step with @flags as given: the caller says where it ran. */
+void __tcptrace_add_step(struct tcptrace_history *h, int oldstate, int newstate,
+			 u64 now, u8 flags)
 {
 	struct tcptrace_step *step;
 
@@ -133,8 +144,6 @@ void tcptrace_add_step(struct tcptrace_history *h, int oldstate, int newstate,
 	step->oldstate = tcptrace_state(oldstate);
 	step->newstate = tcptrace_state(newstate);
 	step->flags = flags;
-	if (in_serving_softirq())
-		step->flags |= TCPTRACE_STEPF_SOFTIRQ;
 	if (!tcptrace_transition_expected(h, oldstate, newstate)) {
 		step->flags |= TCPTRACE_STEPF_UNEXPECTED;
 		if (h->unexpected < U8_MAX)
@@ -142,6 +151,15 @@ void tcptrace_add_step(struct tcptrace_history *h, int oldstate, int newstate,
 		tcptrace_count(TCPTRACE_CNT_UNEXPECTED);
 	}
 	h->ts[h->nsteps++] = now;
+}
+
+/* A step that runs now, in this context. */
+void tcptrace_add_step(struct tcptrace_history *h, int oldstate, int newstate,
+		       u64 now, u8 flags)
+{
+	if (in_serving_softirq())
+		flags |= TCPTRACE_STEPF_SOFTIRQ;
+	__tcptrace_add_step(h, oldstate, newstate, now, flags);
 }
 
 /*
@@ -352,6 +370,12 @@ void tcptrace_reset_received(const void *key)
  */
 void tcptrace_history_seed(const struct sock *sk, int state, __be16 sport, u32 uid)
 {
+	struct tcptrace_origin o = {
+		.net_cookie = tcptrace_net_cookie(sock_net(sk)),
+		.netns = sock_net(sk)->ns.inum,
+		.uid = uid,
+		.family = sk->sk_family,
+	};
 	struct tcptrace_history *h;
 	struct tcptrace_bucket *b;
 	unsigned long flags;
@@ -362,13 +386,12 @@ void tcptrace_history_seed(const struct sock *sk, int state, __be16 sport, u32 u
 		raw_spin_unlock_irqrestore(&b->lock, flags);
 		return;
 	}
-	h = tcptrace_slot_for(b, sock_net(sk)->ns.inum, sport, sk->sk_dport);
+	h = tcptrace_slot_for(b, o.netns, sport, sk->sk_dport);
 	if (!h) {
 		raw_spin_unlock_irqrestore(&b->lock, flags);
 		return;
 	}
-	tcptrace_history_init(h, sk, sk->sk_family, sock_net(sk)->ns.inum,
-			      tcptrace_net_cookie(sock_net(sk)), uid);
+	tcptrace_history_init(h, sk, &o);
 	h->flags = TCPTRACE_HISTF_SEEDED;
 	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT)
 		h->flags |= TCPTRACE_HISTF_TIMEWAIT;

@@ -17,7 +17,6 @@
  *   tcptrace_child_accepted()   accept() returned the child: its owner
  */
 
-#include <linux/cred.h>
 #include <linux/ktime.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
@@ -75,13 +74,10 @@ void tcptrace_request_born(struct request_sock *req, const struct sock *listener
  */
 struct tcptrace_held_child {
 	const void *key;	/* the child; NULL: none held */
-	u64 net_cookie;
+	struct tcptrace_origin origin;
 	u64 ts;
-	u32 netns;
-	u32 uid;
 	__be16 sport;
-	u8 family;
-	bool softirq;		/* the event ran in softirq */
+	u8 step_flags;		/* the context the event ran in */
 };
 
 static DEFINE_PER_CPU(struct tcptrace_held_child, tcptrace_held_child);
@@ -105,16 +101,12 @@ static void tcptrace_release_child(struct tcptrace_held_child *held)
 	/* Its next events ran on another CPU, and started one already. */
 	if (tcptrace_bucket_find(b, held->key))
 		goto out;
-	h = tcptrace_slot_for(b, held->netns, held->sport, 0);
+	h = tcptrace_slot_for(b, held->origin.netns, held->sport, 0);
 	if (!h)
 		goto out;
-	tcptrace_history_init(h, held->key, held->family, held->netns,
-			      held->net_cookie, held->uid);
-	tcptrace_add_step(h, TCP_LISTEN, TCP_SYN_RECV, held->ts, 0);
+	tcptrace_history_init(h, held->key, &held->origin);
 	/* The step ran in the event's context, not necessarily in this one. */
-	h->steps[0].flags &= ~TCPTRACE_STEPF_SOFTIRQ;
-	if (held->softirq)
-		h->steps[0].flags |= TCPTRACE_STEPF_SOFTIRQ;
+	__tcptrace_add_step(h, TCP_LISTEN, TCP_SYN_RECV, held->ts, held->step_flags);
 	tcptrace_bucket_add(b, h);
 	tcptrace_count(TCPTRACE_CNT_CREATED);
 out:
@@ -145,16 +137,11 @@ bool tcptrace_hold_child(const struct sock *sk, int oldstate, int newstate, u64 
 	if (oldstate != TCP_LISTEN || newstate != TCP_SYN_RECV || !in_softirq() ||
 	    !tcptrace_kprobes_halfopen())
 		return false;
-	*held = (struct tcptrace_held_child){
-		.key = sk,
-		.net_cookie = tcptrace_net_cookie(sock_net(sk)),
-		.ts = now,
-		.netns = sock_net(sk)->ns.inum,
-		.uid = from_kuid_munged(&init_user_ns, sk->sk_uid),
-		.sport = inet_sk(sk)->inet_sport,
-		.family = sk->sk_family,
-		.softirq = in_serving_softirq(),
-	};
+	tcptrace_origin_of(&held->origin, sk);
+	held->ts = now;
+	held->sport = inet_sk(sk)->inet_sport;
+	held->step_flags = in_serving_softirq() ? TCPTRACE_STEPF_SOFTIRQ : 0;
+	held->key = sk;
 	return true;
 }
 
@@ -183,7 +170,8 @@ void tcptrace_request_cloned(const void *req, const void *child)
 			return;
 		}
 		held->key = NULL;
-		tcptrace_add_step(h, TCP_NEW_SYN_RECV, TCP_SYN_RECV, held->ts, 0);
+		__tcptrace_add_step(h, TCP_NEW_SYN_RECV, TCP_SYN_RECV, held->ts,
+				    held->step_flags);
 		tcptrace_table_rekey(h, child);
 		return;
 	}

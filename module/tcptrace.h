@@ -259,11 +259,23 @@ int tcptrace_last_state(const struct tcptrace_history *h);
 u8 tcptrace_end_reason(const struct tcptrace_history *h, int oldstate, int err);
 
 /* history.c: a history from the tracepoints' events */
-void tcptrace_history_init(struct tcptrace_history *h, const void *key, u8 family,
-			   u32 netns, u64 net_cookie, u32 uid);
+
+/* Whose a history is: what starting one reads from its socket. */
+struct tcptrace_origin {
+	u64 net_cookie;
+	u32 netns;
+	u32 uid;
+	u8 family;
+};
+
+void tcptrace_origin_of(struct tcptrace_origin *o, const struct sock *sk);
+void tcptrace_history_init(struct tcptrace_history *h, const void *key,
+			   const struct tcptrace_origin *o);
 void tcptrace_history_start(struct tcptrace_history *h, const struct sock *sk);
 u64 tcptrace_cookie(const struct sock *sk);
 void tcptrace_set_owner(struct tcptrace_history *h);
+void __tcptrace_add_step(struct tcptrace_history *h, int oldstate, int newstate,
+			 u64 now, u8 flags);
 void tcptrace_add_step(struct tcptrace_history *h, int oldstate, int newstate,
 		       u64 now, u8 flags);
 void tcptrace_state_changed(const struct sock *sk, int oldstate, int newstate);
