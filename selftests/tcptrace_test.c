@@ -771,10 +771,23 @@ static void netns_leave(struct __test_metadata *_metadata, int init_fd)
 	close(init_fd);
 }
 
+/* A sysctl, or any file of proc or debugfs that takes one value. */
+static void write_sysctl(struct __test_metadata *_metadata, const char *path,
+			 const char *value)
+{
+	int fd = open(path, O_WRONLY);
+
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ((ssize_t)strlen(value), write(fd, value, strlen(value)))
+		TH_LOG("%s: %s", path, strerror(errno));
+	close(fd);
+}
+
 /* ---- Scenarios over loopback, for IPv4 and IPv6 -------------------------- */
 
 FIXTURE(tcptrace) {
 	bool skip;
+	bool kprobes_disarmed;	/* by held_child_unclaimed */
 	struct mode mode;
 };
 
@@ -808,8 +821,14 @@ FIXTURE_SETUP(tcptrace)
 	SETUP_DEVICE();
 }
 
+/* Every kprobe on or off: the debugfs switch (Documentation/trace/kprobes.rst). */
+#define KPROBES_ENABLED	"/sys/kernel/debug/kprobes/enabled"
+
 FIXTURE_TEARDOWN(tcptrace)
 {
+	/* Armed again after a failed assertion too. */
+	if (self->kprobes_disarmed)
+		write_sysctl(_metadata, KPROBES_ENABLED, "1\n");
 }
 
 struct conn {
@@ -1552,6 +1571,38 @@ TEST_F_TIMEOUT(tcptrace, backlog_overflow, 60)
 		exp[2 * i].syn_retrans = exp[2 * i].retrans;
 	}
 	check_expect(_metadata, exp, 7, false);
+}
+
+/*
+ * A child's first event is held on its CPU until the clone hook's probe
+ * claims it (tcptrace_hold_child()). If that probe does not fire, the
+ * child's next event on the CPU starts its history from what was held.
+ * The kprobes' debugfs switch disarms every kprobe, the module's too,
+ * while the header still says halfopen=1 and timewait=1: every child is
+ * held and never claimed, and every history must be the one the
+ * tracepoint alone gives (a held child lost, or started under the wrong
+ * key or with the wrong identity, fails the check).
+ */
+TEST_F_TIMEOUT(tcptrace, held_child_unclaimed, 90)
+{
+	const struct mode tracepoint_only = { .timewait = false, .halfopen = false };
+	struct expect exp[3];
+	struct conn c;
+	int init_fd;
+
+	SKIPPED_IN_SETUP();
+	if (!self->mode.halfopen)
+		SKIP(return, "halfopen=0: no child is held");
+	if (access(KPROBES_ENABLED, W_OK))
+		SKIP(return, "%s: %s", KPROBES_ENABLED, strerror(errno));
+	self->kprobes_disarmed = true;
+	write_sysctl(_metadata, KPROBES_ENABLED, "0\n");
+	init_fd = netns_enter(_metadata);
+	conn_open(_metadata, variant->af, &c);
+	conn_close(_metadata, &c);
+	expect_graceful(exp, &tracepoint_only, variant->family, variant->any, &c);
+	check_expect(_metadata, exp, 3, false);
+	netns_leave(_metadata, init_fd);
 }
 
 /* ---- The device and the format -------------------------------------------- */
@@ -2937,17 +2988,6 @@ static int send_syn(int fd, int af, const char *src, unsigned short sport,
 	(void)dlen;
 	return sendto(fd, &pkt, sizeof(pkt), 0, (const struct sockaddr *)dst,
 		      sizeof(struct sockaddr_in)) == sizeof(pkt) ? 0 : -1;
-}
-
-static void write_sysctl(struct __test_metadata *_metadata, const char *path,
-			 const char *value)
-{
-	int fd = open(path, O_WRONLY);
-
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
-	ASSERT_EQ((ssize_t)strlen(value), write(fd, value, strlen(value)))
-		TH_LOG("%s: %s", path, strerror(errno));
-	close(fd);
 }
 
 #define FLOOD_SYNS	8
