@@ -51,12 +51,32 @@ diag_file() {
 	head -n "${2:-20}" -- "$1" | sed 's/^/#   /'
 }
 
+# bpftrace's threads: where each waits in the kernel, and its last output
+# line. For a bpftrace that does not exit after SIGINT: whether its END
+# block ran, and what it waits for.
+diag_bpftrace_stuck() {
+	local task
+	diag "last output line: '$(grep -v '^$' "$TMP/bt.out" | tail -n 1)'"
+	for task in /proc/"$BT_PID"/task/*; do
+		diag "thread ${task##*/} ($(cat "$task/comm" 2>/dev/null)), state $(awk '/^State:/ { print $2 }' "$task/status" 2>/dev/null), in:"
+		sed 's/^/#   /' "$task/stack" 2>/dev/null | head -n 16
+	done
+}
+
 stop_bpftrace() {
+	local start=$EPOCHREALTIME now rc
 	[ -n "$BT_PID" ] || return 0
 	kill -INT "$BT_PID" 2>/dev/null
-	busywait 30000 bpftrace_gone || kill -KILL "$BT_PID" 2>/dev/null
+	if busywait 30000 bpftrace_gone; then
+		now=$EPOCHREALTIME
+		diag "bpftrace exited $(( (${now/./} - ${start/./}) / 1000 )) ms after SIGINT"
+	else
+		diag "bpftrace still runs 30 s after SIGINT"
+		diag_bpftrace_stuck
+		kill -KILL "$BT_PID" 2>/dev/null
+	fi
 	wait "$BT_PID"
-	local rc=$?
+	rc=$?
 	BT_PID=
 	return "$rc"
 }
