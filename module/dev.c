@@ -142,7 +142,9 @@ static struct tcptrace_life tcptrace_life_of(const struct tcptrace_history *h)
  * was read, and leaves its bucket before the walk comes by, would be in
  * neither part: the ring is read once more, up to its head after the
  * walk, for the histories the walk did not copy live (@lives, room for
- * @lives_max, keeps those it did).
+ * @lives_max, keeps those it did). Such a history is in the ring by then:
+ * it enters the ring before its bucket is unlocked (table.c). Only a live
+ * history moving between buckets (a rekey) can be missed by the walk.
  */
 static size_t tcptrace_format_snapshot(struct tcptrace_reader *r, char *buf, size_t size,
 				       struct tcptrace_life *lives, size_t lives_max)

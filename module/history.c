@@ -13,7 +13,7 @@
  *
  * Also what request.c and timewait.c share with it: starting a history,
  * adding a step, naming its owner. Each handler takes one bucket lock at a
- * time (table.c); a history that completes is pushed to the ring after
+ * time (table.c); a history that completes is pushed to the ring before
  * its bucket is unlocked.
  */
 
@@ -231,12 +231,11 @@ static void tcptrace_note_syn_retrans(struct tcptrace_history *h,
  */
 void tcptrace_state_changed(const struct sock *sk, int oldstate, int newstate)
 {
-	struct tcptrace_history *h, *stale = NULL;
+	struct tcptrace_history *h;
 	struct tcptrace_bucket *b;
 	const void *tw = NULL;
 	u64 now = ktime_get_ns();
 	unsigned long flags;
-	bool complete = false;
 
 	tcptrace_count(TCPTRACE_CNT_EVENTS);
 	if (tcptrace_hold_child(sk, oldstate, newstate, now))
@@ -252,8 +251,8 @@ void tcptrace_state_changed(const struct sock *sk, int oldstate, int newstate)
 	 */
 	if (h && oldstate == TCP_CLOSE) {
 		tcptrace_bucket_del(b, h);
-		stale = h;
-		tcptrace_cut_short(stale, TCPTRACE_END_LOST);
+		tcptrace_cut_short(h, TCPTRACE_END_LOST);
+		tcptrace_complete(h);
 		h = NULL;
 	}
 	if (!h) {
@@ -261,7 +260,7 @@ void tcptrace_state_changed(const struct sock *sk, int oldstate, int newstate)
 				      inet_sk(sk)->inet_sport, sk->sk_dport);
 		if (!h) {
 			raw_spin_unlock_irqrestore(&b->lock, flags);
-			goto out_stale;
+			return;
 		}
 		tcptrace_history_start(h, sk);
 		tcptrace_bucket_add(b, h);
@@ -284,10 +283,9 @@ void tcptrace_state_changed(const struct sock *sk, int oldstate, int newstate)
 	} else {
 		tcptrace_add_step(h, oldstate, newstate, now, 0);
 		tcptrace_note_syn_retrans(h, sk, oldstate, newstate);
-		if (newstate == TCP_CLOSE) {
-			complete = tcptrace_read_close(h, sk, oldstate);
-			if (complete)
-				tcptrace_bucket_del(b, h);
+		if (newstate == TCP_CLOSE && tcptrace_read_close(h, sk, oldstate)) {
+			tcptrace_bucket_del(b, h);
+			tcptrace_complete(h);
 		}
 	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
@@ -295,11 +293,6 @@ void tcptrace_state_changed(const struct sock *sk, int oldstate, int newstate)
 	/* Outside the socket's bucket: two bucket locks are never held. */
 	if (tw)
 		tcptrace_table_rekey(h, tw);
-	if (complete)
-		tcptrace_complete(h);
-out_stale:
-	if (stale)
-		tcptrace_complete(stale);
 }
 
 /**
@@ -316,7 +309,6 @@ void tcptrace_reset_sent(const void *key, int reason)
 	struct tcptrace_history *h;
 	struct tcptrace_bucket *b;
 	unsigned long flags;
-	bool complete = false;
 
 	b = tcptrace_bucket_of(key);
 	raw_spin_lock_irqsave(&b->lock, flags);
@@ -327,15 +319,13 @@ void tcptrace_reset_sent(const void *key, int reason)
 			h->flags |= TCPTRACE_HISTF_RST_SENT;
 		if (reason >= 0 && !h->rst_reason)
 			h->rst_reason = min(reason + 1, U8_MAX);
-		complete = h->flags & TCPTRACE_HISTF_RST_AWAITED;
-		if (complete) {
+		if (h->flags & TCPTRACE_HISTF_RST_AWAITED) {
 			h->flags &= ~TCPTRACE_HISTF_RST_AWAITED;
 			tcptrace_bucket_del(b, h);
+			tcptrace_complete(h);
 		}
 	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
-	if (complete)
-		tcptrace_complete(h);
 }
 
 /**

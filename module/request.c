@@ -254,10 +254,16 @@ static void tcptrace_request_addrs(struct tcptrace_history *h,
  */
 void tcptrace_request_freed(const struct request_sock *req)
 {
-	struct tcptrace_history *h = tcptrace_table_unlink(req);
+	struct tcptrace_history *h;
+	struct tcptrace_bucket *b;
+	unsigned long flags;
 
+	b = tcptrace_bucket_of(req);
+	raw_spin_lock_irqsave(&b->lock, flags);
+	h = tcptrace_bucket_find(b, req);
 	if (!h)
-		return;
+		goto out;
+	tcptrace_bucket_del(b, h);
 	tcptrace_request_addrs(h, req);
 	h->retrans = req->num_retrans;
 	h->syn_retrans = req->num_retrans;
@@ -270,4 +276,6 @@ void tcptrace_request_freed(const struct request_sock *req)
 		h->end = TCPTRACE_END_HANDSHAKE_FAILED;
 	}
 	tcptrace_complete(h);
+out:
+	raw_spin_unlock_irqrestore(&b->lock, flags);
 }

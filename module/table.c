@@ -11,14 +11,18 @@
  *        | from this CPU's cache of free ones <-----  per-CPU caches <-- batches --> free list
  *        |    full? evict another bucket's oldest (trylock only)
  *        |
- *        | complete: unlink, copy into the ring (ring.c), return the slot
- *        v
+ *        | complete: unlink, copy into the ring (ring.c), return the slot,
+ *        v           all before the bucket is unlocked
  *
  * A history's key is the socket the kernel is using for the connection:
  * the request socket from the SYN, the full socket from the handshake's
  * end, the timewait socket from the hand-over. When one takes over from
  * another, the history moves to the new key's bucket (rekey); it is never
  * in two buckets.
+ *
+ * A history leaves its bucket for the ring under the bucket's lock, so a
+ * snapshot's walk, which copies a bucket under its lock, finds every
+ * history in the table or in the ring (dev.c).
  *
  * Everything is allocated at load. Tracepoint probes run with preemption
  * disabled, so on PREEMPT_RT the probe may neither allocate nor take a
@@ -33,8 +37,8 @@
  * before it evicts: a history is evicted only when every slot is live.
  *
  * Lock order: a bucket lock, then another bucket's only by trylock (to
- * evict), then one CPU's cache lock, then free_lock; the ring's lock is
- * never held with a cache lock or free_lock.
+ * evict), then the ring's lock or one CPU's cache lock, then free_lock;
+ * the ring's lock is never held with a cache lock or free_lock.
  */
 
 #include <linux/hash.h>
@@ -142,7 +146,7 @@ static struct tcptrace_history *tcptrace_slot_get(void)
 
 /*
  * Back into this CPU's cache; a full cache gives a batch back to the free
- * list. Any context: a history may complete with no bucket locked.
+ * list. Any context, with a bucket locked or none.
  */
 void tcptrace_slot_put(struct tcptrace_history *h)
 {
@@ -166,7 +170,10 @@ void tcptrace_slot_put(struct tcptrace_history *h)
 	local_irq_restore(flags);
 }
 
-/* Done: into the ring, and the slot back to the pool. */
+/*
+ * Done: into the ring, and the slot back to the pool. Called with the
+ * bucket @h was just unlinked from still locked.
+ */
 void tcptrace_complete(struct tcptrace_history *h)
 {
 	tcptrace_ring_push(h);
@@ -189,16 +196,24 @@ bool tcptrace_cut_short(struct tcptrace_history *h, u8 end)
 	return true;
 }
 
-/* Unlink the oldest history of a locked bucket: new ones go in at the head. */
-static struct tcptrace_history *tcptrace_unlink_oldest(struct tcptrace_bucket *b)
+/*
+ * Evict the oldest history of a locked bucket (new ones go in at the
+ * head): it ends as evicted, into the ring, and its slot is the caller's.
+ */
+static struct tcptrace_history *tcptrace_evict_oldest(struct tcptrace_bucket *b)
 {
 	struct tcptrace_history *h = NULL, *pos;
 
 	lockdep_assert_held(&b->lock);
 	hlist_for_each_entry(pos, &b->head, node)
 		h = pos;
-	if (h)
-		hlist_del(&h->node);
+	if (!h)
+		return NULL;
+	hlist_del(&h->node);
+	if (tcptrace_cut_short(h, TCPTRACE_END_EVICTED))
+		tcptrace_count(TCPTRACE_CNT_EVICTED);
+	tcptrace_ring_push(h);
+	tcptrace_count(TCPTRACE_CNT_COMPLETED);
 	return h;
 }
 
@@ -224,20 +239,15 @@ static struct tcptrace_history *tcptrace_evict(struct tcptrace_bucket *held)
 		if (hlist_empty(&b->head))
 			continue;
 		if (b == held) {
-			h = tcptrace_unlink_oldest(b);
+			h = tcptrace_evict_oldest(b);
 		} else {
 			if (!raw_spin_trylock(&b->lock))
 				continue;
-			h = tcptrace_unlink_oldest(b);
+			h = tcptrace_evict_oldest(b);
 			raw_spin_unlock(&b->lock);
 		}
-		if (!h)
-			continue;
-		if (tcptrace_cut_short(h, TCPTRACE_END_EVICTED))
-			tcptrace_count(TCPTRACE_CNT_EVICTED);
-		tcptrace_ring_push(h);
-		tcptrace_count(TCPTRACE_CNT_COMPLETED);
-		return h;
+		if (h)
+			return h;
 	}
 	return NULL;
 }
@@ -301,12 +311,11 @@ void tcptrace_table_rekey(struct tcptrace_history *h, const void *key)
 	if (stale) {
 		tcptrace_bucket_del(b, stale);
 		tcptrace_cut_short(stale, TCPTRACE_END_LOST);
+		tcptrace_complete(stale);
 	}
 	h->key = key;
 	tcptrace_bucket_add(b, h);
 	raw_spin_unlock_irqrestore(&b->lock, flags);
-	if (stale)
-		tcptrace_complete(stale);
 }
 
 /**

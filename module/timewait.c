@@ -114,8 +114,7 @@ void tcptrace_timewait_freed(const void *tw)
 		 */
 		if (h->end == TCPTRACE_END_NONE)
 			h->end = TCPTRACE_END_ACTIVE_CLOSE;
+		tcptrace_complete(h);
 	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
-	if (h)
-		tcptrace_complete(h);
 }
