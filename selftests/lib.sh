@@ -39,6 +39,47 @@ busywait() {
 	done
 }
 
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# bpftrace_stop PID TIMEOUT_S [ENDING_CMD...]: stop the bpftrace this shell
+# started as PID as a user does, with SIGINT, and return its exit status.
+#
+# bpftrace 0.17 looks at the flag its SIGINT handler sets when the signal
+# interrupts its epoll_wait() (BPFtrace::poll_perf_events()) and before it
+# handles each event (perf_event_printer()). A SIGINT that comes after it
+# handled an event and before it waits again is seen by neither: it waits
+# on, until another event comes. That is when a test sends it, right
+# after its traffic's last event. It exits in under a second (546 to 886
+# ms measured under emulation), so one still running 5 s later, for which
+# ENDING_CMD (if given: its END block's output is out) fails, missed the
+# signal and is sent another. One still running TIMEOUT_S seconds after
+# the first is stuck: where each of its threads waits is shown, and it is
+# killed (status 137).
+bpftrace_stop() {
+	local pid=$1 timeout_s=$2 start=$EPOCHREALTIME now t
+	shift 2
+	kill -INT "$pid" 2>/dev/null
+	if ! busywait 5000 pid_gone "$pid" && ! { [ $# -gt 0 ] && "$@"; }; then
+		diag "bpftrace missed SIGINT (it came between two events and its wait): sent again"
+		kill -INT "$pid" 2>/dev/null
+	fi
+	if busywait $((timeout_s * 1000)) pid_gone "$pid"; then
+		now=$EPOCHREALTIME
+		diag "bpftrace exited $(( (${now/./} - ${start/./}) / 1000 )) ms after SIGINT"
+	else
+		diag "bpftrace still runs ${timeout_s} s after SIGINT; its threads:"
+		for t in /proc/"$pid"/task/*; do
+			diag "  ${t##*/} $(cat "$t/comm" 2>/dev/null), state $(awk '/^State:/ { print $2 }' "$t/status" 2>/dev/null), wchan $(cat "$t/wchan" 2>/dev/null)"
+			sed 's/^/#     /' "$t/stack" 2>/dev/null | head -n 16
+		done
+		command -v gdb >/dev/null &&
+			timeout 60 gdb -p "$pid" -batch -ex 'thread apply all bt 8' 2>&1 |
+			grep -E '^(Thread|#[0-9])' | sed 's/^/#     /'
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid"
+}
+
 is_loaded() {
 	local state
 	[ -d "$SYSMOD" ] && read -r state 2>/dev/null < "$SYSMOD/initstate" && [ "$state" = live ]

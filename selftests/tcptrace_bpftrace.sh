@@ -51,31 +51,13 @@ diag_file() {
 	head -n "${2:-20}" -- "$1" | sed 's/^/#   /'
 }
 
-# bpftrace's threads: where each waits in the kernel, and its last output
-# line. For a bpftrace that does not exit after SIGINT: whether its END
-# block ran, and what it waits for.
-diag_bpftrace_stuck() {
-	local task
-	diag "last output line: '$(grep -v '^$' "$TMP/bt.out" | tail -n 1)'"
-	for task in /proc/"$BT_PID"/task/*; do
-		diag "thread ${task##*/} ($(cat "$task/comm" 2>/dev/null)), state $(awk '/^State:/ { print $2 }' "$task/status" 2>/dev/null), in:"
-		sed 's/^/#   /' "$task/stack" 2>/dev/null | head -n 16
-	done
-}
+# The END block's line is out: bpftrace got SIGINT and is finishing.
+bpftrace_ending() { grep -q '^# tcptrace.bt stopped at' "$TMP/bt.out"; }
 
 stop_bpftrace() {
-	local start=$EPOCHREALTIME now rc
+	local rc
 	[ -n "$BT_PID" ] || return 0
-	kill -INT "$BT_PID" 2>/dev/null
-	if busywait 30000 bpftrace_gone; then
-		now=$EPOCHREALTIME
-		diag "bpftrace exited $(( (${now/./} - ${start/./}) / 1000 )) ms after SIGINT"
-	else
-		diag "bpftrace still runs 30 s after SIGINT"
-		diag_bpftrace_stuck
-		kill -KILL "$BT_PID" 2>/dev/null
-	fi
-	wait "$BT_PID"
+	bpftrace_stop "$BT_PID" 30 bpftrace_ending
 	rc=$?
 	BT_PID=
 	return "$rc"
@@ -92,7 +74,7 @@ cleanup() {
 	[ -n "$TMP" ] && rm -rf -- "$TMP"
 }
 
-bpftrace_gone() { ! kill -0 "$BT_PID" 2>/dev/null; }
+bpftrace_gone() { pid_gone "$BT_PID"; }
 # The header and the comment line after it are out, or bpftrace died.
 bpftrace_ready() {
 	local n
@@ -230,9 +212,18 @@ test_traffic() {
 	fi
 }
 
+# bpftrace printed every socket of the traffic.
+bpftrace_printed() {
+	[ "$(histories "$TMP/bt.out" states | wc -l)" -ge "$SOCKETS" ]
+}
+
 test_stop() {
 	local rc last
 	[ -n "$BT_PID" ] || { diag "bpftrace is not running"; return 1; }
+	# Done with the traffic's events, for SIGINT to find it waiting
+	# (bpftrace_stop, lib.sh).
+	busywait 10000 bpftrace_printed ||
+		diag "bpftrace printed $(histories "$TMP/bt.out" states | wc -l) of the traffic's $SOCKETS sockets"
 	stop_bpftrace
 	rc=$?
 	cat "$DEV" > "$TMP/mod.out" || return 1

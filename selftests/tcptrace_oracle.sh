@@ -51,10 +51,7 @@ TMP=
 bt_pid=
 
 cleanup() {
-	if [ -n "$bt_pid" ]; then
-		kill -INT "$bt_pid" 2>/dev/null
-		wait "$bt_pid" 2>/dev/null
-	fi
+	[ -n "$bt_pid" ] && bt_stop
 	[ -d /sys/module/tcptrace ] && rmmod tcptrace
 	[ -n "$TMP" ] && rm -rf -- "$TMP"
 }
@@ -80,30 +77,16 @@ bt_missed() {
 # Stops bpftrace with SIGINT, as a user would, and returns its exit
 # status. Everything the test compares was printed before the last canary,
 # so a bpftrace that does not exit within STOP_TIMEOUT seconds is shown
-# (where each of its threads waits, in the kernel and in itself) and
-# killed, and the comparison goes on: 128 + 9 is then its status.
+# and killed (bpftrace_stop, lib.sh), and the comparison goes on: 128 + 9
+# is then its status.
 bt_stop() {
-	local t rc
+	local rc
 
-	kill -INT "$bt_pid"
-	if ! busywait $((STOP_TIMEOUT * 1000)) bt_gone; then
-		diag "bpftrace has not exited ${STOP_TIMEOUT}s after SIGINT; its threads:"
-		for t in /proc/"$bt_pid"/task/*; do
-			diag "  ${t##*/} $(cat "$t/comm" 2>/dev/null) wchan $(cat "$t/wchan" 2>/dev/null)"
-			sed 's/^/#     /' "$t/stack" 2>/dev/null
-		done
-		command -v gdb >/dev/null &&
-			timeout 60 gdb -p "$bt_pid" -batch -ex 'thread apply all bt 8' 2>&1 |
-			grep -E '^(Thread|#[0-9])' | sed 's/^/#     /'
-		kill -KILL "$bt_pid" 2>/dev/null
-	fi
-	wait "$bt_pid"
+	bpftrace_stop "$bt_pid" "$STOP_TIMEOUT"
 	rc=$?
 	bt_pid=
 	return $rc
 }
-
-bt_gone() { ! kill -0 "$bt_pid" 2>/dev/null; }
 
 # A refused connect to 127.0.0.1:1, by bash itself; wait for bpftrace to
 # print its end (SYN_SENT>CLOSE, to port 1), once more than before.
