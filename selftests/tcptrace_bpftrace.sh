@@ -82,11 +82,11 @@ bpftrace_ready() {
 	[ "${n:-0}" -ge 2 ] || bpftrace_gone
 }
 
+# traffic_done FILE: FILE has every socket of the traffic done.
+traffic_done() { [ "$(histories "$1" states | wc -l)" -ge "$SOCKETS" ]; }
+
 # The module has every socket of the traffic done.
-module_done() {
-	cat "$DEV" > "$TMP/mod.out" &&
-		[ "$(histories "$TMP/mod.out" states | wc -l)" -ge "$SOCKETS" ]
-}
+module_done() { cat "$DEV" > "$TMP/mod.out" && traffic_done "$TMP/mod.out"; }
 
 have_capture() {
 	[ -s "$TMP/bt.out" ] && [ -s "$TMP/mod.out" ] && return 0
@@ -212,17 +212,12 @@ test_traffic() {
 	fi
 }
 
-# bpftrace printed every socket of the traffic.
-bpftrace_printed() {
-	[ "$(histories "$TMP/bt.out" states | wc -l)" -ge "$SOCKETS" ]
-}
-
 test_stop() {
 	local rc last
 	[ -n "$BT_PID" ] || { diag "bpftrace is not running"; return 1; }
 	# Done with the traffic's events, for SIGINT to find it waiting
 	# (bpftrace_stop, lib.sh).
-	busywait 10000 bpftrace_printed ||
+	busywait 10000 traffic_done "$TMP/bt.out" ||
 		diag "bpftrace printed $(histories "$TMP/bt.out" states | wc -l) of the traffic's $SOCKETS sockets"
 	stop_bpftrace
 	rc=$?
